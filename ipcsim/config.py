@@ -1,0 +1,164 @@
+"""Load a scenario: TOML file + dotted overrides -> validated, frozen :class:`Scenario`."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ipcsim.errors import ConfigError
+from ipcsim.schema import Scenario
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``key.path=value`` and parse the value as a TOML literal.
+
+    Parameters
+    ----------
+    text
+        An override such as ``workforce.planner.headcount=6`` or ``site.name=Leeds``.
+
+    Returns
+    -------
+    tuple
+        The dotted key and the parsed value (a bare word that is not TOML is kept as a string).
+    """
+    if "=" not in text:
+        raise ConfigError(f"--set {text}: expected key=value")
+    key, raw = text.split("=", 1)
+    key, raw = key.strip(), raw.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {text}: the key must be a dotted path such as run.seed")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with each dotted override set (tables created as needed)."""
+    result: dict[str, Any] = copy.deepcopy(dict(data))
+    for text in overrides:
+        key, value = parse_override(text)
+        node = result
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {text}: '{part}' is a value, not a table")
+            node = child
+        node[parts[-1]] = value
+    return result
+
+
+def _user_location(
+    loc: tuple[int | str, ...], data: Any, *, keep_absent_last: bool
+) -> tuple[int | str, ...]:
+    # Drop the tags pydantic inserts for tagged unions ("lognormal", ...) and its
+    # "function-after[...]" wrappers, keeping the path the user wrote.
+    kept: list[int | str] = []
+    node = data
+    for index, part in enumerate(loc):
+        present = isinstance(node, dict) and part in node
+        keep = keep_absent_last and index == len(loc) - 1
+        if not present and isinstance(part, str) and not keep:
+            continue
+        kept.append(part)
+        node = node[part] if present else None
+    return tuple(kept)
+
+
+def _lookup(data: Any, loc: tuple[int | str, ...]) -> tuple[bool, Any]:
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list | tuple) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False, None
+    return True, node
+
+
+def validation_message(error: ValidationError, data: Any, source: str) -> str:
+    """One line naming the source, the key and the value of the first validation error."""
+    first = error.errors()[0]
+    kind = first.get("type")
+    keep_absent_last = kind in ("missing", "extra_forbidden")
+    loc = _user_location(tuple(first.get("loc", ())), data, keep_absent_last=keep_absent_last)
+    found, value = _lookup(data, loc)
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    if first.get("type") == "extra_forbidden":
+        message = "unknown key (check the spelling; see `ipcsim schema`)"
+    elif first.get("type") == "missing":
+        message = "required key is missing"
+    scalar = not isinstance(value, dict | list)
+    shown = f", got {value!r}" if found and scalar and first.get("type") != "missing" else ""
+    more = len(error.errors()) - 1
+    extra = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+    where = ".".join(str(p) for p in loc) + ": " if loc else ""
+    return f"{source}: {where}{message}{shown}{extra}"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a one-line :class:`ConfigError`."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: file not found") from e
+    except IsADirectoryError as e:
+        raise ConfigError(f"{path}: is a folder, expected a TOML file") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: malformed TOML: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from e
+
+
+def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
+    """Validate a plain mapping into a :class:`Scenario`."""
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as e:
+        raise ConfigError(validation_message(e, data, source)) from e
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        A TOML scenario file.
+    overrides
+        Dotted ``key=value`` strings applied before validation, e.g.
+        ``workforce.planner.headcount=6``.
+
+    Returns
+    -------
+    Scenario
+        The frozen, validated scenario.
+
+    Raises
+    ------
+    ConfigError
+        With one line naming the file, the key and the value.
+    """
+    path = Path(path)
+    overrides = list(overrides)
+    data = apply_overrides(read_toml(path), overrides)
+    source = str(path) + (" with --set " + " ".join(overrides) if overrides else "")
+    return scenario_from_dict(data, source=source)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the resolved scenario (canonical JSON), for manifests and caching."""
+    payload = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,0 +1,215 @@
+"""Validated probability distributions for durations, delays, counts and amounts.
+
+Each distribution is a frozen pydantic model selected by its ``dist`` key, so a TOML table
+such as ``{ dist = "lognormal", median = 1, p95 = 21 }`` validates into a
+:class:`LogNormal` and draws with :meth:`sample` from a numpy ``Generator`` that the caller
+owns (no global RNG).
+
+Units are those of the field that holds the distribution (days, minutes, pounds, sessions).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# z for the 95th percentile of the standard normal, used by the median/p95 lognormal.
+_Z95 = 1.6448536269514722
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def sample(self, rng: np.random.Generator) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def mean(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Fixed(_Dist):
+    """Always the same value."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: float = Field(ge=0, description="the value, in the unit of the field")
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return self.value
+
+    def mean(self) -> float:
+        return self.value
+
+
+class Exponential(_Dist):
+    """Exponential with the given mean."""
+
+    dist: Literal["exponential"] = "exponential"
+    mean_value: float = Field(gt=0, alias="mean", description="mean, in the unit of the field")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.exponential(self.mean_value))
+
+    def mean(self) -> float:
+        return self.mean_value
+
+
+class Uniform(_Dist):
+    """Continuous uniform on [low, high]."""
+
+    dist: Literal["uniform"] = "uniform"
+    low: float = Field(ge=0, description="lower bound, in the unit of the field")
+    high: float = Field(ge=0, description="upper bound, in the unit of the field")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high must be >= low, got low={self.low}, high={self.high}")
+        return self
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.uniform(self.low, self.high))
+
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Triangular(_Dist):
+    """Triangular on [low, high] with the given mode."""
+
+    dist: Literal["triangular"] = "triangular"
+    low: float = Field(ge=0, description="lower bound, in the unit of the field")
+    mode: float = Field(ge=0, description="most likely value, in the unit of the field")
+    high: float = Field(ge=0, description="upper bound, in the unit of the field")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not self.low <= self.mode <= self.high:
+            raise ValueError(
+                f"need low <= mode <= high, got low={self.low}, mode={self.mode}, high={self.high}"
+            )
+        return self
+
+    def sample(self, rng: np.random.Generator) -> float:
+        if self.low == self.high:
+            return self.low
+        return float(rng.triangular(self.low, self.mode, self.high))
+
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+
+class LogNormal(_Dist):
+    """Lognormal given either by ``mean`` and ``sd`` or by ``median`` and ``p95``.
+
+    Notes
+    -----
+    By median m and 95th percentile q: mu = ln m, sigma = (ln q - ln m) / z_0.95.
+    By mean and sd: sigma^2 = ln(1 + sd^2 / mean^2), mu = ln mean - sigma^2 / 2.
+    """
+
+    dist: Literal["lognormal"] = "lognormal"
+    mean_value: float | None = Field(
+        default=None, gt=0, alias="mean", description="mean, in the unit of the field"
+    )
+    sd: float | None = Field(default=None, gt=0, description="standard deviation, same unit")
+    median: float | None = Field(default=None, gt=0, description="median, same unit")
+    p95: float | None = Field(default=None, gt=0, description="95th percentile, same unit")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_parameterisation(self) -> LogNormal:
+        by_moments = self.mean_value is not None and self.sd is not None
+        by_quantiles = self.median is not None and self.p95 is not None
+        if by_moments == by_quantiles:
+            raise ValueError("give either mean and sd, or median and p95")
+        if by_quantiles and self.p95 is not None and self.median is not None:
+            if self.p95 <= self.median:
+                raise ValueError(f"p95 must exceed median, got median={self.median}, p95={self.p95}")
+        return self
+
+    @property
+    def mu_sigma(self) -> tuple[float, float]:
+        """Parameters of the underlying normal (mu, sigma)."""
+        if self.median is not None and self.p95 is not None:
+            return math.log(self.median), (math.log(self.p95) - math.log(self.median)) / _Z95
+        assert self.mean_value is not None and self.sd is not None  # guaranteed by validator
+        s2 = math.log1p((self.sd / self.mean_value) ** 2)
+        return math.log(self.mean_value) - s2 / 2, math.sqrt(s2)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        mu, sigma = self.mu_sigma
+        return float(rng.lognormal(mu, sigma))
+
+    def mean(self) -> float:
+        mu, sigma = self.mu_sigma
+        return math.exp(mu + sigma**2 / 2)
+
+
+class Gamma(_Dist):
+    """Gamma given by ``mean`` and ``sd``."""
+
+    dist: Literal["gamma"] = "gamma"
+    mean_value: float = Field(gt=0, alias="mean", description="mean, in the unit of the field")
+    sd: float = Field(gt=0, description="standard deviation, same unit")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        shape = (self.mean_value / self.sd) ** 2
+        return float(rng.gamma(shape, self.sd**2 / self.mean_value))
+
+    def mean(self) -> float:
+        return self.mean_value
+
+
+class Discrete(_Dist):
+    """Empirical / discrete distribution: ``values`` with probabilities ``probs``."""
+
+    dist: Literal["discrete"] = "discrete"
+    values: tuple[float, ...] = Field(min_length=1, description="possible values")
+    probs: tuple[float, ...] = Field(min_length=1, description="probability of each value")
+
+    @model_validator(mode="after")
+    def _valid(self) -> Discrete:
+        if len(self.values) != len(self.probs):
+            raise ValueError(
+                f"values and probs need the same length, got {len(self.values)} "
+                f"and {len(self.probs)}"
+            )
+        if any(p < 0 or p > 1 for p in self.probs):
+            raise ValueError(f"probs must lie in [0, 1], got {list(self.probs)}")
+        if abs(sum(self.probs) - 1.0) > 1e-6:
+            raise ValueError(f"probs must sum to 1, got {sum(self.probs):.6g}")
+        if any(v < 0 for v in self.values):
+            raise ValueError(f"values must be >= 0, got {list(self.values)}")
+        return self
+
+    def sample(self, rng: np.random.Generator) -> float:
+        u = rng.random()
+        cumulative = 0.0
+        for value, p in zip(self.values, self.probs, strict=True):
+            cumulative += p
+            if u < cumulative:
+                return value
+        return self.values[-1]
+
+    def mean(self) -> float:
+        return float(sum(v * p for v, p in zip(self.values, self.probs, strict=True)))
+
+
+Distribution = Annotated[
+    Fixed | Exponential | Uniform | Triangular | LogNormal | Gamma | Discrete,
+    Field(discriminator="dist"),
+]
+"""Any of the supported distributions, chosen by the ``dist`` key."""
+
+
+def fixed(value: float) -> Fixed:
+    """Shorthand for a fixed value (used for defaults)."""
+    return Fixed(value=value)

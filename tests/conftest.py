@@ -1,0 +1,104 @@
+"""Shared fixtures: small scenarios built in code, so each test states what it depends on."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ipcsim.config import scenario_from_dict
+from ipcsim.schema import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
+
+
+def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with nested ``changes`` applied."""
+    result = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def _role(**changes: Any) -> dict[str, Any]:
+    return {"contracted_hours_per_week": 37.5, **changes}
+
+
+BASE: dict[str, Any] = {
+    "name": "test",
+    "run": {"horizon_days": 365, "seed": 11},
+    "cohorts": {"ltc": {"referrals_per_month": 8.0}, "mh": {"referrals_per_month": 4.0}},
+    "workforce": {
+        "planner": _role(headcount=2, ipc_share=0.5),
+        "finance_officer": _role(headcount=1, ipc_share=0.3),
+        "admin": _role(headcount=1, ipc_share=0.2),
+        "panel_member": _role(headcount=3, ipc_share=0.05),
+    },
+}
+
+
+def make_scenario(changes: dict[str, Any] | None = None) -> Scenario:
+    """The test base scenario with ``changes`` merged in."""
+    return scenario_from_dict(deep_merge(BASE, changes or {}), source="<test>")
+
+
+ALWAYS_ON = {"contracted_hours_per_week": 168.0, "ipc_share": 1.0, "leave_share": 0.0}
+
+
+def deterministic_changes(headcount: int | str = "unlimited") -> dict[str, Any]:
+    """Fixed durations, no randomness in decisions, staff working around the clock."""
+    role = {"headcount": headcount, **ALWAYS_ON}
+    cohort = {
+        "referrals_per_month": 6.0,
+        "offer_acceptance": 1.0,
+        "sessions": {"dist": "fixed", "value": 3},
+        "first_session_minutes": {"dist": "fixed", "value": 60},
+        "later_session_minutes": {"dist": "fixed", "value": 45},
+        "session_gap_days": {"dist": "fixed", "value": 2},
+        "withdrawal_probability_before_first_session": 0.0,
+        "withdrawal_hazard_per_month_waiting": 0.0,
+        "budget_probability": 1.0,
+        "budget_type_split": {"direct_payment": 1.0, "notional": 0.0, "third_party": 0.0},
+        "review_probability": 0.0,
+    }
+    return {
+        "run": {"calendar": "continuous", "horizon_days": 400},
+        "cohorts": {"ltc": cohort, "mh": {**cohort, "referrals_per_month": 3.0}},
+        "workforce": {name: dict(role) for name in BASE["workforce"]},
+        "pathway": {
+            "referral": {"delay_days": {"dist": "fixed", "value": 1}},
+            "invitation": {"delay_days": {"dist": "fixed", "value": 2}},
+            "incomplete_referral_probability": 0.0,
+            "consent_to_first_appointment_days": {"dist": "fixed", "value": 7},
+            "plan_writing": {"effort_hours": {"planner": 2.0}},
+            "circulation": {
+                "contacts": {"dist": "fixed", "value": 3},
+                "minutes_per_contact": 20,
+            },
+            "budget_setting": {"effort_hours": {"finance_officer": 6.0}},
+        },
+        "signoff": {
+            "mode": "panel",
+            "rework_probability": 0.0,
+            "budget_decline_probability": 0.0,
+            "panel": {"interval_days": 14, "first_sitting_day": 0.5},
+        },
+        "budget_release": {
+            "direct_payment": {
+                "effort_hours": {"admin": 1.0},
+                "processing_delay_days": {"dist": "fixed", "value": 28},
+                "release_probability": 1.0,
+            }
+        },
+    }
+
+
+@pytest.fixture
+def base_scenario() -> Scenario:
+    return make_scenario()
