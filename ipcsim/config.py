@@ -78,9 +78,9 @@ def _user_location(
 def _lookup(data: Any, loc: tuple[int | str, ...]) -> tuple[bool, Any]:
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list | tuple) and isinstance(part, int) and part < len(node):
+        in_table = isinstance(node, dict) and part in node
+        in_array = isinstance(node, list | tuple) and isinstance(part, int) and part < len(node)
+        if in_table or in_array:
             node = node[part]
         else:
             return False, None

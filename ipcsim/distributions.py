@@ -128,9 +128,8 @@ class LogNormal(_Dist):
         by_quantiles = self.median is not None and self.p95 is not None
         if by_moments == by_quantiles:
             raise ValueError("give either mean and sd, or median and p95")
-        if by_quantiles and self.p95 is not None and self.median is not None:
-            if self.p95 <= self.median:
-                raise ValueError(f"p95 must exceed median, got median={self.median}, p95={self.p95}")
+        if self.p95 is not None and self.median is not None and self.p95 <= self.median:
+            raise ValueError(f"p95 must exceed median, got median={self.median}, p95={self.p95}")
         return self
 
     @property

@@ -155,7 +155,9 @@ class PathwayModel:
 
         # 3-4. Wait for a lead practitioner; the person may give up while waiting.
         yield env.timeout(draws.admin_lag_days)
-        wait = self.log.open_wait(person, role=pathway.lead_role, activity="allocation", day=env.now)
+        wait = self.log.open_wait(
+            person, role=pathway.lead_role, activity="allocation", day=env.now
+        )
         allocation = lead_pool.request(new_case=True)
         if math.isfinite(draws.withdraws_after_waiting_days):
             yield allocation | env.timeout(draws.withdraws_after_waiting_days)
@@ -166,25 +168,30 @@ class PathwayModel:
             self.log.close_wait(wait, env.now, served=False)
             person.end("withdrawn", "withdrew_while_waiting", env.now)
             return
-        planner: StaffMember = allocation.value
+        planner = allocation.granted
         person.lead_practitioner = planner.name
-        ready = env.now
-        if draws.incomplete_referral and pathway.incomplete_referral_extra_hours > 0:
-            chase_start, ready = lead_pool.book(
-                planner, ready, pathway.incomplete_referral_extra_hours
-            )
-            self._log_work(
-                person, pathway.lead_role, planner, "referral_chase", chase_start, ready,
-                pathway.incomplete_referral_extra_hours,
-            )  # fmt: skip
+        ready = served = env.now
+        chase_hours = pathway.incomplete_referral_extra_hours if draws.incomplete_referral else 0.0
+        if chase_hours > 0:
+            served, ready = lead_pool.book(planner, ready, chase_hours)
         start, finish = lead_pool.book(planner, ready, draws.session_hours[0])
-        self.log.close_wait(wait, start)
+        if chase_hours > 0:
+            # The practitioner chases missing referral information before the first visit.
+            yield env.timeout(served - env.now)
+            self.log.close_wait(wait, served)
+            self._log_work(
+                person, pathway.lead_role, planner, "referral_chase", served, ready, chase_hours
+            )
+        # Records are written when the booked time comes, so none lie beyond the horizon.
+        yield env.timeout(start - env.now)
+        if chase_hours == 0:
+            self.log.close_wait(wait, start)
         person.first_conversation_day = start
+        person.sessions_held = 1
         self._log_work(
             person, pathway.lead_role, planner, "conversation", start, finish,
             draws.session_hours[0],
         )  # fmt: skip
-        person.sessions_held = 1
         yield env.timeout(finish - env.now)
         lead_pool.release(planner)
 
@@ -311,8 +318,9 @@ class PathwayModel:
         wait = self.log.open_wait(person, role=pool.name, activity=activity, day=self.env.now)
         request = pool.request(member=member)
         yield request
-        worker: StaffMember = request.value
+        worker = request.granted
         start, finish = pool.book(worker, self.env.now, hours)
+        yield self.env.timeout(start - self.env.now)
         self.log.close_wait(wait, start)
         self._log_work(person, pool.name, worker, activity, start, finish, hours)
         yield self.env.timeout(finish - self.env.now)
@@ -398,7 +406,9 @@ class PathwayModel:
         n_sessions = max(1, round(cohort.sessions.sample(rng("sessions"))))
         minutes = rng("session_minutes")
         session_minutes = [cohort.first_session_minutes.sample(minutes)]
-        session_minutes += [cohort.later_session_minutes.sample(minutes) for _ in range(n_sessions - 1)]
+        session_minutes += [
+            cohort.later_session_minutes.sample(minutes) for _ in range(n_sessions - 1)
+        ]
         gaps = rng("session_gaps")
         hazard = cohort.withdrawal_hazard_per_month_waiting
         withdrawal = rng("withdrawal")
@@ -422,12 +432,16 @@ class PathwayModel:
             if signoff.mode == "sequential"
             else []
         )
-        delays = [[step.delay_days.sample(signoff_rng) for step in steps] for _ in range(submissions)]
+        delays = [
+            [step.delay_days.sample(signoff_rng) for step in steps] for _ in range(submissions)
+        ]
         decline_u = signoff_rng.random(submissions)
         rework_u = signoff_rng.random(submissions)
         plan_reworked = [bool(u < signoff.rework_probability) for u in rework_u]
         plan_reworked[-1] = False  # the last allowed submission is not sent back
-        rework_minutes = [signoff.rework_session_minutes.sample(signoff_rng) for _ in range(submissions)]
+        rework_minutes = [
+            signoff.rework_session_minutes.sample(signoff_rng) for _ in range(submissions)
+        ]
 
         budget = rng("budget")
         wants_budget = bool(budget.random() < cohort.budget_probability)

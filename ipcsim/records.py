@@ -81,8 +81,9 @@ class EventLog:
     people: list[PersonRecord] = field(default_factory=list)
     # (person_id, role, member, activity, start_day, finish_day, hours)
     work: list[tuple[int, str, str, str, float, float, float]] = field(default_factory=list)
-    # [person_id, role, activity, requested_day, started_day]; started_day NaN until served,
-    # set to the withdrawal day (with served False) when the person gives up.
+    # [person_id, role, activity, requested_day, started_day, served]; started_day is NaN
+    # until work starts, or the withdrawal day (served False) when the person gives up.
+    # Work and milestones are recorded when their time comes, so none lie past the horizon.
     waits: list[list[object]] = field(default_factory=list)
 
     def log_work(
@@ -100,7 +101,9 @@ class EventLog:
         self.work.append((person.person_id, role, member, activity, start_day, finish_day, hours))
         person.hours[role] = person.hours.get(role, 0.0) + hours
 
-    def open_wait(self, person: PersonRecord, *, role: str, activity: str, day: float) -> list[object]:
+    def open_wait(
+        self, person: PersonRecord, *, role: str, activity: str, day: float
+    ) -> list[object]:
         """Start a wait for staff; the returned row is closed with :meth:`close_wait`."""
         row: list[object] = [person.person_id, role, activity, day, NAN, False]
         self.waits.append(row)

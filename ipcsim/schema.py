@@ -12,10 +12,21 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ipcsim.distributions import Discrete, Distribution, Fixed, LogNormal, Triangular, Uniform
+from ipcsim.distributions import (
+    Discrete,
+    Distribution,
+    Exponential,
+    Fixed,
+    Gamma,
+    LogNormal,
+    Triangular,
+    Uniform,
+)
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
+
+_AnyDistribution = Fixed | Exponential | Uniform | Triangular | LogNormal | Gamma | Discrete
 
 BUDGET_TYPES = ("direct_payment", "notional", "third_party")
 BudgetType = Literal["direct_payment", "notional", "third_party"]
@@ -50,7 +61,10 @@ class RunConfig(_Model):
         default=9.0, ge=0, lt=24, description="hour of day the working window opens (assumption)"
     )
     working_hours_per_day: float = Field(
-        default=8.0, gt=0, le=24, description="length of the daily working window, hours (assumption)"
+        default=8.0,
+        gt=0,
+        le=24,
+        description="length of the daily working window, hours (assumption)",
     )
 
     @model_validator(mode="after")
@@ -158,6 +172,15 @@ class Cohort(_Model):
         default=1.0, description="lead-practitioner hours per review, no budget (P51)"
     )
 
+    @field_validator("sessions")
+    @classmethod
+    def _at_least_one_session(cls, value: _AnyDistribution) -> _AnyDistribution:
+        if isinstance(value, Fixed) and value.value < 1:
+            raise ValueError(f"must be >= 1 session, got {value.value:g}")
+        if isinstance(value, Discrete) and min(value.values) < 1:
+            raise ValueError(f"every value must be >= 1 session, got {list(value.values)}")
+        return value
+
 
 class Role(_Model):
     """A staff group: how many, how much of their time goes to IPC, and what they cost."""
@@ -183,7 +206,10 @@ class Role(_Model):
         "(P55-P56)",
     )
     leave_share: float = Field(
-        default=0.15, ge=0, lt=1, description="share of time lost to leave and sickness (assumption)"
+        default=0.15,
+        ge=0,
+        lt=1,
+        description="share of time lost to leave and sickness (assumption)",
     )
     caseload_cap: int | None = Field(
         default=None, ge=1, description="most open planning cases per person; none if unset"
@@ -253,7 +279,8 @@ class Pathway(_Model):
     """Effort and delays of the pathway activities, in pathway order."""
 
     lead_role: str = Field(
-        default="planner", description="role that holds the planning conversations (lead practitioner)"
+        default="planner",
+        description="role that holds the planning conversations (lead practitioner)",
     )
     referral: Activity = Field(
         default_factory=Activity,

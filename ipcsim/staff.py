@@ -12,8 +12,8 @@ Notes
 -----
 Waiting people are served first come, first served. A request may ask for a named person
 (the lead practitioner a person keeps across sessions and reviews) or for anyone in the
-role; new cases respect an optional caseload cap. When several people are free, the one who
-can start soonest (the most banked hours) takes the case.
+role; new cases respect an optional caseload cap. When several people are free, the one with
+the fewest open cases takes a new case (then the one who can start soonest: most banked hours).
 """
 
 from __future__ import annotations
@@ -75,12 +75,18 @@ class StaffMember:
 class StaffRequest(simpy.Event):
     """A person waiting for a member of a role (anyone, or a named person)."""
 
-    __slots__ = ("member", "new_case")
-
     def __init__(self, env: simpy.Environment, member: StaffMember | None, new_case: bool):
         super().__init__(env)
         self.member = member
         self.new_case = new_case
+
+    @property
+    def granted(self) -> StaffMember:
+        """The member who took the request (only once it has triggered)."""
+        member = self.value
+        if not isinstance(member, StaffMember):
+            raise RuntimeError("the request has not been granted yet")
+        return member
 
 
 class StaffPool:
@@ -153,7 +159,10 @@ class StaffPool:
         candidates = [m for m in self._idle if self._eligible(req, m)]
         if candidates:
             now = self.env.now
-            best = max(candidates, key=lambda m: (m.credit_at(now, self.calendar), -m.index))
+            best = min(
+                candidates,
+                key=lambda m: (m.caseload, -m.credit_at(now, self.calendar), m.index),
+            )
             self._grant(req, best)
         else:
             self._waiting.append(req)
@@ -179,7 +188,7 @@ class StaffPool:
         if request in self._waiting:
             self._waiting.remove(request)
         elif request.triggered and not self.unlimited:
-            member: StaffMember = request.value
+            member = request.granted
             if request.new_case:
                 member.caseload -= 1
             self.release(member)

@@ -1,0 +1,43 @@
+# ipcsim: two commands on a fresh machine with python3 (3.11+) and the package registries.
+#   make run    set up .venv and run the demonstrator scenario
+#   make test   set up .venv, lint, type-check and run the fast test suite
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+CONFIG ?= configs/demonstrator_site.toml
+
+.PHONY: setup run test lint validate lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: setup
+	$(BIN)/ipcsim run $(CONFIG)
+
+lint: setup
+	$(BIN)/ruff check ipcsim tests benchmarks
+	$(BIN)/ruff format --check ipcsim tests benchmarks
+	$(BIN)/mypy ipcsim
+
+test: lint
+	$(BIN)/python -m pytest -m "not slow" -q
+
+validate: setup
+	$(BIN)/python -m pytest -m "validation" -q
+
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v "^ipcsim" > requirements.lock.new; $(BIN)/python -m pip freeze --all | grep -E "^(setuptools|wheel)==" >> requirements.lock.new
+	(echo "# Exact versions CI installs (make setup). Regenerate: make lock"; cat requirements.lock.new) > requirements.lock
+	rm requirements.lock.new
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache .mypy_cache .ruff_cache .hypothesis

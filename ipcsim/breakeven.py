@@ -1,0 +1,672 @@
+"""Break-even analysis of IPC costs, following the evaluation's method (CHE).
+
+The evaluation asked eight sites for their set-up costs, their differential running cost per
+patient and how many people received IPC in each of the first three years (Table 5-2 of the
+evaluation; see ``../shared/evidence/ipc-evidence.md`` section 2.3 and section 6.8). With no
+comparative outcome data, it asked instead how much benefit IPC would have to produce to pay for
+itself: the QALYs gained per patient at a cost-effectiveness threshold, or the unplanned hospital
+admissions avoided per patient.
+
+Data flow::
+
+    sites.csv -> read_sites_csv(path) -> DataFrame -> breakeven(frame, ...) -> dict
+              -> to_table_rows(result) / to_csv(result)
+
+Everything here is a pure function: no printing, no logging of results, no global state.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import numbers
+import os
+from collections.abc import Iterable, Sequence
+from typing import Literal, TypedDict
+
+import pandas as pd
+
+from ipcsim.errors import IpcsimError
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_ADMISSION_COST",
+    "DEFAULT_DISCOUNT_RATE",
+    "DEFAULT_THRESHOLDS",
+    "PANELS",
+    "YEARS",
+    "Approach1Row",
+    "Approach2Row",
+    "BreakevenInputError",
+    "BreakevenResult",
+    "breakeven",
+    "read_sites_csv",
+    "to_csv",
+    "to_table_rows",
+]
+
+#: Columns of the sites table, in file order.
+COLUMNS: tuple[str, ...] = ("site", "year", "patients", "setup_cost", "running_cost_per_patient")
+#: Implementation years covered by the evaluation's cost questionnaire (2015/16 to 2017/18).
+YEARS: tuple[int, ...] = (1, 2, 3)
+#: Cost panels, in report order: set-up costs only, differential running costs only, both.
+PANELS: tuple[str, ...] = ("setup", "delivery", "both")
+
+#: Annual discount rate, costs discounted to year 1 (evidence 6.8, P68; 001:L497).
+DEFAULT_DISCOUNT_RATE = 0.035
+#: Cost-effectiveness thresholds, £ per QALY; £13,000 is the main one (evidence 6.8, P69).
+DEFAULT_THRESHOLDS: tuple[float, ...] = (13000, 20000, 30000, 50000)
+#: Unit cost of an unplanned hospital admission, £ (evidence 6.8, P70; 001:L1039).
+DEFAULT_ADMISSION_COST = 1600.67
+
+_NUMBER_COLUMNS = ("patients", "setup_cost", "running_cost_per_patient")
+_TABLE_COLUMNS_BEFORE_QALYS = (
+    "approach",
+    "panel",
+    "year",
+    "patients",
+    "setup_cost",
+    "running_cost",
+    "cost_per_patient",
+)
+
+
+class BreakevenInputError(IpcsimError, ValueError):
+    """Bad break-even input: a one-line message naming the file, row, column and bad value.
+
+    A :class:`ValueError`, and an :class:`~ipcsim.errors.IpcsimError` so that the CLI reports
+    it as one line with exit status 2.
+    """
+
+
+class Approach1Row(TypedDict):
+    """One panel and year of approach 1 (each implementation year on its own).
+
+    ``year`` is 1, 2 or 3, or ``"any"`` for the ``delivery`` panel, whose running cost per
+    patient does not depend on the year. Money is in £ per patient, QALYs and admissions are
+    per patient; ``None`` means no site had the data needed.
+    """
+
+    panel: str
+    year: int | str
+    cost_per_patient: float | None
+    qalys: dict[str, float | None]
+    admissions: float | None
+
+
+class Approach2Row(TypedDict):
+    """One panel of approach 2 (the three implementation years together, average site).
+
+    ``patients`` is the average site's total number of patients over the years (people);
+    ``setup_cost`` and ``running_cost`` are the average site's discounted totals that the
+    panel counts (£, discounted to year 1; 0.0 for the component a panel leaves out).
+    """
+
+    panel: str
+    patients: float | None
+    setup_cost: float | None
+    running_cost: float | None
+    cost_per_patient: float | None
+    qalys: dict[str, float | None]
+    admissions: float | None
+
+
+class BreakevenResult(TypedDict):
+    """Both approaches, JSON-serialisable as is (numbers unrounded, missing as ``None``)."""
+
+    approach1: list[Approach1Row]
+    approach2: list[Approach2Row]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and validating the sites table
+# --------------------------------------------------------------------------------------------
+
+
+def read_sites_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate a sites CSV file.
+
+    Parameters
+    ----------
+    path
+        CSV file with the header ``site,year,patients,setup_cost,running_cost_per_patient``
+        and one row per site and implementation year (1 to 3). ``patients`` is the number of
+        people who received IPC at the site that year; ``setup_cost`` is the site's set-up cost
+        that year (£); ``running_cost_per_patient`` is the site's differential running cost of
+        IPC over standard care (£ per patient), the same in every year of a site. An empty cell
+        is a missing value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`COLUMNS` in that order, one row per data row of the file in file
+        order: ``site`` as text, ``year`` as int, the other three as float with NaN for missing.
+
+    Raises
+    ------
+    BreakevenInputError
+        If the file is missing or unreadable, a column is missing, unknown or repeated, a row
+        has the wrong number of values, a site is empty, a year is not 1, 2 or 3, a number is
+        not a finite number >= 0, a (site, year) pair is repeated, or a site's running cost
+        differs between its rows. The message names the file and the row (the file's line
+        number, the header being row 1) and column.
+
+    Notes
+    -----
+    Header names and cells are stripped of surrounding spaces, blank lines are skipped and a
+    UTF-8 byte-order mark is ignored. A file with a header but no data rows is an error.
+    Numbers are plain decimals (``2024``, not ``2,024`` or ``£2,024``).
+    """
+    source = os.fspath(path)
+    lines = _read_csv_lines(source)
+    if not lines:
+        raise BreakevenInputError(
+            f"{source}: file is empty; expected a header row {','.join(COLUMNS)}"
+        )
+    header_line, header = lines[0]
+    names = [name.strip() for name in header]
+    _check_column_names(names, source=source, where=f"row {header_line}")
+    rows: list[tuple[str, dict[str, object]]] = []
+    for line_number, fields in lines[1:]:
+        if len(fields) != len(names):
+            raise BreakevenInputError(
+                f"{source}: row {line_number}: expected {len(names)} values "
+                f"({','.join(names)}), got {len(fields)}"
+            )
+        rows.append((f"row {line_number}", dict(zip(names, fields, strict=True))))
+    if not rows:
+        raise BreakevenInputError(f"{source}: no data rows after the header")
+    return _build_frame(rows, source=source)
+
+
+def _read_csv_lines(source: str) -> list[tuple[int, list[str]]]:
+    """Return the non-blank records of a CSV file with the line number each ends on."""
+    records: list[tuple[int, list[str]]] = []
+    try:
+        with open(source, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            try:
+                for fields in reader:
+                    if fields and any(field.strip() for field in fields):
+                        records.append((reader.line_num, fields))
+            except csv.Error as e:
+                raise BreakevenInputError(
+                    f"{source}: row {reader.line_num}: malformed CSV ({e})"
+                ) from e
+    except FileNotFoundError as e:
+        raise BreakevenInputError(f"{source}: file not found") from e
+    except UnicodeDecodeError as e:
+        raise BreakevenInputError(f"{source}: not UTF-8 text ({e.reason})") from e
+    except OSError as e:
+        raise BreakevenInputError(f"{source}: cannot read file ({e.strerror})") from e
+    return records
+
+
+def _check_column_names(names: Sequence[str], *, source: str, where: str) -> None:
+    """Raise unless ``names`` are exactly :data:`COLUMNS` (any order, each once)."""
+    expected = ", ".join(COLUMNS)
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise BreakevenInputError(f"{source}: {where}: column {name!r} appears more than once")
+        seen.add(name)
+    unknown = [name for name in names if name not in COLUMNS]
+    if unknown:
+        raise BreakevenInputError(
+            f"{source}: {where}: unknown column {unknown[0]!r}; expected columns: {expected}"
+        )
+    missing = [name for name in COLUMNS if name not in seen]
+    if missing:
+        raise BreakevenInputError(
+            f"{source}: {where}: missing column {missing[0]!r}; expected columns: {expected}"
+        )
+
+
+def _build_frame(rows: Iterable[tuple[str, dict[str, object]]], *, source: str) -> pd.DataFrame:
+    """Validate labelled rows of raw cells and return the typed sites frame.
+
+    Each row is ``(label, cells)`` where ``label`` names the row in messages (``"row 4"``) and
+    ``cells`` maps every name in :data:`COLUMNS` to a raw value (text from a file, or anything
+    a DataFrame holds).
+    """
+    first_seen: dict[tuple[str, int], str] = {}
+    running_seen: dict[str, tuple[float, str]] = {}
+    records: dict[str, list[object]] = {name: [] for name in COLUMNS}
+    for label, cells in rows:
+        where = f"{source}: {label}"
+        site = _parse_site(cells["site"], where=where)
+        year = _parse_year(cells["year"], where=where)
+        numbers_ = {
+            name: _parse_number(cells[name], where=f"{where}, column {name}")
+            for name in _NUMBER_COLUMNS
+        }
+        key = (site, year)
+        if key in first_seen:
+            raise BreakevenInputError(
+                f"{where}: site {site!r} year {year} given twice (first in {first_seen[key]})"
+            )
+        first_seen[key] = label
+        running = numbers_["running_cost_per_patient"]
+        if not math.isnan(running):
+            if site in running_seen and running_seen[site][0] != running:
+                earlier, earlier_label = running_seen[site]
+                raise BreakevenInputError(
+                    f"{where}, column running_cost_per_patient: site {site!r} has {running:g} "
+                    f"here but {earlier:g} in {earlier_label}; a site's running cost per "
+                    "patient must be the same every year"
+                )
+            running_seen.setdefault(site, (running, label))
+        records["site"].append(site)
+        records["year"].append(year)
+        for name, value in numbers_.items():
+            records[name].append(value)
+    frame = pd.DataFrame(records, columns=list(COLUMNS))
+    frame["year"] = frame["year"].astype("int64")
+    for name in _NUMBER_COLUMNS:
+        frame[name] = frame[name].astype("float64")
+    return frame
+
+
+def _is_missing(value: object) -> bool:
+    """True for ``None``, NaN, pandas' NA and blank text."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    return isinstance(value, numbers.Real) and math.isnan(float(value))
+
+
+def _parse_site(value: object, *, where: str) -> str:
+    if _is_missing(value):
+        raise BreakevenInputError(f"{where}, column site: must not be empty")
+    return str(value).strip()
+
+
+def _parse_year(value: object, *, where: str) -> int:
+    year: float | None = None
+    if isinstance(value, str):
+        try:
+            year = float(value.strip())
+        except ValueError:
+            year = None
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        year = float(value)
+    if year is None or year not in YEARS:
+        raise BreakevenInputError(f"{where}, column year: must be 1, 2 or 3, got {_show(value)}")
+    return int(year)
+
+
+def _parse_number(value: object, *, where: str) -> float:
+    """Parse a cell that must be empty (missing, NaN) or a finite number >= 0."""
+    if _is_missing(value):
+        return math.nan
+    number: float | None = None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+    if number is None or not math.isfinite(number) or number < 0:
+        raise BreakevenInputError(f"{where}: must be a number >= 0, got {_show(value)}")
+    return number
+
+
+def _show(value: object) -> str:
+    """A bad value as it appears in a message: text quoted, numbers bare (numpy or not)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return repr(float(value))
+    return repr(value)
+
+
+def _validated_frame(sites: pd.DataFrame) -> pd.DataFrame:
+    """Apply the checks of :func:`read_sites_csv` to a frame built in code."""
+    source = "sites"
+    if not isinstance(sites, pd.DataFrame):
+        raise BreakevenInputError(
+            f"{source}: expected a pandas DataFrame, got {type(sites).__name__}"
+        )
+    _check_column_names([str(name) for name in sites.columns], source=source, where="columns")
+    if sites.empty:
+        raise BreakevenInputError(f"{source}: no rows")
+    values = sites[list(COLUMNS)].itertuples(index=False, name=None)
+    rows = (
+        (f"index {label}", dict(zip(COLUMNS, cells, strict=True)))
+        for label, cells in zip(sites.index, values, strict=True)
+    )
+    return _build_frame(rows, source=source)
+
+
+# --------------------------------------------------------------------------------------------
+# The break-even method
+# --------------------------------------------------------------------------------------------
+
+
+def breakeven(
+    sites: pd.DataFrame,
+    *,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    admission_cost: float = DEFAULT_ADMISSION_COST,
+) -> BreakevenResult:
+    """Break-even QALYs and admissions avoided per patient, by the evaluation's two approaches.
+
+    Parameters
+    ----------
+    sites
+        Sites table as returned by :func:`read_sites_csv` (a frame built in code is validated
+        the same way; rows are then named by their index label in error messages).
+    discount_rate
+        Annual discount rate (fraction, e.g. 0.035 for 3.5%); approach 2 divides year ``y``'s
+        costs by ``(1 + discount_rate) ** (y - 1)``. Must be >= 0.
+    thresholds
+        Cost-effectiveness thresholds λ (£ per QALY), each > 0 and all different.
+    admission_cost
+        Unit cost of an unplanned hospital admission (£), > 0.
+
+    Returns
+    -------
+    BreakevenResult
+        ``{"approach1": [...], "approach2": [...]}``, JSON-serialisable, numbers unrounded.
+        ``approach1`` has rows ``setup`` years 1-3, ``delivery`` year ``"any"``, ``both``
+        years 1-3; ``approach2`` has one row per panel ``setup``, ``delivery``, ``both``. In
+        every row ``cost_per_patient`` is in £ per patient, ``qalys`` maps each threshold
+        (as text, e.g. ``"13000"``) to ``cost_per_patient / λ`` (QALYs per patient), and
+        ``admissions`` is ``cost_per_patient / admission_cost`` (admissions avoided per
+        patient). A value that cannot be computed from the data is ``None``.
+
+    Raises
+    ------
+    BreakevenInputError
+        If ``sites`` fails the checks of :func:`read_sites_csv`, or an option is out of range.
+
+    Notes
+    -----
+    Approach 1 (each year separately). In year ``y``, for each site with ``patients > 0``:
+    set-up cost per patient = ``setup_cost / patients``; ``both`` adds the site's running cost
+    per patient. The panel's cost per patient is the unweighted mean over those sites.
+    ``delivery`` is the mean running cost per patient over all sites reporting one, whether or
+    not they report patients, given once as year ``"any"``. No discounting.
+
+    Approach 2 (the three years together, for an average site). For each year, average the
+    patients over the sites reporting patients that year and the set-up cost over the sites
+    reporting a set-up cost that year. Total patients = sum of the yearly averages (not
+    discounted). Set-up total = sum of yearly average set-up costs, each divided by
+    ``(1 + r) ** (y - 1)``. Running total = sum over years of mean running cost per patient
+    (all sites) times that year's average patients, discounted the same way. Cost per patient:
+    ``setup`` = set-up total / patients, ``delivery`` = running total / patients, ``both`` =
+    (set-up + running total) / patients.
+
+    Decisions where the method is silent:
+
+    - Missing is never zero. In approach 1, a site with patients but no set-up cost that year
+      is left out of ``setup`` and ``both`` for that year; a site with no running cost is
+      left out of ``both``. So ``both`` can average fewer sites than ``setup`` and need not
+      equal ``setup`` plus ``delivery``.
+    - A site's running cost is a site attribute: a value given on any of its rows applies to
+      all its years (rows that give it must agree).
+    - In approach 1 a site reporting 0 patients is left out (its cost per patient is
+      undefined). In approach 2 a reported 0 counts in that year's average.
+    - In approach 2 a year for which no site reports patients (or set-up cost) adds nothing to
+      the patient (or set-up) total. If no site reports set-up cost in any year, the set-up
+      total is ``None``; if none reports a running cost, or none reports patients, the
+      running total is ``None``; if the total patients is ``None`` or 0 the cost per patient
+      is ``None``.
+    - In approach 2 each row reports the components its panel counts: ``setup`` has
+      ``running_cost`` 0.0 and ``delivery`` has ``setup_cost`` 0.0, so in every row
+      ``cost_per_patient == (setup_cost + running_cost) / patients``.
+    - Averages are unweighted means over sites, as in the evaluation's tables.
+
+    References
+    ----------
+    Evaluation of Integrated Personal Commissioning, economics chapter (Tables 5-2 and 5-4 to
+    5-7, Appendix C); inputs in ``../shared/evidence/ipc-evidence.md`` sections 2.3 and 6.8.
+    """
+    frame = _validated_frame(sites)
+    _check_options(discount_rate, thresholds, admission_cost)
+    keys = [_threshold_key(threshold) for threshold in thresholds]
+    lambdas = [float(threshold) for threshold in thresholds]
+
+    def outcomes(cost: float | None) -> tuple[dict[str, float | None], float | None]:
+        if cost is None:
+            return {key: None for key in keys}, None
+        return (
+            {key: cost / lam for key, lam in zip(keys, lambdas, strict=True)},
+            cost / admission_cost,
+        )
+
+    approach1: list[Approach1Row] = []
+    for panel, year, cost in _approach1_costs(frame):
+        qalys, admissions = outcomes(cost)
+        approach1.append(
+            {
+                "panel": panel,
+                "year": year,
+                "cost_per_patient": cost,
+                "qalys": qalys,
+                "admissions": admissions,
+            }
+        )
+
+    approach2: list[Approach2Row] = []
+    for panel, patients, setup_cost, running_cost in _approach2_totals(frame, discount_rate):
+        cost = None
+        if patients and setup_cost is not None and running_cost is not None:
+            cost = (setup_cost + running_cost) / patients
+        qalys, admissions = outcomes(cost)
+        approach2.append(
+            {
+                "panel": panel,
+                "patients": patients,
+                "setup_cost": setup_cost,
+                "running_cost": running_cost,
+                "cost_per_patient": cost,
+                "qalys": qalys,
+                "admissions": admissions,
+            }
+        )
+    return {"approach1": approach1, "approach2": approach2}
+
+
+def _check_options(
+    discount_rate: float, thresholds: Sequence[float], admission_cost: float
+) -> None:
+    if not _is_finite_number(discount_rate) or discount_rate < 0:
+        raise BreakevenInputError(f"discount rate: must be a number >= 0, got {discount_rate!r}")
+    if isinstance(thresholds, str) or len(thresholds) == 0:
+        raise BreakevenInputError(
+            f"thresholds: must be one or more numbers > 0, got {thresholds!r}"
+        )
+    keys: set[str] = set()
+    for threshold in thresholds:
+        if not _is_finite_number(threshold) or threshold <= 0:
+            raise BreakevenInputError(f"thresholds: must be numbers > 0, got {threshold!r}")
+        key = _threshold_key(threshold)
+        if key in keys:
+            raise BreakevenInputError(f"thresholds: {key} given more than once")
+        keys.add(key)
+    if not _is_finite_number(admission_cost) or admission_cost <= 0:
+        raise BreakevenInputError(f"admission cost: must be a number > 0, got {admission_cost!r}")
+
+
+def _is_finite_number(value: object) -> bool:
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def _threshold_key(threshold: float) -> str:
+    """Threshold as a JSON key: ``13000`` for whole numbers, else the shortest float text."""
+    value = float(threshold)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _mean_or_none(values: pd.Series) -> float | None:
+    present = values.dropna()
+    return float(present.mean()) if len(present) else None
+
+
+def _site_running_costs(frame: pd.DataFrame) -> pd.Series:
+    """Running cost per patient (£) by site, for the sites that report one."""
+    known = frame.dropna(subset=["running_cost_per_patient"])
+    return known.groupby("site", sort=False)["running_cost_per_patient"].first()
+
+
+def _approach1_costs(frame: pd.DataFrame) -> list[tuple[str, int | str, float | None]]:
+    """(panel, year, cost per patient in £) for approach 1, in report order."""
+    running_by_site = _site_running_costs(frame)
+    setup_rows: list[tuple[str, int | str, float | None]] = []
+    both_rows: list[tuple[str, int | str, float | None]] = []
+    for year in YEARS:
+        with_patients = frame[(frame["year"] == year) & (frame["patients"] > 0)]
+        setup_per_patient = with_patients["setup_cost"] / with_patients["patients"]
+        running = with_patients["site"].map(running_by_site).astype("float64")
+        setup_rows.append(("setup", year, _mean_or_none(setup_per_patient)))
+        both_rows.append(("both", year, _mean_or_none(setup_per_patient + running)))
+    delivery = ("delivery", "any", _mean_or_none(running_by_site))
+    return [*setup_rows, delivery, *both_rows]
+
+
+def _approach2_totals(
+    frame: pd.DataFrame, discount_rate: float
+) -> list[tuple[str, float | None, float | None, float | None]]:
+    """(panel, patients, set-up £, running £) for approach 2's average site, in panel order."""
+    patients_total: float | None = None
+    discounted_patients: float | None = None
+    setup_total: float | None = None
+    for year in YEARS:
+        in_year = frame[frame["year"] == year]
+        discount_factor = (1.0 + discount_rate) ** (year - 1)
+        patients = _mean_or_none(in_year["patients"])
+        if patients is not None:
+            patients_total = (patients_total or 0.0) + patients
+            discounted_patients = (discounted_patients or 0.0) + patients / discount_factor
+        setup = _mean_or_none(in_year["setup_cost"])
+        if setup is not None:
+            setup_total = (setup_total or 0.0) + setup / discount_factor
+    running_per_patient = _mean_or_none(_site_running_costs(frame))
+    running_total = None
+    if running_per_patient is not None and discounted_patients is not None:
+        running_total = running_per_patient * discounted_patients
+    return [
+        ("setup", patients_total, setup_total, 0.0),
+        ("delivery", patients_total, 0.0, running_total),
+        ("both", patients_total, setup_total, running_total),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------------------------
+
+TableValue = str | int | float | None
+
+
+def to_table_rows(result: BreakevenResult) -> list[dict[str, TableValue]]:
+    """Flatten a :func:`breakeven` result into rows for a table or CSV.
+
+    Parameters
+    ----------
+    result
+        The dictionary returned by :func:`breakeven` (or the same structure read back from
+        JSON).
+
+    Returns
+    -------
+    list of dict
+        One row per approach-1 row, then one per approach-2 row, each with the keys
+        ``approach`` (``"approach1"`` or ``"approach2"``), ``panel``, ``year`` (1-3 or
+        ``"any"`` in approach 1, ``"all"`` in approach 2), ``patients`` (people),
+        ``setup_cost`` and ``running_cost`` (£, approach 2 only; ``None`` in approach 1),
+        ``cost_per_patient`` (£), ``qalys_<λ>`` for each threshold in the result's order
+        (QALYs per patient) and ``admissions`` (admissions avoided per patient). Numbers are
+        unrounded.
+    """
+    keys = _qaly_keys(result)
+    rows: list[dict[str, TableValue]] = []
+    for row1 in result["approach1"]:
+        rows.append(
+            _table_row(
+                approach="approach1",
+                panel=row1["panel"],
+                year=row1["year"],
+                patients=None,
+                setup_cost=None,
+                running_cost=None,
+                cost_per_patient=row1["cost_per_patient"],
+                qalys=row1["qalys"],
+                admissions=row1["admissions"],
+                keys=keys,
+            )
+        )
+    for row2 in result["approach2"]:
+        rows.append(
+            _table_row(
+                approach="approach2",
+                panel=row2["panel"],
+                year="all",
+                patients=row2["patients"],
+                setup_cost=row2["setup_cost"],
+                running_cost=row2["running_cost"],
+                cost_per_patient=row2["cost_per_patient"],
+                qalys=row2["qalys"],
+                admissions=row2["admissions"],
+                keys=keys,
+            )
+        )
+    return rows
+
+
+def to_csv(result: BreakevenResult) -> str:
+    """Render a :func:`breakeven` result as CSV text, one line per row of :func:`to_table_rows`.
+
+    Missing values are empty cells; numbers are written unrounded (shortest round-trip text);
+    lines end with ``\\n``.
+    """
+    header = [*_TABLE_COLUMNS_BEFORE_QALYS, *(f"qalys_{key}" for key in _qaly_keys(result))]
+    header.append("admissions")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in to_table_rows(result):
+        writer.writerow(["" if row[name] is None else row[name] for name in header])
+    return buffer.getvalue()
+
+
+def _qaly_keys(result: BreakevenResult) -> list[str]:
+    rows: list[Approach1Row | Approach2Row] = [*result["approach1"], *result["approach2"]]
+    return list(rows[0]["qalys"]) if rows else []
+
+
+def _table_row(
+    *,
+    approach: Literal["approach1", "approach2"],
+    panel: str,
+    year: int | str,
+    patients: float | None,
+    setup_cost: float | None,
+    running_cost: float | None,
+    cost_per_patient: float | None,
+    qalys: dict[str, float | None],
+    admissions: float | None,
+    keys: Sequence[str],
+) -> dict[str, TableValue]:
+    row: dict[str, TableValue] = {
+        "approach": approach,
+        "panel": panel,
+        "year": year,
+        "patients": patients,
+        "setup_cost": setup_cost,
+        "running_cost": running_cost,
+        "cost_per_patient": cost_per_patient,
+    }
+    for key in keys:
+        row[f"qalys_{key}"] = qalys.get(key)
+    row["admissions"] = admissions
+    return row

@@ -1,0 +1,224 @@
+"""Command line: a thin typer layer that parses, calls the library and formats.
+
+Only this module prints. Every :class:`~ipcsim.errors.IpcsimError` becomes one line on
+stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ipcsim import breakeven, metrics
+from ipcsim.breakeven import BreakevenInputError
+from ipcsim.config import load_scenario
+from ipcsim.errors import IpcsimError
+from ipcsim.runner import run_scenario, write_run
+from ipcsim.schema import Scenario
+
+app = typer.Typer(
+    name="ipcsim",
+    help="Discrete-event simulation of Integrated Personal Commissioning (IPC) scale-up.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a config value, e.g. --set workforce.planner.headcount=6 (repeatable).",
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def user_errors(func: F) -> F:
+    """Turn library errors into one line and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except IpcsimError as e:
+            _fail(str(e))
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was written for the unfinished run", code=130)
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _kpi_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
+
+
+@app.command()
+@user_errors
+def run(
+    config: Annotated[str, typer.Argument(help="Scenario TOML file.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder [default: outputs/<config stem>]")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed, overriding run.seed.")] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write CSV copies of tables.")] = False,
+    set_: SetOption = None,
+) -> None:
+    """Run one scenario: print headline KPIs and write tables, summary and manifest."""
+    scenario = load_scenario(config, set_ or [])
+    out_dir = out if out is not None else Path("outputs") / Path(config).stem
+    with console.status(
+        f"Simulating {scenario.name} over {scenario.run.horizon_days:g} days...", spinner="dots"
+    ):
+        result = run_scenario(scenario, seed=seed)
+    written = write_run(result, out_dir, config_path=config, csv=csv)
+    console.print(
+        _kpi_table(
+            f"{scenario.name}: {scenario.run.horizon_days:g} days from "
+            f"{scenario.run.start_date}, seed {result.seed}",
+            metrics.kpi_table(result.summary),
+        )
+    )
+    console.print(
+        f"Simulated in {result.wall_time_s:.1f} s. Outputs in [bold]{written}[/]", highlight=False
+    )
+
+
+def _describe(scenario: Scenario) -> list[tuple[str, str]]:
+    rows = [
+        ("scenario", scenario.name),
+        ("site", scenario.site.name),
+        ("start date", str(scenario.run.start_date)),
+        ("horizon (days)", f"{scenario.run.horizon_days:g}"),
+        ("seed", str(scenario.run.seed)),
+        ("sign-off", scenario.signoff.mode),
+    ]
+    for name, cohort in sorted(scenario.cohorts.items()):
+        rows.append((f"cohort {name}", f"{cohort.referrals_per_month:g} referrals/month"))
+    for name, role in sorted(scenario.workforce.items()):
+        size = "unlimited" if role.unlimited else f"{sum(role.member_fte()):g} WTE"
+        rows.append((f"role {name}", f"{size}, {role.ipc_hours_per_week():.1f} IPC h/week per WTE"))
+    return rows
+
+
+@app.command()
+@user_errors
+def validate(
+    config: Annotated[str, typer.Argument(help="Scenario TOML file.")],
+    set_: SetOption = None,
+) -> None:
+    """Check a scenario file and print what it describes."""
+    scenario = load_scenario(config, set_ or [])
+    console.print(_kpi_table(f"{config}: valid", _describe(scenario)))
+
+
+class OutputFormat(StrEnum):
+    """How ``ipcsim breakeven`` prints its result."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _parse_thresholds(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as e:
+        raise BreakevenInputError(
+            f"--thresholds: expected numbers separated by commas, got {text!r}"
+        ) from e
+    if not values:
+        raise BreakevenInputError(f"--thresholds: expected at least one number, got {text!r}")
+    return values
+
+
+def _number(value: object, spec: str) -> str:
+    return "-" if not isinstance(value, int | float) else format(value, spec)
+
+
+@app.command("breakeven")
+@user_errors
+def breakeven_command(
+    sites: Annotated[
+        str, typer.Argument(help="CSV: site,year,patients,setup_cost,running_cost_per_patient")
+    ],
+    discount_rate: Annotated[
+        float, typer.Option(help="Annual discount rate to year 1 (P68).")
+    ] = breakeven.DEFAULT_DISCOUNT_RATE,
+    thresholds: Annotated[
+        str, typer.Option(help="Cost-effectiveness thresholds, GBP per QALY (P69).")
+    ] = "13000,20000,30000,50000",
+    admission_cost: Annotated[
+        float, typer.Option(help="Unit cost of an unplanned admission, GBP (P70).")
+    ] = breakeven.DEFAULT_ADMISSION_COST,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table, json or csv.")
+    ] = OutputFormat.table,
+) -> None:
+    """Break-even QALYs and avoided admissions per patient (the evaluation's CHE method)."""
+    frame = breakeven.read_sites_csv(sites)
+    result = breakeven.breakeven(
+        frame,
+        discount_rate=discount_rate,
+        thresholds=_parse_thresholds(thresholds),
+        admission_cost=admission_cost,
+    )
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    if output_format is OutputFormat.csv:
+        sys.stdout.write(breakeven.to_csv(result))
+        return
+    rows = breakeven.to_table_rows(result)
+    table = Table(title=f"Break-even per patient ({sites}, discount rate {discount_rate:g})")
+    qaly_keys = [key for key in rows[0] if key.startswith("qalys_")]
+    headers = ["approach", "panel", "year", "patients", "cost £"]
+    headers += [f"QALYs at £{key.removeprefix('qalys_')}" for key in qaly_keys]
+    headers += ["admissions"]
+    for header in headers:
+        table.add_column(header, justify="left" if header in headers[:3] else "right")
+    for row in rows:
+        cells = [str(row["approach"]).removeprefix("approach"), str(row["panel"]), str(row["year"])]
+        cells += [_number(row["patients"], ",.0f"), _number(row["cost_per_patient"], ",.2f")]
+        cells += [_number(row[key], ".4f") for key in qaly_keys]
+        cells += [_number(row["admissions"], ".3f")]
+        table.add_row(*cells)
+    console.print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editor completion and checks)."""
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2) + "\n")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,731 @@
+"""Key performance indicators of one run, computed from the model's records.
+
+Pure functions: they take the frames of :class:`ipcsim.records.EventLog` (``people``, ``work``,
+``waits``) and return plain numbers, dicts or frames. Nothing here imports SimPy, prints or
+keeps state, so every function is unit-tested on small hand-built frames.
+
+Time is in float days since the run's start date (``run.start_date`` is day 0); a milestone
+column holds NaN when the person has not reached it.
+
+Notes
+-----
+Calendar bins. Months and quarters cover ``[start_day, end_day)``, except the last bin of the
+run, which is closed at the horizon, ``[start_day, horizon_days]``. An event exactly at midnight
+on the 1st of a month therefore belongs to the new month. A month-end snapshot (open cases,
+queues) counts every event of that month and earlier and none later, so it always agrees with
+the monthly counts (open cases never exceed the referrals counted so far).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ipcsim.records import END_STATES
+
+__all__ = [
+    "LABELS",
+    "STAGES",
+    "display_label",
+    "kpi_table",
+    "month_starts",
+    "people_counts",
+    "quarter_starts",
+    "staff_per_person",
+    "summary",
+    "throughput_per_quarter",
+    "timeseries",
+    "utilisation",
+    "wait_stats",
+]
+
+DAYS_PER_QUARTER = 365.25 / 4
+"""Mean length of a calendar quarter, days (used to express rates per quarter)."""
+
+STAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        # end-to-end spans
+        "referral_to_first_conversation": ("referred_day", "first_conversation_day"),
+        "referral_to_sign_off": ("referred_day", "signed_off_day"),
+        "referral_to_budget_release": ("referred_day", "budget_released_day"),
+        # consecutive stages
+        "referral_to_consent": ("referred_day", "consented_day"),
+        "consent_to_first_conversation": ("consented_day", "first_conversation_day"),
+        "first_conversation_to_plan_written": ("first_conversation_day", "plan_written_day"),
+        "plan_written_to_sign_off": ("plan_written_day", "signed_off_day"),
+        "sign_off_to_budget_agreed": ("signed_off_day", "budget_agreed_day"),
+        "budget_agreed_to_budget_released": ("budget_agreed_day", "budget_released_day"),
+    }
+)
+"""Waits reported in days: name -> (from milestone column, to milestone column), in order."""
+
+LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        # people and throughput
+        "referred": "Referred",
+        "referrals": "Referrals",
+        "plans_signed_off": "Plans signed off",
+        "budgets_released": "Budgets released",
+        "open_cases_end": "Open cases at month end",
+        # end states
+        "declined": "Declined",
+        "withdrawn": "Withdrawn",
+        "plan_in_place": "Plan in place",
+        "budget_in_place": "Budget in place",
+        "in_progress": "In progress at horizon",
+        # waits
+        "referral_to_first_conversation": "Referral to first conversation",
+        "referral_to_sign_off": "Referral to plan sign-off",
+        "referral_to_budget_release": "Referral to budget release",
+        "referral_to_consent": "Referral to consent",
+        "consent_to_first_conversation": "Consent to first conversation",
+        "first_conversation_to_plan_written": "First conversation to plan written",
+        "plan_written_to_sign_off": "Plan written to sign-off",
+        "sign_off_to_budget_agreed": "Sign-off to budget agreed",
+        "budget_agreed_to_budget_released": "Budget agreed to budget released",
+        # staff
+        "utilisation": "Utilisation",
+        "queue": "Queue at month end",
+        "hours": "Staff hours",
+        "cost": "Staff cost",
+        "staff_hours_total": "Staff hours per person",
+        "staff_cost_gbp_total": "Staff cost per person",
+    }
+)
+"""Display labels by column or key name; the only place display text lives."""
+
+_ROLE_PREFIXES = ("queue", "utilisation", "hours", "cost")
+
+
+def display_label(name: str) -> str:
+    """Display label of a column or key, e.g. ``queue_planner`` -> ``Queue at month end: planner``.
+
+    Parameters
+    ----------
+    name
+        A key of :data:`LABELS`, or ``<prefix>_<role>`` for the per-role columns ``queue_``,
+        ``utilisation_``, ``hours_`` and ``cost_<role>_gbp``.
+
+    Returns
+    -------
+    str
+        The label; ``name`` itself when it has none.
+    """
+    if name in LABELS:
+        return LABELS[name]
+    for prefix in _ROLE_PREFIXES:
+        if name.startswith(prefix + "_"):
+            role = name[len(prefix) + 1 :]
+            if prefix == "cost":
+                role = role.removesuffix("_gbp")
+            return f"{LABELS[prefix]}: {role}"
+    return name
+
+
+# --------------------------------------------------------------------------- helpers
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} frame lacks column(s) {', '.join(missing)}")
+
+
+def _check_horizon(horizon_days: float) -> None:
+    if not (math.isfinite(horizon_days) and horizon_days > 0):
+        raise ValueError(f"horizon_days must be a finite number > 0, got {horizon_days!r}")
+
+
+def _float_or_none(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _days(series: pd.Series) -> np.ndarray:
+    """A day column as a float array (NaN for missing)."""
+    return pd.to_numeric(series, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _edges(bins: Sequence[tuple[dt.date, float, float]]) -> np.ndarray:
+    return np.array([b[1] for b in bins] + [bins[-1][2]], dtype=float)
+
+
+def _histogram(
+    days: np.ndarray, edges: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Counts (or sums of ``weights``) per bin; bins ``[lo, hi)``, the last closed.
+
+    Values that are NaN or outside ``[edges[0], edges[-1]]`` are ignored.
+    """
+    keep = np.isfinite(days)
+    if weights is not None:
+        weights = weights[keep]
+    counts, _ = np.histogram(days[keep], bins=edges, weights=weights)
+    return counts
+
+
+def _reached_by(days: np.ndarray, t: float, *, closed: bool) -> np.ndarray:
+    """True where the event happened before ``t`` (or at ``t`` when ``closed``); NaN is False."""
+    with np.errstate(invalid="ignore"):
+        return (days <= t) if closed else (days < t)
+
+
+def _add_months(date: dt.date, months: int) -> dt.date:
+    """``date`` moved by whole calendar months, the day clipped to the month's length."""
+    year, month0 = divmod(date.month - 1 + months, 12)
+    year += date.year
+    day = min(date.day, calendar.monthrange(year, month0 + 1)[1])
+    return dt.date(year, month0 + 1, day)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars as Python ones and NaN/inf as None (strict JSON)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return _float_or_none(value)
+    if value is None or isinstance(value, str):
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return None
+    raise TypeError(f"cannot put a {type(value).__name__} into the summary: {value!r}")
+
+
+# --------------------------------------------------------------------------- calendar
+def month_starts(start_date: dt.date, horizon_days: float) -> list[tuple[dt.date, float, float]]:
+    """Calendar months of the run.
+
+    Parameters
+    ----------
+    start_date
+        Calendar date of day 0.
+    horizon_days
+        Length of the run, days (> 0).
+
+    Returns
+    -------
+    list of (date, float, float)
+        ``(month_start, start_day, end_day)`` per calendar month, days since ``start_date``.
+        The first month runs from ``start_date`` (which may be mid-month) to the next 1st; the
+        last ends at ``horizon_days``.
+
+    Examples
+    --------
+    >>> month_starts(dt.date(2016, 4, 15), 40.0)
+    [(datetime.date(2016, 4, 15), 0.0, 16.0), (datetime.date(2016, 5, 1), 16.0, 40.0)]
+    """
+    _check_horizon(horizon_days)
+    months = []
+    begin = start_date
+    while True:
+        start_day = float((begin - start_date).days)
+        if start_day >= horizon_days:
+            break
+        following = _add_months(begin.replace(day=1), 1)
+        end_day = min(float((following - start_date).days), float(horizon_days))
+        months.append((begin, start_day, end_day))
+        begin = following
+    return months
+
+
+def quarter_starts(start_date: dt.date, horizon_days: float) -> list[tuple[dt.date, float, float]]:
+    """Quarters of the run: spans of three calendar months from the start date.
+
+    Parameters
+    ----------
+    start_date
+        Calendar date of day 0; quarter ``k`` starts ``3k`` calendar months later (the day of
+        the month clipped to the month's length, so 31 January is followed by 30 April).
+    horizon_days
+        Length of the run, days (> 0).
+
+    Returns
+    -------
+    list of (date, float, float)
+        ``(quarter_start, start_day, end_day)``; the last quarter ends at ``horizon_days`` and
+        may be partial.
+    """
+    _check_horizon(horizon_days)
+    quarters = []
+    k = 0
+    while True:
+        begin = _add_months(start_date, 3 * k)
+        start_day = float((begin - start_date).days)
+        if start_day >= horizon_days:
+            break
+        following = _add_months(start_date, 3 * (k + 1))
+        end_day = min(float((following - start_date).days), float(horizon_days))
+        quarters.append((begin, start_day, end_day))
+        k += 1
+    return quarters
+
+
+# --------------------------------------------------------------------------- people
+def wait_stats(
+    people: pd.DataFrame, *, horizon_days: float | None = None
+) -> dict[str, dict[str, float | int | None]]:
+    """Waits between milestones, days.
+
+    Parameters
+    ----------
+    people
+        People frame (milestone columns of :data:`ipcsim.records.MILESTONES`).
+    horizon_days
+        If given, a milestone dated after the horizon (e.g. a first conversation booked beyond
+        the end of the run) counts as not reached.
+
+    Returns
+    -------
+    dict
+        For each name in :data:`STAGES`: ``{"mean", "p50", "p90", "n"}``, the mean, median and
+        90th percentile in days over the ``n`` people who reached both milestones; ``None`` for
+        the statistics when ``n`` is 0.
+
+    Notes
+    -----
+    Percentiles interpolate linearly between order statistics (numpy's default). People still
+    waiting at the horizon are left out, so long waits are under-represented in a short run.
+    """
+    columns = sorted({c for pair in STAGES.values() for c in pair})
+    _require(people, columns, "people")
+    out: dict[str, dict[str, float | int | None]] = {}
+    for name, (first, second) in STAGES.items():
+        a = _days(people[first])
+        b = _days(people[second])
+        reached = np.isfinite(a) & np.isfinite(b)
+        if horizon_days is not None:
+            reached &= _reached_by(b, horizon_days, closed=True)
+        waits = b[reached] - a[reached]
+        if waits.size == 0:
+            out[name] = {"mean": None, "p50": None, "p90": None, "n": 0}
+            continue
+        out[name] = {
+            "mean": float(np.mean(waits)),
+            "p50": float(np.quantile(waits, 0.5)),
+            "p90": float(np.quantile(waits, 0.9)),
+            "n": int(waits.size),
+        }
+    return out
+
+
+def people_counts(people: pd.DataFrame) -> dict[str, int]:
+    """How many people were referred and how many ended in each state.
+
+    Parameters
+    ----------
+    people
+        People frame (column ``end_state``).
+
+    Returns
+    -------
+    dict
+        ``referred`` and one count per state of :data:`ipcsim.records.END_STATES`, zeros
+        included; the state counts sum to ``referred``.
+
+    Raises
+    ------
+    ValueError
+        If an end state is not one of :data:`ipcsim.records.END_STATES`.
+    """
+    _require(people, ["end_state"], "people")
+    states = people["end_state"].astype(object)
+    unknown = sorted({str(s) for s in states if s not in END_STATES})
+    if unknown:
+        raise ValueError(f"people frame has unknown end_state(s) {', '.join(unknown)}")
+    counts = states.value_counts()
+    out = {"referred": len(people)}
+    for state in END_STATES:
+        out[state] = int(counts.get(state, 0))
+    return out
+
+
+def throughput_per_quarter(
+    people: pd.DataFrame, *, start_date: dt.date, horizon_days: float
+) -> list[dict[str, str | float | int]]:
+    """Referrals, plan sign-offs and budget releases in each quarter of the run.
+
+    Parameters
+    ----------
+    people
+        People frame.
+    start_date
+        Calendar date of day 0.
+    horizon_days
+        Length of the run, days.
+
+    Returns
+    -------
+    list of dict
+        One per quarter (see :func:`quarter_starts`): ``quarter_start`` (ISO date), ``days``
+        (its length, days; less than a full quarter for a partial last one), ``referrals``,
+        ``plans_signed_off`` and ``budgets_released`` (counts dated in the quarter).
+    """
+    _require(people, ["referred_day", "signed_off_day", "budget_released_day"], "people")
+    quarters = quarter_starts(start_date, horizon_days)
+    edges = _edges(quarters)
+    referrals = _histogram(_days(people["referred_day"]), edges)
+    signed = _histogram(_days(people["signed_off_day"]), edges)
+    released = _histogram(_days(people["budget_released_day"]), edges)
+    return [
+        {
+            "quarter_start": begin.isoformat(),
+            "days": float(end - start),
+            "referrals": int(referrals[i]),
+            "plans_signed_off": int(signed[i]),
+            "budgets_released": int(released[i]),
+        }
+        for i, (begin, start, end) in enumerate(quarters)
+    ]
+
+
+# --------------------------------------------------------------------------- staff
+def utilisation(
+    work: pd.DataFrame,
+    available_hours: Mapping[str, float | None],
+    *,
+    horizon_days: float | None = None,
+) -> dict[str, float | None]:
+    """Share of each role's available IPC hours spent on work over the run.
+
+    Parameters
+    ----------
+    work
+        Work frame (columns ``role``, ``start_day``, ``hours``).
+    available_hours
+        IPC hours each role could deliver over the run, hours; ``None`` (or 0) for a role
+        without a capacity limit.
+    horizon_days
+        If given, work starting after the horizon (booked beyond the end of the run) is left
+        out.
+
+    Returns
+    -------
+    dict
+        Role -> hours worked / hours available (a fraction, may exceed 1 if work overran its
+        capacity); 0.0 for a role with no work; ``None`` when the availability is ``None`` or
+        0, or for a role that did work but is not in ``available_hours``.
+
+    Notes
+    -----
+    A task's hours count in full in the period it starts in.
+    """
+    _require(work, ["role", "start_day", "hours"], "work")
+    hours = _days(work["hours"])
+    if horizon_days is not None:
+        keep = _reached_by(_days(work["start_day"]), horizon_days, closed=True)
+    else:
+        keep = np.ones(len(work), dtype=bool)
+    roles = work["role"].astype(object).to_numpy()
+    worked = pd.Series(hours[keep]).groupby(roles[keep]).sum()
+    out: dict[str, float | None] = {}
+    for role, available in available_hours.items():
+        if available is None or not math.isfinite(available) or available == 0:
+            out[role] = None
+        else:
+            out[role] = float(worked.get(role, 0.0)) / float(available)
+    for role in sorted(set(worked.index) - set(available_hours)):
+        out[str(role)] = None
+    return out
+
+
+def staff_per_person(
+    people: pd.DataFrame, role_names: Sequence[str]
+) -> dict[str, dict[str, float | None]]:
+    """Mean staff time and cost per referred person.
+
+    Parameters
+    ----------
+    people
+        People frame (columns ``hours_<role>``, ``cost_<role>_gbp``, ``staff_hours_total``,
+        ``staff_cost_gbp_total``).
+    role_names
+        Roles to report.
+
+    Returns
+    -------
+    dict
+        ``{"hours": {role: hours, ..., "total": hours}, "cost_gbp": {role: pounds, ...,
+        "total": pounds}}``, means over every referred person (including those who declined or
+        withdrew, whose time still counts); ``None`` when nobody was referred.
+    """
+    hour_cols = {role: f"hours_{role}" for role in role_names}
+    cost_cols = {role: f"cost_{role}_gbp" for role in role_names}
+    hour_cols["total"] = "staff_hours_total"
+    cost_cols["total"] = "staff_cost_gbp_total"
+    _require(people, [*hour_cols.values(), *cost_cols.values()], "people")
+
+    def mean(column: str) -> float | None:
+        if len(people) == 0:
+            return None
+        return _float_or_none(np.mean(_days(people[column])))
+
+    return {
+        "hours": {key: mean(col) for key, col in hour_cols.items()},
+        "cost_gbp": {key: mean(col) for key, col in cost_cols.items()},
+    }
+
+
+# --------------------------------------------------------------------------- time series
+def timeseries(
+    people: pd.DataFrame,
+    work: pd.DataFrame,
+    waits: pd.DataFrame,
+    *,
+    start_date: dt.date,
+    horizon_days: float,
+    capacity: pd.DataFrame,
+    site: str,
+) -> pd.DataFrame:
+    """Monthly flows, open cases, queues and utilisation.
+
+    Parameters
+    ----------
+    people, work, waits
+        The run's frames (see :mod:`ipcsim.records`).
+    start_date
+        Calendar date of day 0.
+    horizon_days
+        Length of the run, days.
+    capacity
+        Long frame, one row per month x role: ``month_start_day``, ``month_end_day`` (days),
+        ``role`` and ``available_hours`` (IPC hours the role could deliver that month; NaN for
+        an unlimited role). Its months must be those of :func:`month_starts`.
+    site
+        Site name written in every row.
+
+    Returns
+    -------
+    DataFrame
+        One row per calendar month: ``month`` (ISO date of its first day; the start date for
+        the first month), ``site``, ``referrals``, ``plans_signed_off``, ``budgets_released``
+        (counts in the month), ``open_cases_end`` (referred and not ended at month end),
+        then per role of ``capacity`` (in order of first appearance) ``queue_<role>`` (waits
+        for the role open at month end) and ``utilisation_<role>`` (hours of work starting in
+        the month / hours available that month; NaN when availability is NaN or 0).
+
+    Raises
+    ------
+    ValueError
+        If ``capacity`` lacks a month x role row, or has two for the same one.
+
+    Notes
+    -----
+    The month-end snapshot is taken after every event of the month (see the module notes).
+    """
+    _require(people, ["referred_day", "signed_off_day", "budget_released_day", "end_day"], "people")
+    _require(work, ["role", "start_day", "hours"], "work")
+    _require(waits, ["role", "requested_day", "started_day"], "waits")
+    _require(capacity, ["month_start_day", "role", "available_hours"], "capacity")
+    months = month_starts(start_date, horizon_days)
+    edges = _edges(months)
+    n = len(months)
+    ends = edges[1:]
+    closed = np.arange(n) == n - 1
+
+    referred = _days(people["referred_day"])
+    ended = _days(people["end_day"])
+    open_cases = [
+        int(
+            np.sum(
+                _reached_by(referred, t, closed=bool(c)) & ~_reached_by(ended, t, closed=bool(c))
+            )
+        )
+        for t, c in zip(ends, closed, strict=True)
+    ]
+    frame: dict[str, Any] = {
+        "month": [m[0].isoformat() for m in months],
+        "site": [site] * n,
+        "referrals": _histogram(referred, edges).astype("int64"),
+        "plans_signed_off": _histogram(_days(people["signed_off_day"]), edges).astype("int64"),
+        "budgets_released": _histogram(_days(people["budget_released_day"]), edges).astype("int64"),
+        "open_cases_end": np.array(open_cases, dtype="int64"),
+    }
+
+    roles = [str(r) for r in pd.unique(capacity["role"].astype(object))]
+    available = _capacity_by_month(capacity, months, roles)
+    wait_roles = waits["role"].astype(object).to_numpy()
+    requested = _days(waits["requested_day"])
+    started = _days(waits["started_day"])
+    work_roles = work["role"].astype(object).to_numpy()
+    work_start = _days(work["start_day"])
+    work_hours = _days(work["hours"])
+    for role in roles:
+        mine = wait_roles == role
+        frame[f"queue_{role}"] = np.array(
+            [
+                int(
+                    np.sum(
+                        mine
+                        & _reached_by(requested, t, closed=bool(c))
+                        & ~_reached_by(started, t, closed=bool(c))
+                    )
+                )
+                for t, c in zip(ends, closed, strict=True)
+            ],
+            dtype="int64",
+        )
+    for role in roles:
+        mine = work_roles == role
+        worked = _histogram(work_start[mine], edges, weights=work_hours[mine])
+        hours_available = available[role]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(hours_available > 0, worked / hours_available, np.nan)
+        frame[f"utilisation_{role}"] = share.astype("float64")
+    return pd.DataFrame(frame)
+
+
+def _capacity_by_month(
+    capacity: pd.DataFrame, months: list[tuple[dt.date, float, float]], roles: list[str]
+) -> dict[str, np.ndarray]:
+    """Available hours per role as an array aligned with ``months`` (NaN where unlimited)."""
+    starts = np.array([m[1] for m in months], dtype=float)
+    cap_start = _days(capacity["month_start_day"])
+    cap_role = capacity["role"].astype(object).to_numpy()
+    cap_hours = _days(capacity["available_hours"])
+    out: dict[str, np.ndarray] = {}
+    for role in roles:
+        values = np.full(len(months), np.nan)
+        for i, start in enumerate(starts):
+            match = (cap_role == role) & np.isclose(cap_start, start, rtol=0.0, atol=1e-6)
+            found = int(np.sum(match))
+            if found != 1:
+                problem = "no" if found == 0 else f"{found}"
+                raise ValueError(
+                    f"capacity frame has {problem} row(s) for role {role!r} in the month "
+                    f"starting {months[i][0].isoformat()} (day {start:g})"
+                )
+            values[i] = cap_hours[match][0]
+        out[role] = values
+    return out
+
+
+# --------------------------------------------------------------------------- summary
+def summary(
+    people: pd.DataFrame,
+    work: pd.DataFrame,
+    *,
+    role_names: Sequence[str],
+    available_hours: Mapping[str, float | None],
+    start_date: dt.date,
+    horizon_days: float,
+) -> dict[str, Any]:
+    """Headline KPIs of one run as a JSON-able dict.
+
+    Parameters
+    ----------
+    people, work
+        The run's people and work frames.
+    role_names
+        Roles to report staff time and cost for.
+    available_hours
+        IPC hours each role could deliver over the run, hours (``None`` if unlimited).
+    start_date
+        Calendar date of day 0.
+    horizon_days
+        Length of the run, days.
+
+    Returns
+    -------
+    dict
+        ``people`` (:func:`people_counts`), ``waits_days`` (:func:`wait_stats`, days),
+        ``throughput_per_quarter`` (:func:`throughput_per_quarter`),
+        ``throughput_mean_per_quarter`` (``plans_signed_off`` and ``budgets_released`` per
+        91.3125-day quarter: total / ``horizon_days`` * 365.25 / 4), ``utilisation``
+        (:func:`utilisation`, fractions), ``staff_hours_per_person`` (hours) and
+        ``staff_cost_per_person_gbp`` (pounds) (:func:`staff_per_person`). Values are plain
+        Python ints, floats, strings or ``None`` (never NaN), so ``json.dumps(...,
+        allow_nan=False)`` works.
+
+    Notes
+    -----
+    Milestones and work dated after the horizon (booked beyond the end of the run) are left
+    out of the waits, throughput and utilisation. Staff time per person comes from the people
+    frame and includes such booked work.
+    """
+    _check_horizon(horizon_days)
+    quarters = throughput_per_quarter(people, start_date=start_date, horizon_days=horizon_days)
+    per_quarter = DAYS_PER_QUARTER / horizon_days
+    staff = staff_per_person(people, role_names)
+    result = {
+        "people": people_counts(people),
+        "waits_days": wait_stats(people, horizon_days=horizon_days),
+        "throughput_per_quarter": quarters,
+        "throughput_mean_per_quarter": {
+            key: sum(int(q[key]) for q in quarters) * per_quarter
+            for key in ("plans_signed_off", "budgets_released")
+        },
+        "utilisation": utilisation(work, available_hours, horizon_days=horizon_days),
+        "staff_hours_per_person": staff["hours"],
+        "staff_cost_per_person_gbp": staff["cost_gbp"],
+    }
+    plain: dict[str, Any] = _plain(result)
+    return plain
+
+
+# --------------------------------------------------------------------------- display
+def _fmt_count(value: Any) -> str:
+    return "n/a" if value is None else f"{int(value):,}"
+
+
+def _fmt_share(count: int, total: int) -> str:
+    if total == 0:
+        return f"{count:,}"
+    return f"{count:,} ({100.0 * count / total:.1f}%)"
+
+
+def _fmt_days(stats: Mapping[str, Any]) -> str:
+    if not stats.get("n"):
+        return "n/a (none reached)"
+    return f"mean {stats['mean']:.1f}, p90 {stats['p90']:.1f} days (n={stats['n']:,})"
+
+
+def kpi_table(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Rows of the console headline table.
+
+    Parameters
+    ----------
+    summary
+        A dict from :func:`summary`.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(label, formatted value)``: referred, plans signed off, budgets released, each end
+        state (count and share of referrals), mean and 90th percentile of the end-to-end waits
+        (days), utilisation by role (percent), staff hours (hours) and cost (pounds) per
+        referred person.
+    """
+    people = summary["people"]
+    quarters = summary["throughput_per_quarter"]
+    referred = int(people["referred"])
+    rows = [
+        (LABELS["referred"], _fmt_count(referred)),
+        (LABELS["plans_signed_off"], _fmt_count(sum(q["plans_signed_off"] for q in quarters))),
+        (LABELS["budgets_released"], _fmt_count(sum(q["budgets_released"] for q in quarters))),
+    ]
+    rows += [(LABELS[state], _fmt_share(int(people[state]), referred)) for state in END_STATES]
+    for name in (
+        "referral_to_first_conversation",
+        "referral_to_sign_off",
+        "referral_to_budget_release",
+    ):
+        rows.append((LABELS[name], _fmt_days(summary["waits_days"][name])))
+    for role, share in summary["utilisation"].items():
+        value = "n/a (no capacity limit)" if share is None else f"{100.0 * share:.1f}%"
+        rows.append((f"{LABELS['utilisation']}: {role}", value))
+    hours = summary["staff_hours_per_person"]["total"]
+    cost = summary["staff_cost_per_person_gbp"]["total"]
+    rows.append((LABELS["staff_hours_total"], "n/a" if hours is None else f"{hours:,.1f} h"))
+    rows.append((LABELS["staff_cost_gbp_total"], "n/a" if cost is None else f"£{cost:,.2f}"))
+    return rows

@@ -1,0 +1,160 @@
+"""The command line as a user meets it: real processes, exit codes and output files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import CONFIGS, ROOT
+
+MINIMAL = """
+[cohorts.a]
+referrals_per_month = 2
+[workforce.planner]
+[workforce.finance_officer]
+[workforce.admin]
+[workforce.panel_member]
+"""
+
+
+def ipcsim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    # A wide virtual terminal, so rich tables are not truncated in captured output.
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "ipcsim", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_each_shipped_config_validates_and_runs_a_short_horizon(
+    config: Path, tmp_path: Path
+) -> None:
+    checked = ipcsim("validate", str(config))
+    assert checked.returncode == 0, checked.stderr
+    out = tmp_path / "out"
+    result = ipcsim("run", str(config), "--out", str(out), "--set", "run.horizon_days=120")
+    assert result.returncode == 0, result.stderr
+    assert "Referred" in result.stdout
+    for name in ("people.parquet", "timeseries.parquet", "summary.json", "manifest.json"):
+        assert (out / name).is_file(), name
+    people = pd.read_parquet(out / "people.parquet")
+    summary = json.loads((out / "summary.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert summary["people"]["referred"] == len(people)
+    assert manifest["config"]["run"]["horizon_days"] == 120
+    assert manifest["seed"] == manifest["config"]["run"]["seed"]
+
+
+def test_same_seed_gives_identical_people_parquet(tmp_path: Path) -> None:
+    config = str(ROOT / "configs" / "demonstrator_site.toml")
+    short = ("--set", "run.horizon_days=200")
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert ipcsim("run", config, "--out", str(a), *short).returncode == 0
+    assert ipcsim("run", config, "--out", str(b), *short).returncode == 0
+    assert ipcsim("run", config, "--out", str(c), "--seed", "5", *short).returncode == 0
+    assert (a / "people.parquet").read_bytes() == (b / "people.parquet").read_bytes()
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(a / "timeseries.parquet"), pd.read_parquet(b / "timeseries.parquet")
+    )
+    assert (a / "people.parquet").read_bytes() != (c / "people.parquet").read_bytes()
+
+
+def test_csv_flag_writes_csv_copies(tmp_path: Path) -> None:
+    config = str(ROOT / "configs" / "lone_practitioner.toml")
+    result = ipcsim("run", config, "--out", str(tmp_path), "--csv", "--set", "run.horizon_days=90")
+    assert result.returncode == 0, result.stderr
+    people = pd.read_csv(tmp_path / "people.csv")
+    assert len(people) == len(pd.read_parquet(tmp_path / "people.parquet"))
+
+
+BAD_INPUTS = [
+    ("unknown_key", MINIMAL + "[run]\nhorizon_dayz = 30\n", ["run.horizon_dayz", "30"]),
+    ("malformed", MINIMAL + "[run\n", ["malformed TOML"]),
+    ("wrong_type", MINIMAL + '[run]\nseed = "abc"\n', ["run.seed", "'abc'"]),
+    ("probability", MINIMAL + "[cohorts.b]\noffer_acceptance = 1.3\n", ["offer_acceptance", "1.3"]),
+    ("negative_headcount", MINIMAL + "[workforce.coach]\nheadcount = -1\n", ["headcount", "-1"]),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "needles"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_exits_2_with_one_line_and_no_traceback(
+    tmp_path: Path, name: str, text: str, needles: list[str]
+) -> None:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    for command in ("run", "validate"):
+        result = (
+            ipcsim(command, str(path), "--out", str(tmp_path / "o"))
+            if command == "run"
+            else (ipcsim(command, str(path)))
+        )
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr + result.stdout
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, result.stderr
+        assert str(path) in lines[0] or path.name in lines[0]
+        for needle in needles:
+            assert needle in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_file_and_bad_override_exit_2(tmp_path: Path) -> None:
+    missing = ipcsim("run", str(tmp_path / "absent.toml"))
+    assert missing.returncode == 2
+    assert "absent.toml: file not found" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    config = str(ROOT / "configs" / "demonstrator_site.toml")
+    bad = ipcsim("validate", config, "--set", "workforce.planner.headcount=-3")
+    assert bad.returncode == 2
+    assert "workforce.planner.headcount" in bad.stderr and "-3" in bad.stderr
+    assert "demonstrator_site.toml" in bad.stderr
+
+
+def test_override_is_applied(tmp_path: Path) -> None:
+    config = str(ROOT / "configs" / "demonstrator_site.toml")
+    result = ipcsim(
+        "run", config, "--out", str(tmp_path), "--set", "workforce.planner.headcount=6",
+        "--set", "run.horizon_days=60",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["config"]["workforce"]["planner"]["headcount"] == 6
+
+
+def test_schema_is_json_schema_of_the_scenario() -> None:
+    result = ipcsim("schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "Scenario"
+    assert {"run", "cohorts", "workforce", "pathway", "signoff"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is False
+
+
+def test_breakeven_command_matches_the_library(tmp_path: Path) -> None:
+    from ipcsim.breakeven import breakeven, read_sites_csv
+
+    sites = ROOT / "experiments" / "ipc_evaluation_breakeven" / "sites.csv"
+    result = ipcsim("breakeven", str(sites), "--format", "json", "--thresholds", "13000,30000")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    expected = breakeven(read_sites_csv(sites), thresholds=(13000, 30000))
+    assert printed == json.loads(json.dumps(expected))
+    both = next(row for row in printed["approach2"] if row["panel"] == "both")
+    assert both["qalys"]["13000"] * 13000 == pytest.approx(both["cost_per_patient"])
+    table = ipcsim("breakeven", str(sites))
+    assert table.returncode == 0 and "delivery" in table.stdout
+    as_csv = ipcsim("breakeven", str(sites), "--format", "csv")
+    assert as_csv.stdout.splitlines()[0].startswith("approach,panel,year")
+    bad = ipcsim("breakeven", str(sites), "--thresholds", "abc")
+    assert bad.returncode == 2 and "--thresholds" in bad.stderr

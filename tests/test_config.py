@@ -1,0 +1,96 @@
+"""Scenario loading, overrides and one-line validation errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ipcsim.config import apply_overrides, load_scenario, parse_override, scenario_hash
+from ipcsim.errors import ConfigError
+from tests.conftest import CONFIGS, make_scenario
+
+
+def test_overrides_parse_toml_literals() -> None:
+    assert parse_override("workforce.planner.headcount=6") == ("workforce.planner.headcount", 6)
+    assert parse_override("run.start_date=2017-01-01")[1].isoformat() == "2017-01-01"
+    assert parse_override("site.name=Leeds") == ("site.name", "Leeds")
+    assert parse_override('site.name="Leeds"') == ("site.name", "Leeds")
+    assert parse_override("workforce.planner.headcount=unlimited")[1] == "unlimited"
+
+
+def test_overrides_create_nested_tables_without_touching_the_input() -> None:
+    data = {"run": {"seed": 1}}
+    result = apply_overrides(data, ["run.seed=2", "workforce.planner.headcount=3"])
+    assert result == {"run": {"seed": 2}, "workforce": {"planner": {"headcount": 3}}}
+    assert data == {"run": {"seed": 1}}
+
+
+def test_override_changes_the_scenario_and_its_hash() -> None:
+    path = CONFIGS[0]
+    base = load_scenario(path)
+    changed = load_scenario(path, ["run.seed=99"])
+    assert changed.run.seed == 99
+    assert scenario_hash(base) != scenario_hash(changed)
+    assert scenario_hash(base) == scenario_hash(load_scenario(path))
+
+
+MINIMAL = """
+[cohorts.a]
+referrals_per_month = 2
+[workforce.planner]
+[workforce.finance_officer]
+[workforce.admin]
+[workforce.panel_member]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[run]\nhorizon_dayz = 3\n", r"x\.toml: run\.horizon_dayz: unknown key.*got 3"),
+        ("[run\n", r"x\.toml: malformed TOML"),
+        ('[run]\nhorizon_days = "long"\n', r"x\.toml: run\.horizon_days: .*got 'long'"),
+        ("[cohorts.b]\noffer_acceptance = 1.3\n", r"cohorts\.b\.offer_acceptance: .*got 1\.3"),
+        ("[workforce.coach]\nheadcount = -2\n", r"workforce\.coach\.headcount: .*got -2"),
+        (
+            "[cohorts.b]\nreferrals_per_month = -1\n",
+            r"cohorts\.b\.referrals_per_month: .*greater than or equal to 0.*got -1",
+        ),
+        (
+            "[cohorts.b]\nsessions = { dist = 'fixed', value = 0 }\n",
+            r"cohorts\.b\.sessions: .*>= 1",
+        ),
+    ],
+)
+def test_bad_input_gives_one_line_naming_file_key_and_value(
+    tmp_path: Path, text: str, match: str
+) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text(MINIMAL + text)
+    with pytest.raises(ConfigError, match=match) as info:
+        load_scenario(path)
+    assert "\n" not in str(info.value)
+
+
+def test_minimal_file_is_valid(tmp_path: Path) -> None:
+    path = tmp_path / "ok.toml"
+    path.write_text(MINIMAL)
+    assert load_scenario(path).cohorts["a"].referrals_per_month == 2
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.toml: file not found"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_unknown_role_in_an_activity_is_named() -> None:
+    with pytest.raises(ConfigError, match="role 'psychologist' is not in"):
+        make_scenario({"pathway": {"plan_writing": {"effort_hours": {"psychologist": 1.0}}}})
+
+
+def test_ipc_hours_must_fit_the_working_week() -> None:
+    with pytest.raises(ConfigError, match="do not fit"):
+        make_scenario(
+            {"workforce": {"planner": {"contracted_hours_per_week": 60, "ipc_share": 1.0}}}
+        )

@@ -1,0 +1,406 @@
+"""Output folders: round trip, atomic replacement, manifest contents, corrupt files."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import math
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from ipcsim import io
+from ipcsim.errors import OutputError
+from ipcsim.records import EventLog, PersonRecord
+
+
+def frames() -> dict[str, pd.DataFrame]:
+    """Small frames with the model's dtypes (strings, NaN, bools)."""
+    person = PersonRecord(person_id=1, site="Testshire", cohort="frail", referred_day=1.5)
+    person.end("declined", "offer_declined", 2.0)
+    log = EventLog(people=[person, PersonRecord(2, "Testshire", "frail", 3.0)])
+    log.log_work(
+        person, role="planner", member="planner-1", activity="a", start_day=1.6, finish_day=1.7,
+        hours=1.0,
+    )  # fmt: skip
+    row = log.open_wait(person, role="planner", activity="allocation", day=1.5)
+    log.close_wait(row, 1.6)
+    log.open_wait(person, role="planner", activity="allocation", day=2.5)
+    return {
+        "people": log.people_frame(["planner"], {"planner": 20.0}),
+        "work": log.work_frame(),
+        "waits": log.waits_frame(),
+    }
+
+
+SUMMARY: dict[str, Any] = {"people": {"referred": 2}, "waits_days": {"x": {"mean": None}}}
+
+
+def manifest() -> dict[str, Any]:
+    return io.build_manifest(
+        scenario_json={"name": "test", "run": {"seed": 7}},
+        config_hash="abc123",
+        seed=7,
+        wall_time_s=0.25,
+        config_path="configs/test.toml",
+        streams=["arrivals.frail", "sessions.frail"],
+        extra={"replication": 0},
+    )
+
+
+def write(out: Path, **kwargs: Any) -> Path:
+    options: dict[str, Any] = {"frames": frames(), "summary": SUMMARY, "manifest": manifest()}
+    options.update(kwargs)
+    return io.write_run_outputs(out, **options)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+# --------------------------------------------------------------------------- round trip
+def test_round_trip(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert write(out) == out
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json",
+        "people.parquet",
+        "summary.json",
+        "waits.parquet",
+        "work.parquet",
+    ]
+    back = io.read_run_outputs(out)
+    for name, frame in frames().items():
+        pd.testing.assert_frame_equal(back["frames"][name], frame)
+    assert back["summary"] == SUMMARY
+    assert back["manifest"]["config_hash"] == "abc123"
+    assert set(back["manifest"]["files"]) == {
+        "people.parquet",
+        "waits.parquet",
+        "work.parquet",
+        "summary.json",
+    }
+    assert os.listdir(tmp_path) == ["run"]  # no temporary folder left
+
+
+def test_csv_copies_on_request(tmp_path: Path) -> None:
+    out = write(tmp_path / "run", csv=True)
+    people = pd.read_csv(out / "people.csv")
+    assert people["person_id"].tolist() == [1, 2]
+    assert people["end_state"].tolist() == ["declined", "in_progress"]
+    assert "people.csv" in json.loads((out / "manifest.json").read_text())["files"]
+
+
+def test_rewrite_replaces_an_earlier_output_folder(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    write(out, csv=True)
+    write(out, summary={"second": True})
+    assert io.read_run_outputs(out)["summary"] == {"second": True}
+    assert not (out / "people.csv").exists()
+    assert os.listdir(tmp_path) == ["run"]  # the old folder was deleted
+
+
+def test_parent_folders_are_created(tmp_path: Path) -> None:
+    out = write(tmp_path / "a" / "b" / "run")
+    assert (out / "manifest.json").is_file()
+
+
+# --------------------------------------------------------------------------- atomicity
+def fail_on_second_parquet(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    real = pd.DataFrame.to_parquet
+    calls = []
+
+    def flaky(self: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(path)
+        if len(calls) == 2:
+            Path(path).write_bytes(b"PAR1 half a file")
+            raise error
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", flaky)
+
+
+def test_failure_mid_write_leaves_the_old_folder_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = write(tmp_path / "run")
+    before = snapshot(out)
+    fail_on_second_parquet(monkeypatch, OSError(28, "No space left on device"))
+    with pytest.raises(OutputError, match=r"cannot write outputs to .*run: no space left"):
+        write(out, summary={"second": True})
+    assert snapshot(out) == before
+    assert os.listdir(tmp_path) == ["run"]
+
+
+def test_failure_mid_write_creates_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_on_second_parquet(monkeypatch, OSError(28, "No space left on device"))
+    with pytest.raises(OutputError):
+        write(tmp_path / "run")
+    assert os.listdir(tmp_path) == []
+
+
+def test_interrupt_mid_write_cleans_up_and_propagates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = write(tmp_path / "run")
+    before = snapshot(out)
+    fail_on_second_parquet(monkeypatch, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        write(out, summary={"second": True})
+    assert snapshot(out) == before
+    assert os.listdir(tmp_path) == ["run"]
+
+
+def test_failed_swap_restores_the_old_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = write(tmp_path / "run")
+    before = snapshot(out)
+    real = os.rename
+    calls = []
+
+    def flaky(src: Any, dst: Any) -> None:
+        calls.append((src, dst))
+        if len(calls) == 2:  # the temporary folder into place
+            raise PermissionError(13, "Permission denied", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(io.os, "rename", flaky)
+    with pytest.raises(OutputError, match="permission denied"):
+        write(out, summary={"second": True})
+    monkeypatch.undo()
+    assert snapshot(out) == before
+    assert os.listdir(tmp_path) == ["run"]
+
+
+def test_manifest_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    order: list[str] = []
+    real_parquet = pd.DataFrame.to_parquet
+    real_csv = pd.DataFrame.to_csv
+    real_text = io._write_text
+
+    def parquet(self: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> Any:
+        order.append(Path(path).name)
+        return real_parquet(self, path, *args, **kwargs)
+
+    def csv(self: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> Any:
+        order.append(Path(path).name)
+        return real_csv(self, path, *args, **kwargs)
+
+    def text(path: Path, content: str) -> None:
+        order.append(path.name)
+        real_text(path, content)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", parquet)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", csv)
+    monkeypatch.setattr(io, "_write_text", text)
+    write(tmp_path / "run", csv=True)
+    assert len(order) == 8
+    assert order[-1] == "manifest.json"
+
+
+def test_nan_in_summary_is_refused_before_writing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="summary holds a value JSON cannot store"):
+        write(tmp_path / "run", summary={"mean": math.nan})
+    assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- write errors
+def test_parent_is_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError, match=r"cannot write outputs to .*file\.txt[/\\]run"):
+        write(blocker / "run")
+    assert os.listdir(tmp_path) == ["file.txt"]
+
+
+def test_out_dir_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "run").write_text("a file")
+    with pytest.raises(OutputError, match="exists and is not a folder"):
+        write(tmp_path / "run")
+    assert (tmp_path / "run").read_text() == "a file"
+
+
+def test_refuses_to_replace_a_folder_that_is_not_an_output(tmp_path: Path) -> None:
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("precious")
+    with pytest.raises(OutputError, match=r"refusing to replace .*documents.*no manifest\.json"):
+        write(folder)
+    assert (folder / "thesis.tex").read_text() == "precious"
+    assert sorted(os.listdir(tmp_path)) == ["documents"]
+
+
+def test_an_empty_folder_is_replaced(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    out = write(tmp_path / "run")
+    assert (out / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "", "summary"])
+def test_frame_names_must_be_plain(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match="frame name"):
+        write(tmp_path / "run", frames={name: pd.DataFrame({"a": [1]})})
+    assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- manifest
+def test_manifest_fields() -> None:
+    result = manifest()
+    for key in (
+        "ipcsim_version",
+        "versions",
+        "git_commit",
+        "git_dirty",
+        "platform",
+        "created_utc",
+        "wall_time_s",
+        "seed",
+        "config_hash",
+        "config_path",
+        "config",
+        "rng_streams",
+    ):
+        assert key in result, key
+    assert set(result["versions"]) == {"python", *io.VERSIONED_PACKAGES}
+    assert result["versions"]["pandas"] == pd.__version__
+    assert set(result["platform"]) == {"machine", "system", "python_implementation", "cpu_count"}
+    assert result["created_utc"].endswith("+00:00")
+    assert result["seed"] == 7
+    assert result["wall_time_s"] == 0.25
+    assert result["config"] == {"name": "test", "run": {"seed": 7}}
+    assert result["config_path"] == "configs/test.toml"
+    assert result["rng_streams"] == ["arrivals.frail", "sessions.frail"]
+    assert result["replication"] == 0
+    assert result["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}", result["git_commit"])
+    assert result["git_dirty"] in (None, True, False)
+    json.dumps(result, allow_nan=False)
+
+
+def test_manifest_without_git_or_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_git(*args: Any, **kwargs: Any) -> Any:
+        raise FileNotFoundError(2, "No such file or directory", "git")
+
+    real_version = importlib.metadata.version
+
+    def version(name: str) -> str:
+        if name in {"typer", "ipcsim"}:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(io.subprocess, "run", no_git)
+    monkeypatch.setattr(io.importlib.metadata, "version", version)
+    result = manifest()
+    assert result["git_commit"] is None
+    assert result["git_dirty"] is None
+    assert result["versions"]["typer"] == "not installed"
+    assert result["ipcsim_version"] == "unknown"
+
+
+def test_git_state_outside_a_repository_is_none(tmp_path: Path) -> None:
+    assert io._git_state(tmp_path) == (None, None)
+
+
+def test_git_state_of_a_repository(tmp_path: Path) -> None:
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    try:
+        subprocess.run([*git, "init", "-q"], check=True, capture_output=True)
+        (tmp_path / "a.txt").write_text("a")
+        subprocess.run([*git, "add", "a.txt"], check=True, capture_output=True)
+        subprocess.run([*git, "commit", "-q", "-m", "a"], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("git is not usable here")
+    commit, dirty = io._git_state(tmp_path)
+    assert commit is not None and re.fullmatch(r"[0-9a-f]{40}", commit)
+    assert dirty is False
+    (tmp_path / "a.txt").write_text("changed")
+    assert io._git_state(tmp_path) == (commit, True)
+    # a sub-folder of a repository is not that repository's top level
+    (tmp_path / "sub").mkdir()
+    assert io._git_state(tmp_path / "sub") == (None, None)
+
+
+def test_extra_may_not_replace_standard_entries() -> None:
+    with pytest.raises(ValueError, match="'seed'"):
+        io.build_manifest(
+            scenario_json={},
+            config_hash="h",
+            seed=1,
+            wall_time_s=0.0,
+            config_path=None,
+            streams=[],
+            extra={"seed": 2},
+        )
+
+
+# --------------------------------------------------------------------------- read errors
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match=r"nowhere: no such output folder"):
+        io.read_run_outputs(tmp_path / "nowhere")
+
+
+def test_missing_manifest(tmp_path: Path) -> None:
+    out = write(tmp_path / "run")
+    (out / "manifest.json").unlink()
+    with pytest.raises(OutputError, match=r"manifest\.json: missing"):
+        io.read_run_outputs(out)
+
+
+def test_truncated_parquet(tmp_path: Path) -> None:
+    out = write(tmp_path / "run")
+    data = (out / "people.parquet").read_bytes()
+    (out / "people.parquet").write_bytes(data[: len(data) // 2])
+    with pytest.raises(OutputError, match=r"people\.parquet") as info:
+        io.read_run_outputs(out)
+    assert "\n" not in str(info.value)
+
+
+def test_corrupt_parquet_without_a_checksum(tmp_path: Path) -> None:
+    out = write(tmp_path / "run")
+    meta = json.loads((out / "manifest.json").read_text())
+    del meta["files"]
+    (out / "manifest.json").write_text(json.dumps(meta))
+    data = (out / "work.parquet").read_bytes()
+    (out / "work.parquet").write_bytes(data[: len(data) // 2])
+    with pytest.raises(OutputError, match=r"work\.parquet: unreadable parquet file") as info:
+        io.read_run_outputs(out)
+    assert "\n" not in str(info.value)
+
+
+def test_invalid_summary_json(tmp_path: Path) -> None:
+    out = write(tmp_path / "run")
+    meta = json.loads((out / "manifest.json").read_text())
+    del meta["files"]
+    (out / "manifest.json").write_text(json.dumps(meta))
+    (out / "summary.json").write_text('{"people": ')
+    with pytest.raises(OutputError, match=r"summary\.json: invalid JSON"):
+        io.read_run_outputs(out)
+
+
+def test_invalid_manifest_json(tmp_path: Path) -> None:
+    out = write(tmp_path / "run")
+    (out / "manifest.json").write_text("[1, 2")
+    with pytest.raises(OutputError, match=r"manifest\.json: invalid JSON"):
+        io.read_run_outputs(out)
+
+
+def test_listed_file_missing(tmp_path: Path) -> None:
+    out = write(tmp_path / "run")
+    (out / "waits.parquet").unlink()
+    with pytest.raises(OutputError, match=r"waits\.parquet: listed in manifest\.json but missing"):
+        io.read_run_outputs(out)
+
+
+def test_modified_summary_fails_its_checksum(tmp_path: Path) -> None:
+    out = write(tmp_path / "run")
+    text = (out / "summary.json").read_text()
+    (out / "summary.json").write_text(text.replace("2", "3"))
+    with pytest.raises(OutputError, match=r"summary\.json: checksum differs"):
+        io.read_run_outputs(out)
