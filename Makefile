@@ -7,6 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 CONFIG ?= configs/demonstrator_site.toml
+LINT   := ipcsim tests $(wildcard benchmarks)
 
 .PHONY: setup run test lint validate lock clean
 
@@ -24,8 +25,8 @@ run: setup
 	$(BIN)/ipcsim run $(CONFIG)
 
 lint: setup
-	$(BIN)/ruff check ipcsim tests benchmarks
-	$(BIN)/ruff format --check ipcsim tests benchmarks
+	$(BIN)/ruff check $(LINT)
+	$(BIN)/ruff format --check $(LINT)
 	$(BIN)/mypy ipcsim
 
 test: lint
