@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from enum import StrEnum
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ipcsim import breakeven, metrics
 from ipcsim.breakeven import BreakevenInputError
+from ipcsim.cli_common import SetOption, console, user_errors
 from ipcsim.config import load_scenario
-from ipcsim.errors import IpcsimError
 from ipcsim.runner import run_scenario, write_run
 from ipcsim.schema import Scenario
 
@@ -32,39 +29,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        help="Override a config value, e.g. --set workforce.planner.headcount=6 (repeatable).",
-    ),
-]
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def user_errors(func: F) -> F:
-    """Turn library errors into one line and exit status 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except IpcsimError as e:
-            _fail(str(e))
-        except KeyboardInterrupt:
-            _fail("interrupted; nothing was written for the unfinished run", code=130)
-        return None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _kpi_table(title: str, rows: list[tuple[str, str]]) -> Table:

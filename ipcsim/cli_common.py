@@ -1,0 +1,50 @@
+"""What every ``ipcsim`` command shares: consoles, the --set option, one-line errors.
+
+Command modules (``cli.py`` and the ``*_cli.py`` modules it registers) import from here, so
+they never import each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from ipcsim.errors import IpcsimError
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a config value, e.g. --set workforce.planner.headcount=6 (repeatable).",
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def user_errors(func: F) -> F:
+    """Turn library errors into one line and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except IpcsimError as e:
+            _fail(str(e))
+        except KeyboardInterrupt:
+            _fail("interrupted by the user", code=130)
+        return None
+
+    return wrapper  # type: ignore[return-value]
