@@ -8,7 +8,7 @@ staff effort is in hours.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ import simpy
 
 from ipcsim.records import EventLog, PersonRecord
 from ipcsim.rng import Streams
-from ipcsim.schema import BUDGET_TYPES, Activity, Cohort, IndividualSignoff, Scenario
+from ipcsim.schema import BUDGET_TYPES, Cohort, Effort, IndividualSignoff, Scenario
 from ipcsim.staff import StaffMember, StaffPool
 from ipcsim.worktime import make_calendar
 
@@ -36,9 +36,8 @@ class PersonDraws:
     the queues do.
     """
 
-    referral_delay_days: float
+    delay_days: dict[str, float]
     incomplete_referral: bool
-    invitation_delay_days: float
     accepts_offer: bool
     withdraws_at_consent: bool
     withdraws_after_waiting_days: float
@@ -55,10 +54,10 @@ class PersonDraws:
     budget_declined: bool
     budget_type: str
     budget_amount_gbp: float
-    budget_setting_delay_days: float
     payment_processing_days: float
     payment_operational: bool
     review_happens: list[bool]
+    effort_hours: dict[str, dict[str, float]]
 
 
 class PathwayModel:
@@ -141,10 +140,8 @@ class PathwayModel:
         lead_pool = self.pools[pathway.lead_role]
 
         # 1-2. Referral, invitation and consent.
-        yield from self._activity(person, "referral", pathway.referral, draws.referral_delay_days)
-        yield from self._activity(
-            person, "invitation", pathway.invitation, draws.invitation_delay_days
-        )
+        yield from self._activity(person, "referral", draws)
+        yield from self._activity(person, "invitation", draws)
         if not draws.accepts_offer:
             person.end("declined", "offer_declined", env.now)
             return
@@ -202,7 +199,7 @@ class PathwayModel:
             person.sessions_held += 1
 
         # 6. Write and circulate the plan.
-        yield from self._activity(person, "plan_writing", pathway.plan_writing, 0.0, planner)
+        yield from self._activity(person, "plan_writing", draws, planner)
         person.plan_written_day = env.now
         circulation_hours = draws.contacts * pathway.circulation.minutes_per_contact
         circulation_hours /= MINUTES_PER_HOUR
@@ -240,15 +237,13 @@ class PathwayModel:
         if draws.budget_declined:
             person.end("plan_in_place", "budget_declined", env.now)
             return
-        yield from self._activity(
-            person, "budget_setting", pathway.budget_setting, draws.budget_setting_delay_days,
-            planner,
-        )  # fmt: skip
+        yield from self._activity(person, "budget_setting", draws, planner)
         person.budget_agreed_day = env.now
         person.budget_type = draws.budget_type
         person.budget_amount_gbp = draws.budget_amount_gbp
-        release = self.scenario.budget_release.for_type(draws.budget_type)
-        yield from self._efforts(person, "payment_setup", release.effort_hours, planner)
+        yield from self._efforts(
+            person, "payment_setup", draws.effort_hours["payment_setup"], planner
+        )
         yield env.timeout(draws.payment_processing_days)
         if not draws.payment_operational:
             person.end("plan_in_place", "payment_not_operational", env.now)
@@ -331,7 +326,7 @@ class PathwayModel:
         self,
         person: PersonRecord,
         activity: str,
-        effort_hours: dict[str, float],
+        effort_hours: Mapping[str, float],
         lead: StaffMember | None,
     ) -> Process:
         """Each role's effort on an activity, done in parallel; the lead role uses ``lead``."""
@@ -356,14 +351,14 @@ class PathwayModel:
         self,
         person: PersonRecord,
         name: str,
-        activity: Activity,
-        delay_days: float,
+        draws: PersonDraws,
         lead: StaffMember | None = None,
     ) -> Process:
-        """A pathway step: its delay, then its staff effort."""
-        if delay_days > 0:
-            yield self.env.timeout(delay_days)
-        yield from self._efforts(person, name, activity.effort_hours, lead)
+        """A pathway step: its delay, then its staff effort (this person's draws)."""
+        delay = draws.delay_days[name]
+        if delay > 0:
+            yield self.env.timeout(delay)
+        yield from self._efforts(person, name, draws.effort_hours[name], lead)
 
     def _log_work(
         self,
@@ -448,19 +443,36 @@ class PathwayModel:
         budget_declined = bool(budget.random() < signoff.budget_decline_probability)
         budget_type = str(budget.choice(BUDGET_TYPES, p=cohort.budget_type_split.as_tuple()))
         amount = cohort.budget_amount_gbp.sample(budget)
-        setting_delay = pathway.budget_setting.delay_days.sample(budget)
         release = scenario.budget_release.for_type(budget_type)
         processing = release.processing_delay_days.sample(budget)
         operational = bool(budget.random() < release.release_probability)
+
+        effort_rng = rng("effort")
+
+        def efforts(table: Mapping[str, Effort]) -> dict[str, float]:
+            return {
+                role: value if isinstance(value, float | int) else value.sample(effort_rng)
+                for role, value in sorted(table.items())
+            }
+
+        activities = {
+            "referral": pathway.referral,
+            "invitation": pathway.invitation,
+            "plan_writing": pathway.plan_writing,
+            "budget_setting": pathway.budget_setting,
+        }
+        effort_hours = {name: efforts(a.effort_hours) for name, a in activities.items()}
+        effort_hours["payment_setup"] = efforts(release.effort_hours)
+        delay_rng = rng("delays")
+        delay_days = {name: a.delay_days.sample(delay_rng) for name, a in activities.items()}
 
         n_reviews = math.ceil(scenario.run.horizon_days / cohort.review_interval_days) + 1
         review_u = rng("reviews").random(n_reviews)
 
         intake = rng("intake")
         return PersonDraws(
-            referral_delay_days=pathway.referral.delay_days.sample(intake),
+            delay_days=delay_days,
             incomplete_referral=bool(intake.random() < pathway.incomplete_referral_probability),
-            invitation_delay_days=pathway.invitation.delay_days.sample(intake),
             accepts_offer=bool(intake.random() < cohort.offer_acceptance),
             withdraws_at_consent=withdraws_at_consent,
             withdraws_after_waiting_days=withdraw_after,
@@ -477,8 +489,8 @@ class PathwayModel:
             budget_declined=budget_declined,
             budget_type=budget_type,
             budget_amount_gbp=amount,
-            budget_setting_delay_days=setting_delay,
             payment_processing_days=processing,
             payment_operational=operational,
             review_happens=[bool(u < cohort.review_probability) for u in review_u],
+            effort_hours=effort_hours,
         )

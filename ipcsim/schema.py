@@ -25,6 +25,8 @@ from ipcsim.distributions import (
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
+Effort = NonNegative | Distribution
+"""Staff hours for a task: a number, or a distribution drawn per person."""
 
 _AnyDistribution = Fixed | Exponential | Uniform | Triangular | LogNormal | Gamma | Discrete
 
@@ -252,8 +254,9 @@ class Role(_Model):
 class Activity(_Model):
     """A pathway step: a delay, then staff effort by role (done in parallel)."""
 
-    effort_hours: dict[str, NonNegative] = Field(
-        default_factory=dict, description="staff hours per person by role name"
+    effort_hours: dict[str, Effort] = Field(
+        default_factory=dict,
+        description="staff hours per person by role name (a number or a distribution)",
     )
     delay_days: Distribution = Field(
         default=Fixed(value=0.0), description="elapsed days before the effort starts"
@@ -396,8 +399,8 @@ class Signoff(_Model):
 class BudgetRelease(_Model):
     """Setting up payment for one budget type."""
 
-    effort_hours: dict[str, NonNegative] = Field(
-        default_factory=lambda: {"admin": 1.0},
+    effort_hours: dict[str, Effort] = Field(
+        default_factory=lambda: dict[str, Effort](admin=1.0),
         description="payment set-up hours per budget by role (P44)",
     )
     processing_delay_days: Distribution = Field(
