@@ -154,6 +154,10 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     path = Path(path)
     overrides = list(overrides)
     data = apply_overrides(read_toml(path), overrides)
+    state = data.get("initial_state")
+    if isinstance(state, str) and state and not Path(state).is_absolute():
+        # A backlog file is named relative to the scenario file that names it.
+        data["initial_state"] = str(path.parent / state)
     source = str(path) + (" with --set " + " ".join(overrides) if overrides else "")
     return scenario_from_dict(data, source=source)
 

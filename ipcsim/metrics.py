@@ -33,6 +33,9 @@ from ipcsim.records import END_STATES
 __all__ = [
     "LABELS",
     "STAGES",
+    "backlog_clear_day",
+    "targets_met",
+    "with_rolling_12_months",
     "display_label",
     "kpi_table",
     "month_starts",
@@ -671,6 +674,108 @@ def summary(
     }
     plain: dict[str, Any] = _plain(result)
     return plain
+
+
+# --------------------------------------------------------------------------- trajectories
+def with_rolling_12_months(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """Add ``plans_rolling_12m`` and ``budgets_rolling_12m`` to a monthly time series.
+
+    Each is the sum over the row's month and the 11 before it, per site (fewer in the
+    first months of the run). Rows must be in month order within each site.
+    """
+    result = timeseries.copy()
+    for column, new in (
+        ("plans_signed_off", "plans_rolling_12m"),
+        ("budgets_released", "budgets_rolling_12m"),
+    ):
+        result[new] = (
+            result.groupby("site", sort=False)[column]
+            .transform(lambda s: s.rolling(12, min_periods=1).sum())
+            .astype("int64")
+        )
+    return result
+
+
+def targets_met(
+    timeseries: pd.DataFrame, targets: Sequence[Mapping[str, Any]], *, total_site: str
+) -> list[dict[str, Any]]:
+    """When each target on a trajectory is first met by the rolling 12-month counts.
+
+    Parameters
+    ----------
+    timeseries
+        Monthly rows with ``month``, ``site``, ``plans_rolling_12m`` and
+        ``budgets_rolling_12m`` (see :func:`with_rolling_12_months`).
+    targets
+        Each with ``date`` (ISO string or date), optional ``site`` (None for all sites),
+        ``plans_per_year`` and/or ``budgets_per_year``.
+    total_site
+        The ``site`` value of the rows that total all sites.
+
+    Returns
+    -------
+    list of dict
+        Per target and measure: ``site``, ``measure``, ``target``, ``target_date``,
+        ``first_met_month`` (ISO date of the month whose 12-month count first reaches the
+        target, or None) and ``met_by_target_date`` (bool).
+    """
+    rows = []
+    for target in targets:
+        site = target.get("site") or total_site
+        series = timeseries[timeseries["site"] == site]
+        due = str(target["date"])
+        for measure, column in (
+            ("plans_per_year", "plans_rolling_12m"),
+            ("budgets_per_year", "budgets_rolling_12m"),
+        ):
+            value = target.get(measure)
+            if value is None:
+                continue
+            hits = series[series[column] >= value]
+            first = None if hits.empty else str(hits["month"].iloc[0])
+            rows.append(
+                {
+                    "site": site,
+                    "measure": measure,
+                    "target": float(value),
+                    "target_date": due,
+                    "first_met_month": first,
+                    "met_by_target_date": first is not None and first <= due,
+                }
+            )
+    return rows
+
+
+_NEXT_MILESTONE = {
+    "referred": "consented_day",
+    "consented": "first_conversation_day",
+    "plan_written": "signed_off_day",
+    "signed_off": "budget_agreed_day",
+    "budget_agreed": "budget_released_day",
+}
+
+
+def backlog_clear_day(people: pd.DataFrame) -> float | None:
+    """Day by which every warm-start person had left the stage they were waiting in.
+
+    A person leaves their stage when they reach the next milestone or an end state.
+    Returns None when there was no backlog or it had not cleared by the horizon.
+    """
+    backlog = people[people["backlog_stage"].fillna("") != ""]
+    if backlog.empty:
+        return None
+    left = []
+    for stage, column in _NEXT_MILESTONE.items():
+        group = backlog[backlog["backlog_stage"] == stage]
+        if group.empty:
+            continue
+        moved = group[column].to_numpy(dtype=float)
+        ended = group["end_day"].to_numpy(dtype=float)
+        left.append(np.fmin(moved, ended))
+    days = np.concatenate(left)
+    if np.isnan(days).any():
+        return None
+    return float(max(0.0, days.max()))
 
 
 # --------------------------------------------------------------------------- display

@@ -65,6 +65,8 @@ class PersonRecord:
     reviews_held: int = 0
     budget_type: str = ""
     budget_amount_gbp: float = NAN
+    budget_held_days: float = NAN
+    backlog_stage: str = ""
     hours: dict[str, float] = field(default_factory=dict)
 
     def end(self, state: str, reason: str, day: float) -> None:
@@ -79,9 +81,9 @@ class EventLog:
     """Everything the model records during one run."""
 
     people: list[PersonRecord] = field(default_factory=list)
-    # (person_id, role, member, activity, start_day, finish_day, hours)
-    work: list[tuple[int, str, str, str, float, float, float]] = field(default_factory=list)
-    # [person_id, role, activity, requested_day, started_day, served]; started_day is NaN
+    # (person_id, site, role, member, activity, start_day, finish_day, hours)
+    work: list[tuple[int, str, str, str, str, float, float, float]] = field(default_factory=list)
+    # [person_id, site, role, activity, requested_day, started_day, served]; started_day NaN
     # until work starts, or the withdrawal day (served False) when the person gives up.
     # Work and milestones are recorded when their time comes, so none lie past the horizon.
     waits: list[list[object]] = field(default_factory=list)
@@ -98,25 +100,37 @@ class EventLog:
         hours: float,
     ) -> None:
         """Record ``hours`` of staff time spent on ``person``."""
-        self.work.append((person.person_id, role, member, activity, start_day, finish_day, hours))
+        self.work.append(
+            (person.person_id, person.site, role, member, activity, start_day, finish_day, hours)
+        )
         person.hours[role] = person.hours.get(role, 0.0) + hours
 
     def open_wait(
         self, person: PersonRecord, *, role: str, activity: str, day: float
     ) -> list[object]:
         """Start a wait for staff; the returned row is closed with :meth:`close_wait`."""
-        row: list[object] = [person.person_id, role, activity, day, NAN, False]
+        row: list[object] = [person.person_id, person.site, role, activity, day, NAN, False]
         self.waits.append(row)
         return row
 
     @staticmethod
     def close_wait(row: list[object], day: float, *, served: bool = True) -> None:
         """End a wait at ``day``: served (work starts) or abandoned (withdrawal)."""
-        row[4] = day
-        row[5] = served
+        row[5] = day
+        row[6] = served
 
-    def people_frame(self, role_names: list[str], hourly_cost: dict[str, float]) -> pd.DataFrame:
-        """One row per referred person (see the README's output section for columns)."""
+    def people_frame(
+        self, role_names: list[str], hourly_cost: dict[str, dict[str, float]]
+    ) -> pd.DataFrame:
+        """One row per referred person (see the README's output section for columns).
+
+        Parameters
+        ----------
+        role_names
+            Roles to give ``hours_<role>`` and ``cost_<role>_gbp`` columns.
+        hourly_cost
+            Pounds per hour by site, then role.
+        """
         rows = []
         for p in self.people:
             row: dict[str, object] = {
@@ -140,15 +154,19 @@ class EventLog:
                 "reviews_held": p.reviews_held,
                 "budget_type": p.budget_type,
                 "budget_amount_gbp": p.budget_amount_gbp,
+                "budget_held_days": p.budget_held_days,
+                "backlog_stage": p.backlog_stage,
             }
             total_hours = 0.0
             total_cost = 0.0
+            costs = hourly_cost[p.site]
             for role in role_names:
                 hours = p.hours.get(role, 0.0)
+                cost = hours * costs.get(role, 0.0)
                 row[f"hours_{role}"] = hours
-                row[f"cost_{role}_gbp"] = hours * hourly_cost[role]
+                row[f"cost_{role}_gbp"] = cost
                 total_hours += hours
-                total_cost += hours * hourly_cost[role]
+                total_cost += cost
             row["staff_hours_total"] = total_hours
             row["staff_cost_gbp_total"] = total_cost
             rows.append(row)
@@ -157,11 +175,14 @@ class EventLog:
 
     def work_frame(self) -> pd.DataFrame:
         """One row per task of staff time."""
-        columns = ["person_id", "role", "member", "activity", "start_day", "finish_day", "hours"]
+        columns = [
+            "person_id", "site", "role", "member", "activity", "start_day", "finish_day", "hours",
+        ]  # fmt: skip
         frame = pd.DataFrame(self.work, columns=columns)
         return frame.astype(
             {
                 "person_id": "int64",
+                "site": "string",
                 "role": "string",
                 "member": "string",
                 "activity": "string",
@@ -173,11 +194,14 @@ class EventLog:
 
     def waits_frame(self) -> pd.DataFrame:
         """One row per wait for staff: requested, started (NaN if still waiting), served."""
-        columns = ["person_id", "role", "activity", "requested_day", "started_day", "served"]
+        columns = [
+            "person_id", "site", "role", "activity", "requested_day", "started_day", "served",
+        ]  # fmt: skip
         frame = pd.DataFrame(self.waits, columns=columns)
         return frame.astype(
             {
                 "person_id": "int64",
+                "site": "string",
                 "role": "string",
                 "activity": "string",
                 "requested_day": "float64",
@@ -203,6 +227,8 @@ def _people_columns(role_names: list[str]) -> list[str]:
         "reviews_held",
         "budget_type",
         "budget_amount_gbp",
+        "budget_held_days",
+        "backlog_stage",
     ]
     for role in role_names:
         base += [f"hours_{role}", f"cost_{role}_gbp"]
@@ -224,6 +250,8 @@ def _people_dtypes(role_names: list[str]) -> dict[str, str]:
         "reviews_held": "int64",
         "budget_type": "string",
         "budget_amount_gbp": "float64",
+        "budget_held_days": "float64",
+        "backlog_stage": "string",
         "staff_hours_total": "float64",
         "staff_cost_gbp_total": "float64",
     }

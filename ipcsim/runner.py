@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from dataclasses import dataclass, field
@@ -11,9 +12,12 @@ from typing import Any
 import pandas as pd
 
 from ipcsim import io, metrics
+from ipcsim.backlog import BacklogPerson, load_backlog
 from ipcsim.config import scenario_hash
 from ipcsim.model import PathwayModel
+from ipcsim.records import MILESTONES
 from ipcsim.schema import Scenario
+from ipcsim.staff import StaffPool
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,35 @@ class RunResult:
     frames: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
 
 
-def capacity_frame(model: PathwayModel) -> pd.DataFrame:
+TOTAL_SITE = "all"
+"""``site`` value of the rows that total all sites in a multi-site run."""
+
+
+def _pools_by_site(model: PathwayModel) -> dict[str, list[StaffPool]]:
+    """Each site's own pools; shared pools under :data:`TOTAL_SITE` only."""
+    shared = list(model.shared_pools.values())
+    result: dict[str, list[StaffPool]] = {
+        name: [pool for pool in site.pools.values() if pool not in shared]
+        for name, site in model.sites.items()
+    }
+    distinct: list[StaffPool] = []
+    for pools in [*result.values(), shared]:
+        distinct += [pool for pool in pools if pool not in distinct]
+    result[TOTAL_SITE] = distinct
+    return result
+
+
+def capacity_frame(
+    pools: list[StaffPool], start_date: dt.date, horizon_days: float
+) -> pd.DataFrame:
     """IPC hours each role could deliver in each calendar month of the run.
+
+    Parameters
+    ----------
+    pools
+        The staff pools to count (several pools of one role are added up).
+    start_date, horizon_days
+        The run's start date and length, days.
 
     Returns
     -------
@@ -42,23 +73,56 @@ def capacity_frame(model: PathwayModel) -> pd.DataFrame:
         Columns ``month_start_day``, ``month_end_day``, ``role``, ``available_hours``
         (NaN for an unlimited role).
     """
-    run = model.scenario.run
+    roles = sorted({pool.role_label for pool in pools})
     rows = []
-    for _, start_day, end_day in metrics.month_starts(run.start_date, run.horizon_days):
-        for name, pool in model.pools.items():
-            available = math.nan if pool.unlimited else pool.available_hours(start_day, end_day)
+    for _, start_day, end_day in metrics.month_starts(start_date, horizon_days):
+        for role in roles:
+            members = [pool for pool in pools if pool.role_label == role]
+            if any(pool.unlimited for pool in members):
+                available = math.nan
+            else:
+                available = sum(pool.available_hours(start_day, end_day) for pool in members)
             rows.append(
                 {
                     "month_start_day": start_day,
                     "month_end_day": end_day,
-                    "role": name,
+                    "role": role,
                     "available_hours": available,
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(
+        rows, columns=["month_start_day", "month_end_day", "role", "available_hours"]
+    )
 
 
-def run_scenario(scenario: Scenario, *, seed: int | None = None, replication: int = 0) -> RunResult:
+def _available_over_run(pools: list[StaffPool], horizon_days: float) -> dict[str, float | None]:
+    result: dict[str, float | None] = {}
+    for role in sorted({pool.role_label for pool in pools}):
+        members = [pool for pool in pools if pool.role_label == role]
+        if any(pool.unlimited for pool in members):
+            result[role] = None
+        else:
+            result[role] = sum(pool.available_hours(0.0, horizon_days) for pool in members)
+    return result
+
+
+def _entered(people: pd.DataFrame) -> pd.DataFrame:
+    """People with ``referred_day`` filled, for warm-start people, by their first milestone.
+
+    Open cases count people from the day they entered the pathway; for someone already
+    waiting at the start, that is the earliest milestone the backlog file gives.
+    """
+    milestones = people[list(MILESTONES)]
+    return people.assign(referred_day=milestones.min(axis=1, skipna=True))
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    replication: int = 0,
+    backlog: tuple[BacklogPerson, ...] | None = None,
+) -> RunResult:
     """Simulate one replication of ``scenario`` and compute its KPIs.
 
     Parameters
@@ -69,42 +133,84 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, replication: in
         Overrides ``scenario.run.seed``.
     replication
         Replication number (selects independent random streams for the same seed).
+    backlog
+        People already in the pathway at the start; read from ``scenario.initial_state``
+        when not given.
 
     Returns
     -------
     RunResult
-        People, staff work, waits, the monthly time series and the summary.
+        People, staff work, waits, the monthly time series (per site, and totals when there
+        are several sites) and the summary (totals, with a ``sites`` entry per site when
+        there are several).
     """
     began = time.perf_counter()
-    model = PathwayModel(scenario, replication=replication, seed=seed)
+    if backlog is None:
+        backlog = load_backlog(scenario.initial_state, scenario) if scenario.initial_state else ()
+    model = PathwayModel(scenario, replication=replication, seed=seed, backlog=backlog)
     log = model.run()
     role_names = scenario.role_names
-    hourly_cost = {name: role.hourly_cost_gbp for name, role in scenario.workforce.items()}
+    hourly_cost = {
+        config.site.name: {name: role.hourly_cost_gbp for name, role in config.workforce.items()}
+        for config in scenario.site_configs
+    }
     people = log.people_frame(role_names, hourly_cost)
     work = log.work_frame()
     waits = log.waits_frame()
     run = scenario.run
-    capacity = capacity_frame(model)
-    available = {
-        name: (None if pool.unlimited else pool.available_hours(0.0, run.horizon_days))
-        for name, pool in model.pools.items()
-    }
-    timeseries = metrics.timeseries(
-        people,
-        work,
-        waits,
-        start_date=run.start_date,
-        horizon_days=run.horizon_days,
-        capacity=capacity,
-        site=scenario.site.name,
-    )
-    summary = metrics.summary(
-        people,
-        work,
-        role_names=role_names,
-        available_hours=available,
-        start_date=run.start_date,
-        horizon_days=run.horizon_days,
+    pools = _pools_by_site(model)
+    several = len(model.sites) > 1
+    site_names = list(model.sites) + ([TOTAL_SITE] if several else [])
+    series = []
+    summaries: dict[str, Any] = {}
+    entered = _entered(people)
+    for site in site_names:
+        if site == TOTAL_SITE:
+            mine_people, mine_work, mine_waits, mine_entered = people, work, waits, entered
+            site_roles = role_names
+        else:
+            mine_people = people[people["site"] == site]
+            mine_work = work[work["site"] == site]
+            mine_waits = waits[waits["site"] == site]
+            mine_entered = entered[entered["site"] == site]
+            site_roles = sorted(model.sites[site].pools)
+        series.append(
+            metrics.timeseries(
+                mine_entered,
+                mine_work,
+                mine_waits,
+                start_date=run.start_date,
+                horizon_days=run.horizon_days,
+                capacity=capacity_frame(pools[site], run.start_date, run.horizon_days),
+                site=site,
+            )
+        )
+        available: dict[str, float | None] = dict.fromkeys(site_roles)
+        available.update(_available_over_run(pools[site], run.horizon_days))
+        summaries[site] = metrics.summary(
+            mine_people,
+            mine_work,
+            role_names=site_roles,
+            available_hours=available,
+            start_date=run.start_date,
+            horizon_days=run.horizon_days,
+        )
+        summaries[site]["backlog_clear_day"] = metrics.backlog_clear_day(mine_people)
+        held = mine_people["budget_held_days"].dropna()
+        summaries[site]["budget_held_days"] = {
+            "n": int(held.size),
+            "mean": float(held.mean()) if held.size else None,
+            "total": float(held.sum()),
+        }
+    timeseries = metrics.with_rolling_12_months(pd.concat(series, ignore_index=True))
+    total = TOTAL_SITE if several else site_names[0]
+    summary = summaries[total]
+    if several:
+        summary["sites"] = {name: summaries[name] for name in model.sites}
+    summary["targets"] = metrics.targets_met(
+        timeseries,
+        [t.model_dump(mode="json") for t in scenario.targets],
+        total_site=total,
     )
     wall = time.perf_counter() - began
     return RunResult(

@@ -8,9 +8,17 @@ errors, so a typo never falls back silently to a default.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ipcsim.distributions import (
     Discrete,
@@ -90,6 +98,16 @@ class Site(_Model):
     """The site (one ICS, CCG or local authority programme) the scenario describes."""
 
     name: str = Field(default="site", min_length=1, description="site name used in outputs")
+    start_date: dt.date | None = Field(
+        default=None,
+        description="date the site joined the programme; the run's start date if unset (P02)",
+    )
+    design_phase_months: float = Field(
+        default=0.0,
+        ge=0,
+        description="months from joining to the first referral (P04: 12 for Demonstrators, "
+        "P05: 6 for Early Adopters; 0 = already delivering)",
+    )
 
 
 class BudgetSplit(_Model):
@@ -113,6 +131,23 @@ class BudgetSplit(_Model):
     def as_tuple(self) -> tuple[float, float, float]:
         """Shares in the order of :data:`BUDGET_TYPES`."""
         return (self.direct_payment, self.notional, self.third_party)
+
+
+class RatePoint(_Model):
+    """A referral rate in force from a date."""
+
+    date: dt.date = Field(description="date from which the rate applies")
+    referrals_per_month: NonNegative = Field(description="mean referrals per month from the date")
+
+
+class Batch(_Model):
+    """People found at once in a linked dataset, then referred over a few days."""
+
+    date: dt.date = Field(description="date of the batch identification")
+    people: int = Field(ge=0, description="people identified (capped by those still eligible)")
+    spread_days: float = Field(
+        default=30.0, gt=0, description="days over which their referrals are spread (assumption)"
+    )
 
 
 class Cohort(_Model):
@@ -174,6 +209,44 @@ class Cohort(_Model):
         default=1.0, description="lead-practitioner hours per review, no budget (P51)"
     )
 
+    referral_schedule: tuple[RatePoint, ...] = Field(
+        default=(),
+        description="dated referral rates, piecewise constant from each date (replaces "
+        "referrals_per_month from the first date on; before it, referrals_per_month applies)",
+    )
+    eligible_population: int | None = Field(
+        default=None,
+        ge=0,
+        description="people eligible for IPC at the site, depleted by referrals; unlimited if "
+        "unset (P06: Table A-1 projected cohort)",
+    )
+    identification: Literal["practitioner", "annual_review", "batch", "mass_invitation"] = Field(
+        default="practitioner",
+        description="how people are found: 'practitioner' referrals at the given rate (P08), "
+        "'annual_review' (each eligible person raised at their yearly review with probability "
+        "engagement_factor, P09-P10; needs eligible_population), 'batch' identification from a "
+        "linked dataset on the dates in `batches`, 'mass_invitation' (invitations at the given "
+        "rate; set offer_acceptance low, P13: 0.07)",
+    )
+    engagement_factor: Probability = Field(
+        default=0.1,
+        description="share of eligible people at annual review whom practitioners refer (P10)",
+    )
+    batches: tuple[Batch, ...] = Field(
+        default=(), description="batch identifications from a linked dataset (mode 'batch')"
+    )
+
+    @model_validator(mode="after")
+    def _identification_inputs(self) -> Cohort:
+        if self.identification == "annual_review" and self.eligible_population is None:
+            raise ValueError("identification 'annual_review' needs eligible_population")
+        if self.identification == "batch" and not self.batches:
+            raise ValueError("identification 'batch' needs at least one entry in batches")
+        dates = [point.date for point in self.referral_schedule]
+        if dates != sorted(dates):
+            raise ValueError("referral_schedule dates must be in increasing order")
+        return self
+
     @field_validator("sessions")
     @classmethod
     def _at_least_one_session(cls, value: _AnyDistribution) -> _AnyDistribution:
@@ -182,6 +255,35 @@ class Cohort(_Model):
         if isinstance(value, Discrete) and min(value.values) < 1:
             raise ValueError(f"every value must be >= 1 session, got {list(value.values)}")
         return value
+
+
+class StaffChange(_Model):
+    """A dated change in a role: a recruitment wave, a cut, or more IPC time."""
+
+    date: dt.date = Field(description="date the change is decided (arrivals follow the lag)")
+    headcount: int | None = Field(default=None, ge=0, description="people in the role from then")
+    fte: float | None = Field(default=None, ge=0, description="total WTE from then")
+    ipc_share: float | None = Field(
+        default=None, gt=0, le=1, description="share of contracted time for IPC from then"
+    )
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> StaffChange:
+        if self.headcount is None and self.fte is None and self.ipc_share is None:
+            raise ValueError("a staffing change needs headcount, fte or ipc_share")
+        if self.headcount is not None and self.fte is not None:
+            raise ValueError("give headcount or fte, not both")
+        return self
+
+    def member_fte(self) -> list[float] | None:
+        """WTE of each person after the change, or None if the size does not change."""
+        if self.fte is not None:
+            whole = int(self.fte)
+            part = self.fte - whole
+            return [1.0] * whole + ([part] if part > 1e-9 else [])
+        if self.headcount is not None:
+            return [1.0] * self.headcount
+        return None
 
 
 class Role(_Model):
@@ -218,6 +320,36 @@ class Role(_Model):
     )
     hourly_cost_gbp: NonNegative = Field(
         default=15.75, description="cost per staff hour, pounds (P60: Band 6 salary basis)"
+    )
+
+    changes: tuple[StaffChange, ...] = Field(
+        default=(), description="dated staffing plan: headcount, FTE or IPC share from a date"
+    )
+    recruitment_lag_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="days from a dated increase to the new starters arriving (assumption)",
+    )
+    annual_turnover: float = Field(
+        default=0.0,
+        ge=0,
+        le=5,
+        description="leavers per person per year (P62 suggests 0.15; 0 = no turnover)",
+    )
+    replacement_lag_days: float = Field(
+        default=90.0, ge=0, description="days to replace a leaver (assumption)"
+    )
+    training_days: float = Field(
+        default=1.0, ge=0, description="days a new starter spends in training first (P61)"
+    )
+    new_starter_weeks: float = Field(
+        default=4.0, ge=0, description="weeks of reduced productivity after training (assumption)"
+    )
+    new_starter_productivity: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="share of normal IPC hours a new starter delivers at first (assumption)",
     )
 
     @field_validator("headcount", mode="before")
@@ -281,6 +413,11 @@ class Circulation(_Model):
 class Pathway(_Model):
     """Effort and delays of the pathway activities, in pathway order."""
 
+    priority: Literal["fifo", "new_first", "reviews_first"] = Field(
+        default="fifo",
+        description="who a practitioner serves first when several wait: first come first "
+        "served, new planning first, or reviews first (assumption)",
+    )
     lead_role: str = Field(
         default="planner",
         description="role that holds the planning conversations (lead practitioner)",
@@ -425,35 +562,80 @@ class BudgetReleaseByType(_Model):
         return release
 
 
-class Scenario(_Model):
-    """Everything one run needs: run settings, site, cohorts, workforce and pathway."""
+class Learning(_Model):
+    """A site's learning curve: sessions get shorter and rework rarer with experience."""
 
-    name: str = Field(default="scenario", description="scenario name used in outputs")
-    description: str = Field(default="", description="what the scenario represents")
-    run: RunConfig = Field(default_factory=RunConfig)
+    plans_to_learn: int = Field(
+        default=0,
+        ge=0,
+        description="signed-off plans after which the site is experienced; 0 = no learning "
+        "curve (P64: over the first 12 delivery months)",
+    )
+    final_session_multiplier: float = Field(
+        default=0.85, gt=0, le=1, description="planning-time multiplier once experienced (P64)"
+    )
+    final_rework_probability: Probability = Field(
+        default=0.05, description="rework probability once experienced (P33)"
+    )
+
+    def progress(self, signed_off: int) -> float:
+        """0 for a new site, 1 once ``plans_to_learn`` plans are signed off."""
+        if self.plans_to_learn == 0:
+            return 0.0
+        return min(1.0, signed_off / self.plans_to_learn)
+
+
+class BudgetEnvelope(_Model):
+    """The personal-budget pot per period; when spent, agreed budgets wait for the next."""
+
+    period: Literal["month", "financial_year"] = Field(
+        default="financial_year", description="period the pot covers (financial year from April)"
+    )
+    amount_gbp: NonNegative = Field(
+        description="pounds available for budgets each period (P41-P42; e.g. site 3: 170,000 "
+        "for 200 users)"
+    )
+
+
+class SiteConfig(_Model):
+    """One site's cohorts, staff, pathway, sign-off and finance (validated together)."""
+
     site: Site = Field(default_factory=Site)
     cohorts: dict[str, Cohort] = Field(
-        min_length=1, description="IPC user groups by name (the four IPC groups, §3.1)"
+        default_factory=dict, description="IPC user groups by name (the four IPC groups, §3.1)"
     )
-    workforce: dict[str, Role] = Field(min_length=1, description="staff roles by name")
+    workforce: dict[str, Role] = Field(default_factory=dict, description="staff roles by name")
     pathway: Pathway = Field(default_factory=Pathway)
     signoff: Signoff = Field(default_factory=Signoff)
     budget_release: BudgetReleaseByType = Field(default_factory=BudgetReleaseByType)
+    budget_envelope: BudgetEnvelope | None = Field(
+        default=None, description="personal-budget pot per period; unlimited if unset (§7 #7)"
+    )
+    learning: Learning = Field(default_factory=Learning)
 
-    @model_validator(mode="after")
-    def _roles_exist(self) -> Scenario:
+    def check(self, *, window_hours_per_week: float) -> None:
+        """Cross-field checks: roles exist, the lead role has staff, hours fit the week.
+
+        Raises
+        ------
+        ValueError
+            Naming the key and the value.
+        """
+        if not self.cohorts:
+            raise ValueError("cohorts: at least one cohort is needed")
+        if not self.workforce:
+            raise ValueError("workforce: at least one role is needed")
+
         def need(role: str, where: str) -> None:
             if role not in self.workforce:
                 known = ", ".join(sorted(self.workforce))
                 raise ValueError(f"{where}: role '{role}' is not in [workforce] (has: {known})")
 
-        need(self.pathway.lead_role, "pathway.lead_role")
-        if self.workforce[self.pathway.lead_role].unlimited is False and not (
-            self.workforce[self.pathway.lead_role].member_fte()
-        ):
-            raise ValueError(
-                f"workforce.{self.pathway.lead_role}: the lead role needs at least one person"
-            )
+        lead = self.pathway.lead_role
+        need(lead, "pathway.lead_role")
+        lead_role = self.workforce[lead]
+        if not lead_role.unlimited and not lead_role.member_fte() and not lead_role.changes:
+            raise ValueError(f"workforce.{lead}: the lead role needs at least one person")
         for step in ("referral", "invitation", "plan_writing", "budget_setting"):
             activity: Activity = getattr(self.pathway, step)
             for role in activity.effort_hours:
@@ -464,15 +646,192 @@ class Scenario(_Model):
         for role in self.signoff.reviewer_roles():
             need(role, f"signoff.{self.signoff.mode}.reviewer_role")
         for name, role_cfg in self.workforce.items():
-            weekly = role_cfg.contracted_hours_per_week * role_cfg.ipc_share
-            if weekly > self.run.window_hours_per_week + 1e-9:
+            shares = [role_cfg.ipc_share] + [c.ipc_share for c in role_cfg.changes if c.ipc_share]
+            weekly = role_cfg.contracted_hours_per_week * max(shares)
+            if weekly > window_hours_per_week + 1e-9:
                 raise ValueError(
                     f"workforce.{name}: {weekly:g} IPC hours a week do not fit in the "
-                    f"{self.run.window_hours_per_week:g}-hour working week of [run]"
+                    f"{window_hours_per_week:g}-hour working week of [run]"
                 )
-        return self
 
     @property
     def role_names(self) -> list[str]:
         """Role names in a stable (sorted) order."""
         return sorted(self.workforce)
+
+
+class SharedPool(Role):
+    """One team serving several sites (e.g. an ICS finance team)."""
+
+    role: str = Field(description="the role this pool provides at each of its sites")
+    sites: tuple[str, ...] = Field(min_length=1, description="sites the pool serves")
+
+
+class SharedPanel(Panel):
+    """One panel signing off plans for several sites (e.g. an ICS panel)."""
+
+    sites: tuple[str, ...] = Field(min_length=1, description="sites whose plans it signs off")
+
+
+class Target(_Model):
+    """A point on a target trajectory: plans or budgets a year by a date."""
+
+    date: dt.date = Field(description="date by which the target should be met")
+    plans_per_year: float | None = Field(
+        default=None, ge=0, description="signed-off plans in the 12 months to the date"
+    )
+    budgets_per_year: float | None = Field(
+        default=None, ge=0, description="budgets released in the 12 months to the date"
+    )
+    site: str | None = Field(default=None, description="a site, or all sites together if unset")
+
+
+SITE_KEYS = tuple(SiteConfig.model_fields)
+
+
+class Scenario(SiteConfig):
+    """Everything one run needs.
+
+    The site tables at the top level (``site``, ``cohorts``, ``workforce``, ``pathway``,
+    ``signoff``, ``budget_release``, ``budget_envelope``, ``learning``) describe a single
+    site; with ``[sites.<name>]`` tables they are the template every site starts from, each
+    site table overriding what it sets.
+    """
+
+    name: str = Field(default="scenario", description="scenario name used in outputs")
+    description: str = Field(default="", description="what the scenario represents")
+    run: RunConfig = Field(default_factory=RunConfig)
+    sites: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="several sites: each table overrides the top-level site tables",
+    )
+    shared_pools: dict[str, SharedPool] = Field(
+        default_factory=dict, description="teams shared by several sites, by pool name"
+    )
+    shared_panels: dict[str, SharedPanel] = Field(
+        default_factory=dict, description="panels shared by several sites, by panel name"
+    )
+    targets: tuple[Target, ...] = Field(
+        default=(), description="target trajectory of plans and budgets a year (assumption)"
+    )
+    initial_state: str | None = Field(
+        default=None,
+        description="CSV of people already in the pathway at the start date (person_id, site, "
+        "cohort, stage, waiting_since), relative to the scenario file",
+    )
+
+    _resolved: list[SiteConfig] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _resolve_sites(self) -> Scenario:
+        window = self.run.window_hours_per_week
+        template = self.model_dump(include=set(SITE_KEYS), by_alias=True, exclude_unset=True)
+        specs: list[SiteConfig] = []
+        if not self.sites:
+            site = SiteConfig.model_validate(template)
+            specs.append(self._with_shared(site, site.site.name))
+        for name, table in self.sites.items():
+            if not isinstance(table, dict):
+                raise ValueError(f"sites.{name}: expected a table, got {table!r}")
+            merged = _deep_merge(template, table)
+            merged.setdefault("site", {})
+            merged["site"] = {**merged["site"], "name": name}
+            try:
+                site = SiteConfig.model_validate(merged)
+            except ValidationError as e:
+                first = e.errors()[0]
+                where = ".".join(str(part) for part in first["loc"])
+                value = first.get("input")
+                shown = "" if isinstance(value, dict | list) else f", got {value!r}"
+                raise ValueError(f"sites.{name}.{where}: {first['msg']}{shown}") from None
+            specs.append(self._with_shared(site, name))
+        names = [spec.site.name for spec in specs]
+        for spec in specs:
+            prefix = f"sites.{spec.site.name}." if self.sites else ""
+            try:
+                spec.check(window_hours_per_week=window)
+            except ValueError as e:
+                raise ValueError(f"{prefix}{e}") from None
+            start = spec.site.start_date or self.run.start_date
+            for role_name, role in spec.workforce.items():
+                for change in role.changes:
+                    if change.date < start:
+                        raise ValueError(
+                            f"{prefix}workforce.{role_name}.changes: date {change.date} is "
+                            f"before the site starts ({start})"
+                        )
+        for kind, shared in (
+            ("shared_pools", self.shared_pools),
+            ("shared_panels", self.shared_panels),
+        ):
+            for pool_name, pool in shared.items():
+                for site_name in pool.sites:
+                    if site_name not in names:
+                        raise ValueError(
+                            f"{kind}.{pool_name}.sites: unknown site '{site_name}' "
+                            f"(sites: {', '.join(names)})"
+                        )
+        for panel_name, panel in self.shared_panels.items():
+            for spec in specs:
+                if spec.site.name in panel.sites and spec.signoff.mode != "panel":
+                    raise ValueError(
+                        f"shared_panels.{panel_name}: site '{spec.site.name}' signs off by "
+                        f"'{spec.signoff.mode}', not by panel"
+                    )
+        for target in self.targets:
+            if target.site is not None and target.site not in names:
+                raise ValueError(f"targets: unknown site '{target.site}'")
+        self._resolved = specs
+        return self
+
+    def _with_shared(self, site: SiteConfig, name: str) -> SiteConfig:
+        """The site with each shared pool's role put into its workforce."""
+        workforce = dict(site.workforce)
+        for pool in self.shared_pools.values():
+            if name in pool.sites:
+                workforce[pool.role] = Role.model_validate(
+                    pool.model_dump(exclude={"role", "sites"})
+                )
+        if workforce == site.workforce:
+            return site
+        return site.model_copy(update={"workforce": workforce})
+
+    @property
+    def site_configs(self) -> list[SiteConfig]:
+        """Every site, resolved (template merged with its table), in file order."""
+        return list(self._resolved)
+
+    @property
+    def site_names(self) -> list[str]:
+        """Site names in file order."""
+        return [spec.site.name for spec in self._resolved]
+
+    @property
+    def role_names(self) -> list[str]:
+        """Every role at any site, sorted."""
+        return sorted({role for spec in self._resolved for role in spec.workforce})
+
+    def shared_pool_for(self, site: str, role: str) -> str | None:
+        """Name of the shared pool that provides ``role`` at ``site``, if any."""
+        for pool_name, pool in self.shared_pools.items():
+            if pool.role == role and site in pool.sites:
+                return pool_name
+        return None
+
+    def shared_panel_for(self, site: str) -> str | None:
+        """Name of the shared panel that signs off ``site``'s plans, if any."""
+        for panel_name, panel in self.shared_panels.items():
+            if site in panel.sites:
+                return panel_name
+        return None
+
+
+def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with nested ``changes`` applied (tables merge, values replace)."""
+    result = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict) and "dist" not in value:
+            result[key] = _deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result

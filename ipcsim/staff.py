@@ -10,10 +10,12 @@ sessions, each session still a real hour in the working day.
 
 Notes
 -----
-Waiting people are served first come, first served. A request may ask for a named person
-(the lead practitioner a person keeps across sessions and reviews) or for anyone in the
-role; new cases respect an optional caseload cap. When several people are free, the one with
-the fewest open cases takes a new case (then the one who can start soonest: most banked hours).
+A request may ask for a named person (the lead practitioner a person keeps across sessions
+and reviews) or for anyone in the role; new cases respect an optional caseload cap. When
+several people are free, the one with the fewest open cases takes a new case (then the one
+who can start soonest: most banked hours). Waiting requests are served in the order the
+role's priority gives: first come first served, or new planning before reviews, or the
+reverse. A person who leaves finishes the task in hand; requests naming them go to anyone.
 """
 
 from __future__ import annotations
@@ -25,27 +27,66 @@ from ipcsim.worktime import Calendar
 
 HOURS_PER_DAY = 24.0
 
+PRIORITY_RANKS = {
+    "fifo": {"planning": 0, "review": 0},
+    "new_first": {"planning": 0, "review": 1},
+    "reviews_first": {"planning": 1, "review": 0},
+}
+"""Rank of each kind of work under each priority rule (lower is served first)."""
+
 
 class StaffMember:
     """One person in a role, with their banked IPC hours and open planning caseload."""
 
-    __slots__ = ("busy", "cap_hours", "caseload", "credit", "credit_day", "index", "name", "rate")
+    __slots__ = (
+        "active",
+        "busy",
+        "cap_hours",
+        "caseload",
+        "credit",
+        "credit_day",
+        "fte",
+        "index",
+        "name",
+        "productivity",
+        "rate",
+    )
 
-    def __init__(self, *, name: str, index: int, ipc_hours_per_week: float, calendar: Calendar):
+    def __init__(
+        self,
+        *,
+        name: str,
+        index: int,
+        ipc_hours_per_week: float,
+        calendar: Calendar,
+        fte: float = 1.0,
+    ):
         self.name = name
         self.index = index
+        self.fte = fte
+        self.productivity = 1.0
         self.rate = ipc_hours_per_week / calendar.window_hours_per_week
         # Bank at most a week of IPC hours, so idle weeks are not saved up for months.
         self.cap_hours = ipc_hours_per_week
         self.credit = self.cap_hours
         self.credit_day = 0.0
         self.busy = False
+        self.active = True
         self.caseload = 0
 
     def credit_at(self, day: float, calendar: Calendar) -> float:
         """Banked IPC hours at ``day`` (not before the last booking ends)."""
         earned = self.rate * (calendar.cum(day) - calendar.cum(self.credit_day))
         return min(self.cap_hours, self.credit + max(earned, 0.0))
+
+    def set_weekly_hours(self, day: float, ipc_hours_per_week: float, calendar: Calendar) -> None:
+        """Change the IPC hours earned per week from ``day`` on (hours banked so far kept)."""
+        if day > self.credit_day:
+            self.credit = self.credit_at(day, calendar)
+            self.credit_day = day
+        self.rate = ipc_hours_per_week / calendar.window_hours_per_week
+        self.cap_hours = ipc_hours_per_week
+        self.credit = min(self.credit, self.cap_hours)
 
     def book(self, earliest_day: float, hours: float, calendar: Calendar) -> tuple[float, float]:
         """Book ``hours`` of work starting no earlier than ``earliest_day``.
@@ -75,10 +116,21 @@ class StaffMember:
 class StaffRequest(simpy.Event):
     """A person waiting for a member of a role (anyone, or a named person)."""
 
-    def __init__(self, env: simpy.Environment, member: StaffMember | None, new_case: bool):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        member: StaffMember | None,
+        new_case: bool,
+        kind: str,
+        rank: int,
+        seq: int,
+    ):
         super().__init__(env)
         self.member = member
         self.new_case = new_case
+        self.kind = kind
+        self.rank = rank
+        self.seq = seq
 
     @property
     def granted(self) -> StaffMember:
@@ -90,42 +142,133 @@ class StaffRequest(simpy.Event):
 
 
 class StaffPool:
-    """Everyone in one role, with a first-come-first-served queue of requests.
+    """Everyone in one role, with a queue of requests.
 
     Parameters
     ----------
     env
         The SimPy environment.
     name
-        Role name.
+        Pool name (the role name, or a shared pool's name).
     role
         The role's validated settings.
     calendar
         When staff work.
+    priority
+        ``fifo``, ``new_first`` or ``reviews_first``.
+    role_label
+        The role name written in records (defaults to ``name``).
     """
 
-    def __init__(self, env: simpy.Environment, *, name: str, role: Role, calendar: Calendar):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        *,
+        name: str,
+        role: Role,
+        calendar: Calendar,
+        priority: str = "fifo",
+        role_label: str | None = None,
+    ):
         self.env = env
         self.name = name
+        self.role_label = role_label or name
         self.role = role
         self.calendar = calendar
         self.unlimited = role.unlimited
-        self.members = [
-            StaffMember(
-                name=f"{name}-{i + 1}",
-                index=i,
-                ipc_hours_per_week=role.ipc_hours_per_week(fte),
-                calendar=calendar,
-            )
-            for i, fte in enumerate(role.member_fte())
-        ]
-        self._idle: list[StaffMember] = list(self.members)
+        self.ipc_share = role.ipc_share
+        self.ranks = PRIORITY_RANKS[priority]
+        self.members: list[StaffMember] = []
+        self._idle: list[StaffMember] = []
         self._waiting: list[StaffRequest] = []
+        self._seq = 0
         self._temp_count = 0
+        self._hired = 0
+        for fte in role.member_fte():
+            self._idle.append(self._new_member(fte, productivity=1.0))
+        # (day, sum of member rates) each time capacity changes, for available hours.
+        self.rate_history: list[tuple[float, float]] = [(0.0, self.total_rate)]
+
+    # ----------------------------------------------------------------- capacity
+    def weekly_hours(self, fte: float) -> float:
+        """IPC hours a week of one person with this WTE at the current IPC share."""
+        role = self.role
+        return role.contracted_hours_per_week * fte * self.ipc_share * (1.0 - role.leave_share)
 
     @property
+    def active_members(self) -> list[StaffMember]:
+        """People currently in post."""
+        return [m for m in self.members if m.active]
+
+    @property
+    def total_rate(self) -> float:
+        """IPC hours earned per window hour by everyone in post."""
+        return sum(m.rate for m in self.members if m.active)
+
+    def _note_capacity(self) -> None:
+        self.rate_history.append((self.env.now, self.total_rate))
+
+    def _new_member(self, fte: float, *, productivity: float) -> StaffMember:
+        self._hired += 1
+        member = StaffMember(
+            name=f"{self.name}-{self._hired}",
+            index=self._hired - 1,
+            ipc_hours_per_week=self.weekly_hours(fte) * productivity,
+            calendar=self.calendar,
+            fte=fte,
+        )
+        member.productivity = productivity
+        self.members.append(member)
+        return member
+
+    def add_member(
+        self, fte: float = 1.0, *, training_days: float = 0.0, productivity: float = 1.0
+    ) -> StaffMember:
+        """A new starter joins now, with no banked hours; they work after ``training_days``."""
+        member = self._new_member(fte, productivity=productivity)
+        member.credit = 0.0
+        member.credit_day = self.env.now + training_days
+        self._idle.append(member)
+        self._note_capacity()
+        self._dispatch(member)
+        return member
+
+    def set_productivity(self, member: StaffMember, productivity: float) -> None:
+        """Scale a person's IPC hours (new starters reach full productivity later)."""
+        member.productivity = productivity
+        member.set_weekly_hours(
+            self.env.now, self.weekly_hours(member.fte) * productivity, self.calendar
+        )
+        self._note_capacity()
+
+    def set_ipc_share(self, share: float) -> None:
+        """Everyone's share of time for IPC changes now."""
+        self.ipc_share = share
+        for member in self.active_members:
+            hours = self.weekly_hours(member.fte) * member.productivity
+            member.set_weekly_hours(self.env.now, hours, self.calendar)
+        self._note_capacity()
+
+    def retire(self, member: StaffMember) -> None:
+        """``member`` leaves: at once if idle, after the task in hand if busy."""
+        if not member.active:
+            return
+        member.active = False
+        if member in self._idle:
+            self._idle.remove(member)
+        # Whoever was waiting for this person now waits for anyone (a new lead).
+        for request in self._waiting:
+            if request.member is member:
+                request.member = None
+                request.new_case = request.kind == "planning"
+        self._note_capacity()
+        for idle in list(self._idle):
+            self._dispatch(idle)
+
+    # ----------------------------------------------------------------- requests
+    @property
     def queue_length(self) -> int:
-        """People waiting for someone in this role now."""
+        """People waiting for someone in this pool now."""
         return len(self._waiting)
 
     def _eligible(self, request: StaffRequest, member: StaffMember) -> bool:
@@ -141,9 +284,18 @@ class StaffPool:
             member.caseload += 1
         request.succeed(member)
 
-    def request(self, *, member: StaffMember | None = None, new_case: bool = False) -> StaffRequest:
-        """Ask for ``member`` (or anyone in the role); the event's value is the member."""
-        req = StaffRequest(self.env, member, new_case)
+    def request(
+        self, *, member: StaffMember | None = None, new_case: bool = False, kind: str = "planning"
+    ) -> StaffRequest:
+        """Ask for ``member`` (or anyone in the role); the event's value is the member.
+
+        A request naming someone who has left goes to anyone (a planning request as a new
+        case, so it counts against the new lead's caseload).
+        """
+        if member is not None and not member.active and not self.unlimited:
+            member, new_case = None, kind == "planning"
+        self._seq += 1
+        req = StaffRequest(self.env, member, new_case, kind, self.ranks[kind], self._seq)
         if self.unlimited:
             # No capacity limit: a fresh person with a full bank for every request.
             self._temp_count += 1
@@ -169,19 +321,27 @@ class StaffPool:
         return req
 
     def release(self, member: StaffMember) -> None:
-        """``member`` has finished a task: serve the first waiting request they can take."""
+        """``member`` has finished a task: serve the waiting request they should take next."""
         if self.unlimited:
             return
         member.busy = False
+        if not member.active:
+            return
         self._idle.append(member)
         self._dispatch(member)
 
     def _dispatch(self, member: StaffMember) -> None:
+        best: StaffRequest | None = None
         for request in self._waiting:
-            if self._eligible(request, member):
-                self._waiting.remove(request)
-                self._grant(request, member)
-                return
+            if self._eligible(request, member) and (
+                best is None or (request.rank, request.seq) < (best.rank, best.seq)
+            ):
+                best = request
+                if best.rank == 0:
+                    break  # the waiting list is in arrival order: no one can beat it
+        if best is not None:
+            self._waiting.remove(best)
+            self._grant(best, member)
 
     def cancel(self, request: StaffRequest) -> None:
         """Withdraw a request; if it was already granted, give the member back."""
@@ -198,7 +358,7 @@ class StaffPool:
         if self.unlimited:
             return
         member.caseload -= 1
-        if not member.busy:
+        if member.active and not member.busy:
             self._dispatch(member)
 
     def book(self, member: StaffMember, earliest_day: float, hours: float) -> tuple[float, float]:
@@ -206,6 +366,12 @@ class StaffPool:
         return member.book(earliest_day, hours, self.calendar)
 
     def available_hours(self, start_day: float, end_day: float) -> float:
-        """IPC hours the whole role could deliver in [start_day, end_day]."""
-        window = self.calendar.cum(end_day) - self.calendar.cum(start_day)
-        return sum(m.rate for m in self.members) * window
+        """IPC hours the pool could deliver in [start_day, end_day], as staffed over time."""
+        total = 0.0
+        history = self.rate_history
+        for k, (day, rate) in enumerate(history):
+            until = history[k + 1][0] if k + 1 < len(history) else end_day
+            lo, hi = max(day, start_day), min(until, end_day)
+            if hi > lo:
+                total += rate * (self.calendar.cum(hi) - self.calendar.cum(lo))
+        return total

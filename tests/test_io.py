@@ -32,7 +32,7 @@ def frames() -> dict[str, pd.DataFrame]:
     log.close_wait(row, 1.6)
     log.open_wait(person, role="planner", activity="allocation", day=2.5)
     return {
-        "people": log.people_frame(["planner"], {"planner": 20.0}),
+        "people": log.people_frame(["planner"], {"Testshire": {"planner": 20.0}}),
         "work": log.work_frame(),
         "waits": log.waits_frame(),
     }

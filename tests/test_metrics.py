@@ -32,13 +32,13 @@ def person(pid: int, referred: float, **fields: Any) -> PersonRecord:
 
 def people_frame(*records: PersonRecord) -> pd.DataFrame:
     """The people frame exactly as the model produces it."""
-    return EventLog(people=list(records)).people_frame(ROLES, HOURLY_COST)
+    return EventLog(people=list(records)).people_frame(ROLES, {"s": HOURLY_COST})
 
 
 def waits_frame(*rows: tuple[str, float, float]) -> pd.DataFrame:
     """Waits from ``(role, requested_day, started_day)``."""
     log = EventLog(
-        waits=[[i, role, "a", req, start, True] for i, (role, req, start) in enumerate(rows)]
+        waits=[[i, "s", role, "a", req, start, True] for i, (role, req, start) in enumerate(rows)]
     )
     return log.waits_frame()
 
@@ -46,7 +46,7 @@ def waits_frame(*rows: tuple[str, float, float]) -> pd.DataFrame:
 def work_frame(*rows: tuple[str, float, float]) -> pd.DataFrame:
     """Work from ``(role, start_day, hours)``."""
     log = EventLog(
-        work=[(i, role, "m", "a", start, start, h) for i, (role, start, h) in enumerate(rows)]
+        work=[(i, "s", role, "m", "a", start, start, h) for i, (role, start, h) in enumerate(rows)]
     )
     return log.work_frame()
 
