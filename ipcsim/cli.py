@@ -10,7 +10,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -66,9 +66,53 @@ def run(
             metrics.kpi_table(result.summary),
         )
     )
+    sites = result.summary.get("sites")
+    if sites:
+        console.print(_site_table(sites, lead_role=scenario.pathway.lead_role))
+    targets = result.summary.get("targets") or []
+    if targets:
+        console.print(_targets_table(targets))
     console.print(
         f"Simulated in {result.wall_time_s:.1f} s. Outputs in [bold]{written}[/]", highlight=False
     )
+
+
+def _site_table(sites: dict[str, Any], *, lead_role: str) -> Table:
+    """Per-site headline KPIs of a multi-site run."""
+    table = Table(title="By site", header_style="bold")
+    for header in ("site", "referred", "plans", "budgets", "first conv. mean / p90 (days)"):
+        table.add_column(header, justify="left" if header == "site" else "right")
+    table.add_column(f"{lead_role} utilisation", justify="right")
+    for name, site in sites.items():
+        wait = site["waits_days"]["referral_to_first_conversation"]
+        waits = "n/a" if not wait["n"] else f"{wait['mean']:.1f} / {wait['p90']:.1f}"
+        busy = site["utilisation"].get(lead_role)
+        table.add_row(
+            name,
+            f"{site['people']['referred']:,}",
+            f"{sum(q['plans_signed_off'] for q in site['throughput_per_quarter']):,}",
+            f"{sum(q['budgets_released'] for q in site['throughput_per_quarter']):,}",
+            waits,
+            "shared" if busy is None else f"{100 * busy:.0f}%",
+        )
+    return table
+
+
+def _targets_table(targets: list[dict[str, Any]]) -> Table:
+    """When each target on the trajectory was first met (rolling 12 months)."""
+    table = Table(title="Targets (rolling 12 months)", header_style="bold")
+    for header in ("site", "measure", "target", "by", "first met", "on time"):
+        table.add_column(header)
+    for t in targets:
+        table.add_row(
+            t["site"],
+            t["measure"].replace("_", " "),
+            f"{t['target']:,.0f}",
+            t["target_date"],
+            t["first_met_month"] or "not met",
+            "yes" if t["met_by_target_date"] else "no",
+        )
+    return table
 
 
 def _describe(scenario: Scenario) -> list[tuple[str, str]]:
