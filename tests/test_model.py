@@ -248,3 +248,18 @@ def test_model_does_not_change_the_scenario() -> None:
     before = scenario.model_dump()
     PathwayModel(scenario).run()
     assert scenario.model_dump() == before
+
+
+def test_every_activity_delay_applies() -> None:
+    """Plan-writing and budget-setting delays shift their milestones by exactly the delay."""
+    changes = deterministic_changes()
+    changes["pathway"]["plan_writing"]["delay_days"] = {"dist": "fixed", "value": 3}
+    changes["pathway"]["budget_setting"]["delay_days"] = {"dist": "fixed", "value": 5}
+    people = run_scenario(make_scenario(changes)).people
+    done = people[people.end_state == "budget_in_place"]
+    assert len(done) > 30
+    for row in done.itertuples():
+        expected = expected_milestones(row.referred_day)
+        assert row.plan_written_day == pytest.approx(expected["plan_written_day"] + 3, abs=1e-9)
+        signed = row.signed_off_day
+        assert row.budget_agreed_day == pytest.approx(signed + 5 + 6 * HOUR, abs=1e-9)
