@@ -223,7 +223,12 @@ def _check_column_names(names: Sequence[str], *, source: str, where: str) -> Non
         )
 
 
-def _build_frame(rows: Iterable[tuple[str, dict[str, object]]], *, source: str) -> pd.DataFrame:
+def _build_frame(
+    rows: Iterable[tuple[str, dict[str, object]]],
+    *,
+    source: str,
+    years: Sequence[int] = YEARS,
+) -> pd.DataFrame:
     """Validate labelled rows of raw cells and return the typed sites frame.
 
     Each row is ``(label, cells)`` where ``label`` names the row in messages (``"row 4"``) and
@@ -236,7 +241,7 @@ def _build_frame(rows: Iterable[tuple[str, dict[str, object]]], *, source: str) 
     for label, cells in rows:
         where = f"{source}: {label}"
         site = _parse_site(cells["site"], where=where)
-        year = _parse_year(cells["year"], where=where)
+        year = _parse_year(cells["year"], where=where, years=years)
         numbers_ = {
             name: _parse_number(cells[name], where=f"{where}, column {name}")
             for name in _NUMBER_COLUMNS
@@ -283,7 +288,7 @@ def _parse_site(value: object, *, where: str) -> str:
     return str(value).strip()
 
 
-def _parse_year(value: object, *, where: str) -> int:
+def _parse_year(value: object, *, where: str, years: Sequence[int] = YEARS) -> int:
     year: float | None = None
     if isinstance(value, str):
         try:
@@ -292,8 +297,10 @@ def _parse_year(value: object, *, where: str) -> int:
             year = None
     elif isinstance(value, numbers.Real) and not isinstance(value, bool):
         year = float(value)
-    if year is None or year not in YEARS:
-        raise BreakevenInputError(f"{where}, column year: must be 1, 2 or 3, got {_show(value)}")
+    if year is None or year not in years:
+        allowed = ", ".join(str(y) for y in years[:-1]) + f" or {years[-1]}"
+        allowed = allowed.removeprefix(" or ")
+        raise BreakevenInputError(f"{where}, column year: must be {allowed}, got {_show(value)}")
     return int(year)
 
 
@@ -323,7 +330,7 @@ def _show(value: object) -> str:
     return repr(value)
 
 
-def _validated_frame(sites: pd.DataFrame) -> pd.DataFrame:
+def _validated_frame(sites: pd.DataFrame, years: Sequence[int] = YEARS) -> pd.DataFrame:
     """Apply the checks of :func:`read_sites_csv` to a frame built in code."""
     source = "sites"
     if not isinstance(sites, pd.DataFrame):
@@ -338,7 +345,7 @@ def _validated_frame(sites: pd.DataFrame) -> pd.DataFrame:
         (f"index {label}", dict(zip(COLUMNS, cells, strict=True)))
         for label, cells in zip(sites.index, values, strict=True)
     )
-    return _build_frame(rows, source=source)
+    return _build_frame(rows, source=source, years=years)
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,6 +359,7 @@ def breakeven(
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     admission_cost: float = DEFAULT_ADMISSION_COST,
+    years: Sequence[int] = YEARS,
 ) -> BreakevenResult:
     """Break-even QALYs and admissions avoided per patient, by the evaluation's two approaches.
 
@@ -367,6 +375,9 @@ def breakeven(
         Cost-effectiveness thresholds λ (£ per QALY), each > 0 and all different.
     admission_cost
         Unit cost of an unplanned hospital admission (£), > 0.
+    years
+        Implementation years the table may hold: ``1, 2, ..., n`` (default :data:`YEARS`, the
+        evaluation's three questionnaire years). A simulated run passes its own years.
 
     Returns
     -------
@@ -426,7 +437,10 @@ def breakeven(
     Evaluation of Integrated Personal Commissioning, economics chapter (Tables 5-2 and 5-4 to
     5-7, Appendix C); inputs in ``../shared/evidence/ipc-evidence.md`` sections 2.3 and 6.8.
     """
-    frame = _validated_frame(sites)
+    years = tuple(int(y) for y in years)
+    if not years or years != tuple(range(1, len(years) + 1)):
+        raise BreakevenInputError(f"years: must be 1, 2, ..., n, got {list(years)}")
+    frame = _validated_frame(sites, years)
     _check_options(discount_rate, thresholds, admission_cost)
     keys = [_threshold_key(threshold) for threshold in thresholds]
     lambdas = [float(threshold) for threshold in thresholds]
@@ -440,7 +454,7 @@ def breakeven(
         )
 
     approach1: list[Approach1Row] = []
-    for panel, year, cost in _approach1_costs(frame):
+    for panel, year, cost in _approach1_costs(frame, years):
         qalys, admissions = outcomes(cost)
         approach1.append(
             {
@@ -453,7 +467,7 @@ def breakeven(
         )
 
     approach2: list[Approach2Row] = []
-    for panel, patients, setup_cost, running_cost in _approach2_totals(frame, discount_rate):
+    for panel, patients, setup_cost, running_cost in _approach2_totals(frame, discount_rate, years):
         cost = None
         if patients and setup_cost is not None and running_cost is not None:
             cost = (setup_cost + running_cost) / patients
@@ -518,12 +532,14 @@ def _site_running_costs(frame: pd.DataFrame) -> pd.Series:
     return known.groupby("site", sort=False)["running_cost_per_patient"].first()
 
 
-def _approach1_costs(frame: pd.DataFrame) -> list[tuple[str, int | str, float | None]]:
+def _approach1_costs(
+    frame: pd.DataFrame, years: Sequence[int]
+) -> list[tuple[str, int | str, float | None]]:
     """(panel, year, cost per patient in £) for approach 1, in report order."""
     running_by_site = _site_running_costs(frame)
     setup_rows: list[tuple[str, int | str, float | None]] = []
     both_rows: list[tuple[str, int | str, float | None]] = []
-    for year in YEARS:
+    for year in years:
         with_patients = frame[(frame["year"] == year) & (frame["patients"] > 0)]
         setup_per_patient = with_patients["setup_cost"] / with_patients["patients"]
         running = with_patients["site"].map(running_by_site).astype("float64")
@@ -534,13 +550,13 @@ def _approach1_costs(frame: pd.DataFrame) -> list[tuple[str, int | str, float | 
 
 
 def _approach2_totals(
-    frame: pd.DataFrame, discount_rate: float
+    frame: pd.DataFrame, discount_rate: float, years: Sequence[int]
 ) -> list[tuple[str, float | None, float | None, float | None]]:
     """(panel, patients, set-up £, running £) for approach 2's average site, in panel order."""
     patients_total: float | None = None
     discounted_patients: float | None = None
     setup_total: float | None = None
-    for year in YEARS:
+    for year in years:
         in_year = frame[frame["year"] == year]
         discount_factor = (1.0 + discount_rate) ** (year - 1)
         patients = _mean_or_none(in_year["patients"])

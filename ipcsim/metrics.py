@@ -100,6 +100,11 @@ LABELS: Mapping[str, str] = MappingProxyType(
         "cost": "Staff cost",
         "staff_hours_total": "Staff hours per person",
         "staff_cost_gbp_total": "Staff cost per person",
+        # economics
+        "extra_running_cost_per_patient": "Extra running cost per patient",
+        "breakeven_cost_per_patient": "Cost per patient to recoup",
+        "breakeven_qalys": "Break-even QALYs per patient",
+        "breakeven_admissions": "Break-even admissions avoided per patient",
     }
 )
 """Display labels by column or key name; the only place display text lives."""
@@ -833,4 +838,24 @@ def kpi_table(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     cost = summary["staff_cost_per_person_gbp"]["total"]
     rows.append((LABELS["staff_hours_total"], "n/a" if hours is None else f"{hours:,.1f} h"))
     rows.append((LABELS["staff_cost_gbp_total"], "n/a" if cost is None else f"£{cost:,.2f}"))
+    econ = summary.get("economics")
+    if econ is not None:
+        extra = econ["extra_per_patient"]["running_cost_gbp"]
+        breakeven = econ["breakeven"]
+        whole = breakeven["cost_per_patient_gbp"]
+        first = next(iter(breakeven["qalys"]))  # the main threshold, £13,000 by default
+        qalys = breakeven["qalys"][first]
+        admissions = breakeven["admissions"]
+        rows += [
+            (
+                LABELS["extra_running_cost_per_patient"],
+                "n/a" if extra is None else f"£{extra:,.2f}",
+            ),
+            (LABELS["breakeven_cost_per_patient"], "n/a" if whole is None else f"£{whole:,.2f}"),
+            (
+                f"{LABELS['breakeven_qalys']} at £{float(first):,.0f}",
+                "n/a" if qalys is None else f"{qalys:.3f}",
+            ),
+            (LABELS["breakeven_admissions"], "n/a" if admissions is None else f"{admissions:.2f}"),
+        ]
     return rows

@@ -14,6 +14,7 @@ import pandas as pd
 from ipcsim import io, metrics
 from ipcsim.backlog import BacklogPerson, load_backlog
 from ipcsim.config import scenario_hash
+from ipcsim.economics import cost_run
 from ipcsim.model import PathwayModel
 from ipcsim.records import MILESTONES
 from ipcsim.schema import Scenario
@@ -156,6 +157,7 @@ def run_scenario(
     }
     people = log.people_frame(role_names, hourly_cost)
     work = log.work_frame()
+    people, economics_summary = cost_run(people, work, scenario=scenario)
     waits = log.waits_frame()
     run = scenario.run
     pools = _pools_by_site(model)
@@ -212,6 +214,7 @@ def run_scenario(
         [t.model_dump(mode="json") for t in scenario.targets],
         total_site=total,
     )
+    summary["economics"] = economics_summary
     wall = time.perf_counter() - began
     return RunResult(
         scenario=scenario,

@@ -30,6 +30,7 @@ from ipcsim.distributions import (
     Triangular,
     Uniform,
 )
+from ipcsim.economics import Economics, run_years
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -719,6 +720,10 @@ class Scenario(SiteConfig):
         description="CSV of people already in the pathway at the start date (person_id, site, "
         "cohort, stage, waiting_since), relative to the scenario file",
     )
+    economics: Economics = Field(
+        default_factory=Economics,
+        description="costs, standard-care comparator and break-even (P60, P65-P70)",
+    )
 
     _resolved: list[SiteConfig] = PrivateAttr(default_factory=list)
 
@@ -781,6 +786,22 @@ class Scenario(SiteConfig):
         for target in self.targets:
             if target.site is not None and target.site not in names:
                 raise ValueError(f"targets: unknown site '{target.site}'")
+        care = self.economics.standard_care
+        for spec in specs:
+            for key in ("appointment_role", "staff_contact_role"):
+                role = getattr(care, key)
+                if role is not None and role not in spec.workforce:
+                    raise ValueError(
+                        f"economics.standard_care.{key}: role '{role}' is not in the "
+                        f"workforce of site '{spec.site.name}'"
+                    )
+        setup = self.economics.setup_cost_per_site_year_gbp
+        years = len(run_years(self.run.start_date, self.run.horizon_days))
+        if isinstance(setup, tuple) and len(setup) < years:
+            raise ValueError(
+                f"economics.setup_cost_per_site_year_gbp: gives {len(setup)} year(s) of set-up "
+                f"cost but the run covers {years} ({self.run.horizon_days:g} days)"
+            )
         self._resolved = specs
         return self
 

@@ -121,6 +121,13 @@ def test_missing_file_and_bad_override_exit_2(tmp_path: Path) -> None:
     assert "demonstrator_site.toml" in bad.stderr
 
 
+def test_error_messages_keep_table_names_in_brackets() -> None:
+    config = str(ROOT / "configs" / "demonstrator_site.toml")
+    bad = ipcsim("validate", config, "--set", "pathway.lead_role=gp")
+    assert bad.returncode == 2
+    assert "role 'gp' is not in [workforce]" in bad.stderr
+
+
 def test_override_is_applied(tmp_path: Path) -> None:
     config = str(ROOT / "configs" / "demonstrator_site.toml")
     result = ipcsim(
