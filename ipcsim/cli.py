@@ -13,6 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from ipcsim import breakeven, metrics
@@ -54,10 +62,20 @@ def run(
     """Run one scenario: print headline KPIs and write tables, summary and manifest."""
     scenario = load_scenario(config, set_ or [])
     out_dir = out if out is not None else Path("outputs") / Path(config).stem
-    with console.status(
-        f"Simulating {scenario.name} over {scenario.run.horizon_days:g} days...", spinner="dots"
-    ):
-        result = run_scenario(scenario, seed=seed)
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(
+            f"Simulating {scenario.name} ({scenario.run.horizon_days:g} days)", total=1.0
+        )
+        result = run_scenario(
+            scenario, seed=seed, progress=lambda share: bar.update(task, completed=share)
+        )
     written = write_run(result, out_dir, config_path=config, csv=csv)
     console.print(
         _kpi_table(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from ipcsim.worktime import make_calendar
 DAYS_PER_MONTH = 365.25 / 12
 DAYS_PER_YEAR = 365.25
 MINUTES_PER_HOUR = 60.0
+PROGRESS_STEPS = 100
 
 Process = Generator[simpy.Event, Any, Any]
 
@@ -228,8 +229,15 @@ class PathwayModel:
         return result
 
     # ----------------------------------------------------------------- running
-    def run(self) -> EventLog:
-        """Simulate to the horizon and return the records."""
+    def run(self, *, progress: Callable[[float], None] | None = None) -> EventLog:
+        """Simulate to the horizon and return the records.
+
+        Parameters
+        ----------
+        progress
+            Called with the share of the horizon simulated so far (0 to 1), about a hundred
+            times a run; the records do not depend on it.
+        """
         env = self.env
         for person in self.backlog:
             self._start_backlog_person(person)
@@ -248,7 +256,15 @@ class PathwayModel:
             env.process(self._panel_sittings(panel))
         for pool_name, pool in sorted(self.shared_pools.items()):
             self._staffing_plan("shared", pool_name, pool)
-        env.run(until=self.scenario.run.horizon_days)
+        horizon = self.scenario.run.horizon_days
+        if progress is None:
+            env.run(until=horizon)
+        else:
+            # Stopping at checkpoints only adds stop events; the order of the model's own
+            # events (and so every record) is unchanged.
+            for step in range(1, PROGRESS_STEPS + 1):
+                env.run(until=horizon * step / PROGRESS_STEPS)
+                progress(step / PROGRESS_STEPS)
         return self.log
 
     def _new_person(self, site: SiteRuntime, cohort_name: str) -> PersonRecord:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,7 @@ def run_scenario(
     seed: int | None = None,
     replication: int = 0,
     backlog: tuple[BacklogPerson, ...] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> RunResult:
     """Simulate one replication of ``scenario`` and compute its KPIs.
 
@@ -137,6 +139,8 @@ def run_scenario(
     backlog
         People already in the pathway at the start; read from ``scenario.initial_state``
         when not given.
+    progress
+        Called with the share of the horizon simulated (0 to 1) as the run goes.
 
     Returns
     -------
@@ -149,7 +153,7 @@ def run_scenario(
     if backlog is None:
         backlog = load_backlog(scenario.initial_state, scenario) if scenario.initial_state else ()
     model = PathwayModel(scenario, replication=replication, seed=seed, backlog=backlog)
-    log = model.run()
+    log = model.run(progress=progress)
     role_names = scenario.role_names
     hourly_cost = {
         config.site.name: {name: role.hourly_cost_gbp for name, role in config.workforce.items()}

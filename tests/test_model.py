@@ -263,3 +263,13 @@ def test_every_activity_delay_applies() -> None:
         assert row.plan_written_day == pytest.approx(expected["plan_written_day"] + 3, abs=1e-9)
         signed = row.signed_off_day
         assert row.budget_agreed_day == pytest.approx(signed + 5 + 6 * HOUR, abs=1e-9)
+
+
+def test_progress_reporting_does_not_change_the_records() -> None:
+    scenario = make_scenario()
+    shares: list[float] = []
+    with_progress = run_scenario(scenario, progress=shares.append)
+    plain = run_scenario(scenario)
+    pd.testing.assert_frame_equal(with_progress.people, plain.people)
+    pd.testing.assert_frame_equal(with_progress.work, plain.work)
+    assert shares == sorted(shares) and shares[-1] == 1.0 and len(shares) >= 50
