@@ -7,6 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 CONFIG ?= configs/demonstrator_site.toml
+OUT    ?= outputs/$(basename $(notdir $(CONFIG)))
 LINT   := ipcsim tests $(wildcard benchmarks)
 
 .PHONY: setup run test lint validate lock clean
@@ -22,7 +23,8 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/ipcsim run $(CONFIG)
+	$(BIN)/ipcsim run $(CONFIG) --out $(OUT)
+	$(BIN)/ipcsim report $(OUT)
 
 lint: setup
 	$(BIN)/ruff check $(LINT)

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ipcsim import breakeven, metrics
+from ipcsim import breakeven, experiment_cli, metrics, plot_cli
 from ipcsim.breakeven import BreakevenInputError
 from ipcsim.cli_common import SetOption, console, user_errors
 from ipcsim.config import load_scenario
@@ -244,6 +244,10 @@ def schema() -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+experiment_cli.register(app)
+plot_cli.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -168,6 +168,7 @@ def run_scenario(
     several = len(model.sites) > 1
     site_names = list(model.sites) + ([TOTAL_SITE] if several else [])
     series = []
+    capacities = []
     summaries: dict[str, Any] = {}
     entered = _entered(people)
     for site in site_names:
@@ -180,6 +181,8 @@ def run_scenario(
             mine_waits = waits[waits["site"] == site]
             mine_entered = entered[entered["site"] == site]
             site_roles = sorted(model.sites[site].pools)
+        capacity = capacity_frame(pools[site], run.start_date, run.horizon_days)
+        capacities.append(capacity.assign(site=site))
         series.append(
             metrics.timeseries(
                 mine_entered,
@@ -187,7 +190,7 @@ def run_scenario(
                 mine_waits,
                 start_date=run.start_date,
                 horizon_days=run.horizon_days,
-                capacity=capacity_frame(pools[site], run.start_date, run.horizon_days),
+                capacity=capacity,
                 site=site,
             )
         )
@@ -231,7 +234,14 @@ def run_scenario(
         summary=summary,
         rng_streams=model.streams.names,
         wall_time_s=wall,
-        frames={"people": people, "timeseries": timeseries, "work": work, "waits": waits},
+        frames={
+            "people": people,
+            "timeseries": timeseries,
+            "work": work,
+            "waits": waits,
+            # IPC hours available per role and month, for all sites together.
+            "capacity": capacities[-1],
+        },
     )
 
 

@@ -1,0 +1,248 @@
+"""``ipcsim plot`` and ``ipcsim report``: figures and the HTML report of an output folder.
+
+A thin layer: it parses options, calls :mod:`ipcsim.report` and prints what it wrote. Library
+errors become one line and exit status 2 (:func:`ipcsim.cli_common.user_errors`).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ipcsim.cli_common import console, user_errors
+from ipcsim.report import (
+    DEFAULT_COST_LINES,
+    EXPERIMENT_KINDS,
+    RUN_KINDS,
+    PlotOptions,
+    ReportError,
+    build_figures,
+    read_folder,
+    save_figures,
+    write_report,
+)
+
+__all__ = ["parse_options", "register"]
+
+_TARGET = re.compile(r"^\s*(?P<kpi>[A-Za-z0-9_.]+)\s*(?P<op><=|>=|=)\s*(?P<value>.+?)\s*$")
+
+
+class ImageFormat(StrEnum):
+    """Image format of saved or embedded figures."""
+
+    png = "png"
+    svg = "svg"
+
+
+class Criterion(StrEnum):
+    """How a factor level meets a target."""
+
+    mean = "mean"
+    ci = "ci"
+
+
+def _number(text: str, option: str, whole: str) -> float:
+    try:
+        return float(text.replace(",", "").replace("_", ""))
+    except ValueError as e:
+        raise ReportError(f"{option} {whole}: {text!r} is not a number") from e
+
+
+def parse_options(
+    *,
+    targets: list[str] | None = None,
+    trajectory: str | None = None,
+    factor: str | None = None,
+    kpis: list[str] | None = None,
+    scenario: str | None = None,
+    cost_lines: list[str] | None = None,
+    no_cost_lines: bool = False,
+    criterion: str = "mean",
+) -> PlotOptions:
+    """Turn command-line strings into :class:`ipcsim.report.PlotOptions`.
+
+    Parameters
+    ----------
+    targets
+        ``KPI<=VALUE`` (lower is better), ``KPI>=VALUE`` (higher is better) or ``KPI=VALUE``
+        (direction guessed from the KPI name); values in the KPI's stored unit.
+    trajectory
+        ``START:END``, plans a year at the start and the end of the run.
+    factor, kpis, scenario, criterion
+        Passed through.
+    cost_lines
+        ``LABEL=GBP`` reference lines for the cost figure (replace the defaults).
+    no_cost_lines
+        Draw no reference lines on the cost figure.
+
+    Raises
+    ------
+    ReportError
+        One line naming the option and the value, for a malformed value.
+    """
+    parsed_targets: dict[str, float] = {}
+    directions: dict[str, str] = {}
+    for text in targets or []:
+        match = _TARGET.match(text)
+        if match is None:
+            raise ReportError(
+                f"--target {text}: expected KPI<=VALUE, KPI>=VALUE or KPI=VALUE, e.g. "
+                "wait_referral_to_first_conversation_p90<=21"
+            )
+        kpi = match["kpi"]
+        parsed_targets[kpi] = _number(match["value"], "--target", text)
+        if match["op"] != "=":
+            directions[kpi] = "lower" if match["op"] == "<=" else "higher"
+    span = None
+    if trajectory is not None:
+        parts = trajectory.split(":")
+        if len(parts) != 2:
+            raise ReportError(
+                f"--trajectory {trajectory}: expected START:END plans a year, e.g. 50:5000"
+            )
+        span = (
+            _number(parts[0], "--trajectory", trajectory),
+            _number(parts[1], "--trajectory", trajectory),
+        )
+    lines: dict[str, float] = dict(DEFAULT_COST_LINES)
+    if cost_lines:
+        lines = {}
+        for text in cost_lines:
+            label, sep, value = text.rpartition("=")
+            if not sep or not label.strip():
+                raise ReportError(f"--cost-line {text}: expected LABEL=GBP, e.g. 'Break-even=160'")
+            lines[label.strip()] = _number(value, "--cost-line", text)
+    if no_cost_lines:
+        lines = {}
+    if criterion not in ("mean", "ci"):
+        raise ReportError(f"--criterion {criterion}: expected mean or ci")
+    return PlotOptions(
+        targets=parsed_targets,
+        directions=directions,  # type: ignore[arg-type]
+        trajectory=span,
+        factor=factor,
+        kpis=kpis or None,
+        cost_lines=lines,
+        scenario=scenario,
+        criterion=criterion,  # type: ignore[arg-type]
+    )
+
+
+TargetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        help="Target of a KPI: KPI<=VALUE (lower is better), KPI>=VALUE or KPI=VALUE, in the "
+        "KPI's unit (fractions for utilisation). Repeatable.",
+    ),
+]
+TrajectoryOption = Annotated[
+    str | None,
+    typer.Option(help="Target trajectory START:END, plans signed off a year, rising linearly."),
+]
+FactorOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Experiment factor (dotted key) for the what-if x axis "
+        "(default: the one with most levels)."
+    ),
+]
+KpiOption = Annotated[
+    list[str] | None,
+    typer.Option("--kpi", help="KPI for the what-if and tornado figures (repeatable)."),
+]
+ScenarioOption = Annotated[
+    str | None, typer.Option(help="Experiment scenario for the fan chart (default: the baseline).")
+]
+CostLineOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cost-line",
+        help="Reference line on the cost figure, LABEL=GBP per person (repeatable; replaces "
+        "the evidence-pack lines P65 and P70).",
+    ),
+]
+NoCostLinesOption = Annotated[
+    bool, typer.Option("--no-cost-lines", help="No reference lines on the cost figure.")
+]
+CriterionOption = Annotated[
+    Criterion,
+    typer.Option(help="A level meets a target by its mean, or by its whole 95% CI (ci)."),
+]
+FormatOption = Annotated[ImageFormat, typer.Option("--format", help="png or svg.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``plot`` and ``report`` commands to ``app``."""
+
+    @app.command("plot")
+    @user_errors
+    def plot_command(
+        folder: Annotated[Path, typer.Argument(help="A run folder or an experiment folder.")],
+        kind: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--kind",
+                help=f"Figures to draw (repeatable). Run folders: {', '.join(RUN_KINDS)}; "
+                f"experiment folders: {', '.join(EXPERIMENT_KINDS)} (default: all).",
+            ),
+        ] = None,
+        image_format: FormatOption = ImageFormat.png,
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Folder for the figures (default: DIR/plots).")
+        ] = None,
+        target: TargetOption = None,
+        trajectory: TrajectoryOption = None,
+        factor: FactorOption = None,
+        kpi: KpiOption = None,
+        scenario: ScenarioOption = None,
+        cost_line: CostLineOption = None,
+        no_cost_lines: NoCostLinesOption = False,
+        criterion: CriterionOption = Criterion.mean,
+    ) -> None:
+        """Draw the figures of a run or experiment folder as PNG or SVG files."""
+        options = parse_options(
+            targets=target, trajectory=trajectory, factor=factor, kpis=kpi, scenario=scenario,
+            cost_lines=cost_line, no_cost_lines=no_cost_lines, criterion=criterion.value,
+        )  # fmt: skip
+        kinds = [k.strip() for text in kind or [] for k in text.split(",") if k.strip()]
+        loaded = read_folder(folder)
+        figures = build_figures(loaded, kinds=kinds or None, options=options)
+        if not figures:
+            raise ReportError(f"{folder}: nothing to draw for --kind {', '.join(kinds) or 'all'}")
+        try:
+            paths = save_figures(figures, out or folder / "plots", image_format=image_format.value)
+        finally:
+            for spec in figures:
+                spec.figure.clear()
+        for path in paths:
+            console.print(f"wrote [bold]{path}[/]", highlight=False)
+
+    @app.command("report")
+    @user_errors
+    def report_command(
+        folder: Annotated[Path, typer.Argument(help="A run folder or an experiment folder.")],
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Report file (default: DIR/report.html).")
+        ] = None,
+        image_format: FormatOption = ImageFormat.png,
+        target: TargetOption = None,
+        trajectory: TrajectoryOption = None,
+        factor: FactorOption = None,
+        kpi: KpiOption = None,
+        scenario: ScenarioOption = None,
+        cost_line: CostLineOption = None,
+        no_cost_lines: NoCostLinesOption = False,
+        criterion: CriterionOption = Criterion.mean,
+    ) -> None:
+        """Write a self-contained HTML report (figures embedded, STRESS-DES items filled)."""
+        options = parse_options(
+            targets=target, trajectory=trajectory, factor=factor, kpis=kpi, scenario=scenario,
+            cost_lines=cost_line, no_cost_lines=no_cost_lines, criterion=criterion.value,
+        )  # fmt: skip
+        path = write_report(folder, options=options, image_format=image_format.value, out=out)
+        console.print(f"Report: [bold]{path}[/]", highlight=False)

@@ -1,0 +1,693 @@
+"""Monte Carlo experiments: specs, plans, KPIs, warm-up, replications, CRN, resume, outputs, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ipcsim import stats
+from ipcsim.errors import ConfigError, OutputError
+from ipcsim.experiment import (
+    ExperimentPlan,
+    ProgressEvent,
+    compute_kpis,
+    flatten_summary,
+    kpi_names,
+    load_spec,
+    plan_experiment,
+    run_experiment,
+    spec_from_dict,
+)
+from ipcsim.runner import run_scenario
+from tests.conftest import make_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = sorted((ROOT / "experiments").glob("*/experiment.toml"))
+OUTPUTS = ("replications", "summary", "paired", "scenarios")
+
+
+def spec_data(**changes: Any) -> dict[str, Any]:
+    """A small grid over the demonstrator: 1 or 2 planners under heavier demand."""
+    data: dict[str, Any] = {
+        "name": "small",
+        "base": "demonstrator_site.toml",
+        "master_seed": 17,
+        "overrides": ["run.horizon_days=180", "cohorts.ltc_frailty.referrals_per_month=14"],
+        "kpis": ["wait_referral_to_first_conversation_mean", "plans_signed_off_per_year"],
+        "grid": {"workforce.planner.headcount": [1, 2]},
+        "replications": {"n": 3},
+        "warmup": {"mode": "fixed", "days": 30},
+    }
+    data.update(changes)
+    return data
+
+
+def make_plan(**changes: Any) -> ExperimentPlan:
+    return plan_experiment(spec_from_dict(spec_data(**changes)), base_dir=ROOT / "configs")
+
+
+def read_outputs(out: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(out / f"{name}.parquet") for name in OUTPUTS}
+
+
+def assert_same_outputs(a: Path, b: Path) -> None:
+    left, right = read_outputs(a), read_outputs(b)
+    for name in OUTPUTS:
+        pd.testing.assert_frame_equal(left[name], right[name], check_exact=True)
+
+
+# --------------------------------------------------------------------------- spec errors
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"grid": {"workforce.planer.headcount": [1, 2]}}, "unknown factor key"),
+        ({"grid": {}}, r"\[grid\] is empty"),
+        ({"grid": {"workforce.planner.headcount": []}}, "at least 1 item"),
+        ({"kpis": ["wait_to_nowhere_mean"]}, "unknown KPI"),
+        ({"kpis": ["utilisation_planer"]}, "did you mean utilisation_planner"),
+        ({"baseline": {"workforce.planner.headcount": 3}}, "not one of the grid's levels"),
+        ({"baseline": {"run.horizon_days": 3}}, "not a factor"),
+        ({"grid": {"workforce.planner": [1]}}, "is a table"),
+        ({"grid": {"run.seed": [1, 2]}}, "run.seed cannot be a factor"),
+        ({"grid": {"workforce.planner.headcount": [-1]}}, "headcount"),
+        ({"warmup": {"mode": "fixed", "days": 400}}, "shorter than the horizon"),
+        ({"replications": {"n": 0}}, "replications.n"),
+        ({"replications": {"mode": "auto", "initial": 5, "max": 4}}, "max"),
+        ({"colour": "red"}, "colour: unknown key"),
+        ({"base": None}, "exactly one of 'base'"),
+        ({"base": "absent.toml"}, "absent.toml: file not found"),
+        (
+            {"design": {"method": "latin", "samples": 4, "factors": {"x": {"low": 0, "high": 1}}}},
+            "give either",
+        ),
+    ],
+)
+def test_bad_specs_give_one_line_config_errors(changes: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigError, match=match) as info:
+        make_plan(**changes)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("factor", "match"),
+    [
+        ({"low": 0.6, "high": 0.2}, "need low < high"),
+        ({"low": 0.2, "high": 0.2}, "need low < high"),
+    ],
+)
+def test_a_range_with_low_above_high_is_refused(factor: dict[str, Any], match: str) -> None:
+    design = {"method": "latin", "samples": 4, "factors": {"signoff.rework_probability": factor}}
+    with pytest.raises(ConfigError, match=match) as info:
+        make_plan(grid=None, design=design)
+    assert "design.factors.signoff.rework_probability" in str(info.value)
+
+
+def test_design_rules_are_checked() -> None:
+    factors = {"signoff.rework_probability": {"low": 0.0, "high": 0.3}}
+    with pytest.raises(ConfigError, match="power of 2"):
+        make_plan(grid=None, design={"method": "sobol", "samples": 6, "factors": factors})
+    with pytest.raises(ConfigError, match="levels must be even"):
+        make_plan(
+            grid=None, design={"method": "morris", "samples": 2, "levels": 3, "factors": factors}
+        )
+    with pytest.raises(ConfigError, match="unknown factor key"):
+        make_plan(
+            grid=None,
+            design={
+                "method": "latin",
+                "samples": 3,
+                "factors": {"signoff.nope": factors["signoff.rework_probability"]},
+            },
+        )
+
+
+def test_spec_file_errors_name_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "experiment.toml"
+    broken.write_text("name = [unclosed\n")
+    with pytest.raises(ConfigError, match="experiment.toml: malformed TOML"):
+        load_spec(broken)
+    with pytest.raises(ConfigError, match="absent.toml: file not found"):
+        load_spec(tmp_path / "absent.toml")
+
+
+def test_overrides_route_to_the_spec_or_to_every_scenario() -> None:
+    spec = spec_from_dict(
+        spec_data(), overrides=["replications.n=7", "run.horizon_days=90", "master_seed=3"]
+    )
+    assert spec.replications.n == 7 and spec.master_seed == 3
+    assert spec.overrides[-1] == "run.horizon_days=90"
+    plan = plan_experiment(spec, base_dir=ROOT / "configs")
+    assert all(p.scenario.run.horizon_days == 90 for p in plan.scenarios)
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def test_grid_plan_scenarios_baseline_and_common_seeds() -> None:
+    plan = make_plan(
+        grid={"workforce.planner.headcount": [1, 2, 3], "signoff.panel.interval_days": [7, 14]},
+        baseline={"workforce.planner.headcount": 2, "signoff.panel.interval_days": 14},
+    )
+    assert [p.scenario_id for p in plan.scenarios] == [f"s{i:03d}" for i in range(6)]
+    assert plan.factors == ("workforce.planner.headcount", "signoff.panel.interval_days")
+    levels = [
+        (p.scenario.workforce["planner"].headcount, p.scenario.signoff.panel.interval_days)
+        for p in plan.scenarios
+    ]
+    assert levels == [(1, 7), (1, 14), (2, 7), (2, 14), (3, 7), (3, 14)]
+    assert plan.baseline_id == "s003"
+    assert [p.is_baseline for p in plan.scenarios].count(True) == 1
+    assert {p.seed for p in plan.scenarios} == {17}
+    independent = make_plan(common_random_numbers=False)
+    assert len({p.seed for p in independent.scenarios}) == 2
+    assert make_plan().spec_hash != independent.spec_hash
+
+
+def test_design_plan_has_the_nominal_baseline_then_the_design_points() -> None:
+    design = {
+        "method": "morris",
+        "samples": 2,
+        "factors": {
+            "workforce.planner.headcount": {"low": 1, "high": 4, "integer": True},
+            "cohorts.ltc_frailty.offer_acceptance": {
+                "low": 0.5,
+                "high": 0.9,
+                "also": ["cohorts.children.offer_acceptance"],
+            },
+        },
+    }
+    plan = make_plan(grid=None, design=design)
+    assert plan.design_matrix is not None and plan.design_matrix.shape == (6, 2)
+    assert len(plan.scenarios) == 7 and plan.baseline_id == "s000"
+    nominal = plan.scenarios[0]
+    assert nominal.design_row is None and nominal.levels["workforce.planner.headcount"] == 2
+    for p in plan.scenarios[1:]:
+        headcount = p.levels["workforce.planner.headcount"]
+        assert isinstance(headcount, int) and p.scenario.workforce["planner"].headcount == headcount
+        cohorts = p.scenario.cohorts
+        assert cohorts["children"].offer_acceptance == cohorts["ltc_frailty"].offer_acceptance
+
+
+def test_several_bases_add_a_base_factor() -> None:
+    plan = make_plan(
+        base=None,
+        bases={"demo": "demonstrator_site.toml", "mdt": "mdt_vcse.toml"},
+        grid={"signoff.panel.interval_days": [7, 14]},
+        kpis=["plans_signed_off"],
+        overrides=["run.horizon_days=120"],
+        baseline={"base": "mdt"},
+    )
+    assert plan.factors == ("base", "signoff.panel.interval_days")
+    assert [p.levels["base"] for p in plan.scenarios] == ["demo", "demo", "mdt", "mdt"]
+    assert plan.scenario(plan.baseline_id).levels == {
+        "base": "mdt",
+        "signoff.panel.interval_days": 7,
+    }
+
+
+# --------------------------------------------------------------------------- KPIs
+
+
+def test_kpis_without_warmup_are_the_flattened_run_summary() -> None:
+    scenario = make_scenario()
+    result = run_scenario(scenario, seed=3)
+    kpis = compute_kpis(result, warmup_days=0.0)
+    assert kpis == flatten_summary(result.summary, horizon_days=scenario.run.horizon_days)
+    assert list(kpis) == kpi_names(scenario)
+    assert kpis["referred"] == len(result.people)
+    horizon = scenario.run.horizon_days
+    assert kpis["plans_signed_off_per_year"] == pytest.approx(
+        kpis["plans_signed_off"] / horizon * 365.25
+    )
+
+
+def test_kpis_after_a_warmup_use_later_referrals_and_the_window() -> None:
+    scenario = make_scenario()
+    result = run_scenario(scenario, seed=3)
+    people, horizon, warmup = result.people, scenario.run.horizon_days, 90.0
+    kpis = compute_kpis(result, warmup_days=warmup)
+    later = people[people["referred_day"] >= warmup]
+    assert kpis["referred"] == len(later)
+    for state in ("declined", "withdrawn", "in_progress"):
+        assert kpis[state] == (later["end_state"] == state).sum()
+    signed = people["signed_off_day"]
+    assert kpis["plans_signed_off"] == ((signed >= warmup) & (signed <= horizon)).sum()
+    assert kpis["plans_signed_off_per_year"] == pytest.approx(
+        kpis["plans_signed_off"] / (horizon - warmup) * 365.25
+    )
+    waits = later["first_conversation_day"] - later["referred_day"]
+    waits = waits[later["first_conversation_day"] <= horizon].dropna()
+    assert kpis["wait_referral_to_first_conversation_mean"] == pytest.approx(waits.mean())
+    assert kpis["wait_referral_to_first_conversation_n"] == len(waits)
+    assert kpis["staff_hours_per_person"] == pytest.approx(later["staff_hours_total"].mean())
+    # Utilisation: hours of work starting after the warm-up over the hours available then.
+    work = result.work
+    for role in ("planner", "finance_officer"):
+        worked_all = work.loc[work["role"] == role, "hours"].sum()
+        available_all = worked_all / result.summary["utilisation"][role]
+        late = work[(work["role"] == role) & (work["start_day"] >= warmup)]["hours"].sum()
+        share = kpis[f"utilisation_{role}"]
+        available_late = late / share
+        # Staff availability accrues evenly by working time, so the window holds its share.
+        assert available_late == pytest.approx(
+            available_all * (horizon - warmup) / horizon, rel=0.03
+        )
+
+
+# --------------------------------------------------------------------------- running
+
+
+def test_outputs_have_the_documented_columns(tmp_path: Path) -> None:
+    plan = make_plan()
+    result = run_experiment(plan, tmp_path / "out")
+    out = tmp_path / "out"
+    replications = pd.read_parquet(out / "replications.parquet")
+    assert list(replications.columns) == ["scenario", "replication", "kpi", "value"]
+    assert len(replications) == 2 * 3 * len(plan.kpis)
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert list(summary.columns) == [
+        "scenario", "kpi", "mean", "sd", "n", "ci_low", "ci_high", "half_width",
+        "workforce.planner.headcount", "is_baseline",
+    ]  # fmt: skip
+    paired = pd.read_parquet(out / "paired.parquet")
+    assert list(paired.columns) == [
+        "scenario", "baseline", "kpi", "mean_diff", "sd_diff", "n", "ci_low", "ci_high",
+        "half_width", "variance_reduction", "workforce.planner.headcount",
+    ]  # fmt: skip
+    assert set(paired["scenario"]) == {"s001"} and set(paired["baseline"]) == {"s000"}
+    scenarios = pd.read_parquet(out / "scenarios.parquet")
+    assert scenarios["is_baseline"].tolist() == [True, False]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["spec_hash"] == plan.spec_hash and manifest["seed"] == 17
+    assert manifest["executor"].startswith("serial")
+    assert manifest["cells"] == {"computed": 6, "reused": 0}
+    assert set(manifest["files"]) == {f"{name}.parquet" for name in OUTPUTS}
+    for rep in range(3):
+        folder = out / "runs" / "s001" / f"rep-{rep:03d}"
+        assert {p.name for p in folder.iterdir()} == {
+            "kpis.json",
+            "people.parquet",
+            "timeseries.parquet",
+        }
+    # The summary is the t interval of the replications.
+    row = summary[(summary["scenario"] == "s001") & (summary["kpi"] == "referred")].iloc[0]
+    values = replications[
+        (replications["scenario"] == "s001") & (replications["kpi"] == "referred")
+    ]
+    est = stats.mean_ci(values["value"].to_numpy())
+    assert row["mean"] == est.mean and row["half_width"] == est.half_width
+    assert result.computed == 6 and result.reused == 0
+
+
+def test_one_cell_is_reproduced_by_a_single_run(tmp_path: Path) -> None:
+    plan = make_plan()
+    result = run_experiment(plan, tmp_path / "out")
+    people = pd.read_parquet(tmp_path / "out" / "runs" / "s001" / "rep-002" / "people.parquet")
+    single = run_scenario(plan.scenario("s001").scenario, seed=17, replication=2)
+    pd.testing.assert_frame_equal(people, single.people)
+    kpis = compute_kpis(single, warmup_days=30.0)
+    cell = result.replications[
+        (result.replications["scenario"] == "s001") & (result.replications["replication"] == 2)
+    ]
+    assert dict(zip(cell["kpi"], cell["value"], strict=True)) == pytest.approx(kpis, nan_ok=True)
+
+
+def test_refuses_a_non_empty_folder_without_resume(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="not empty; pass --resume"):
+        run_experiment(make_plan(), out)
+    with pytest.raises(OutputError, match="not an experiment folder"):
+        run_experiment(make_plan(), out, resume=True)
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_changed_spec_is_refused_on_resume(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_experiment(make_plan(), out)
+    before = read_outputs(out)
+    with pytest.raises(OutputError, match="changed since this folder was started") as info:
+        run_experiment(make_plan(replications={"n": 4}), out, resume=True)
+    assert "\n" not in str(info.value)
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(read_outputs(out)[name], frame)
+
+
+class _StopAfter:
+    """Progress callback that presses Ctrl-C after some replications."""
+
+    def __init__(self, cells: int) -> None:
+        self.cells = cells
+        self.finished: list[tuple[str, int]] = []
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.scenario_id is None or event.replication is None:
+            return
+        self.finished.append((event.scenario_id, event.replication))
+        if event.phase == "replications" and len(self.finished) >= self.cells:
+            raise KeyboardInterrupt
+
+
+class _Record:
+    def __init__(self) -> None:
+        self.computed: list[tuple[str, int]] = []
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.scenario_id is not None and event.replication is not None:
+            self.computed.append((event.scenario_id, event.replication))
+
+
+def test_resume_after_ctrl_c_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    plan = make_plan()
+    run_experiment(plan, tmp_path / "whole")
+    stopper = _StopAfter(cells=4)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(plan, tmp_path / "cut", progress=stopper)
+    assert not (tmp_path / "cut" / "manifest.json").exists()
+    record = _Record()
+    resumed = run_experiment(plan, tmp_path / "cut", resume=True, progress=record)
+    assert resumed.reused == 4 and resumed.computed == 2
+    assert not set(record.computed) & set(stopper.finished)
+    assert_same_outputs(tmp_path / "whole", tmp_path / "cut")
+    # Resuming a finished experiment computes nothing and rewrites the same outputs.
+    again = run_experiment(plan, tmp_path / "cut", resume=True)
+    assert again.computed == 0 and again.reused == 6
+    assert_same_outputs(tmp_path / "whole", tmp_path / "cut")
+
+
+KILLED_RUN = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from ipcsim.experiment import plan_experiment, run_experiment, spec_from_dict
+    data = {data!r}
+    plan = plan_experiment(spec_from_dict(data), base_dir=Path({configs!r}))
+    run_experiment(plan, Path(sys.argv[1]))
+    """
+)
+
+
+def test_resume_after_the_process_is_killed(tmp_path: Path) -> None:
+    data = spec_data(replications={"n": 8}, overrides=["run.horizon_days=365"])
+    plan = plan_experiment(spec_from_dict(data), base_dir=ROOT / "configs")
+    out = tmp_path / "killed"
+    code = KILLED_RUN.format(data=data, configs=str(ROOT / "configs"))
+    child = subprocess.Popen([sys.executable, "-c", code, str(out)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("runs/*/rep-*/kpis.json"))) < 3:
+            assert child.poll() is None, "the batch ended before it could be killed"
+            assert time.monotonic() < deadline, "no replication finished in time"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    finished = {
+        p.parent.parent.name + "/" + p.parent.name for p in out.glob("runs/*/rep-*/kpis.json")
+    }
+    assert 3 <= len(finished) < 16 and not (out / "manifest.json").exists()
+    record = _Record()
+    resumed = run_experiment(plan, out, resume=True, progress=record)
+    assert resumed.reused == len(finished)
+    assert resumed.computed == 16 - len(finished)
+    assert not {f"{s}/rep-{r:03d}" for s, r in record.computed} & finished
+    run_experiment(plan, tmp_path / "whole")
+    assert_same_outputs(tmp_path / "whole", out)
+
+
+# --------------------------------------------------------------------------- CRN
+
+
+def test_common_random_numbers_narrow_paired_differences(tmp_path: Path) -> None:
+    # A staffing change (2 -> 3 planners) below saturation: with CRN both scenarios see the
+    # same referrals with the same draws, so their outputs move together.
+    changes = {
+        "grid": {"workforce.planner.headcount": [2, 3]},
+        "replications": {"n": 6},
+        "overrides": ["run.horizon_days=365", "cohorts.ltc_frailty.referrals_per_month=14"],
+        "kpis": ["wait_referral_to_sign_off_mean", "utilisation_planner"],
+    }
+    crn = run_experiment(make_plan(**changes), tmp_path / "crn")
+    independent = run_experiment(
+        make_plan(common_random_numbers=False, **changes), tmp_path / "independent"
+    )
+    for kpi in ("wait_referral_to_sign_off_mean", "utilisation_planner", "budgets_released"):
+        paired = crn.paired[crn.paired["kpi"] == kpi].iloc[0]
+        unpaired = independent.paired[independent.paired["kpi"] == kpi].iloc[0]
+        assert paired["half_width"] < unpaired["half_width"], kpi
+        assert paired["variance_reduction"] > 1.0, kpi
+    # With CRN the arrivals are identical, so the referral count does not differ at all.
+    referred = crn.paired[crn.paired["kpi"] == "referred"].iloc[0]
+    assert referred["mean_diff"] == 0.0 and referred["sd_diff"] == 0.0
+    unpaired = independent.paired[independent.paired["kpi"] == "referred"].iloc[0]
+    assert unpaired["sd_diff"] > 0.0
+
+
+# --------------------------------------------------------------------------- replications
+
+
+def test_automatic_replications_stop_at_the_precision_asked(tmp_path: Path) -> None:
+    precision = 0.1
+    plan = make_plan(
+        overrides=["run.horizon_days=120"],
+        replications={
+            "mode": "auto",
+            "initial": 3,
+            "max": 40,
+            "relative_precision": precision,
+            "look_ahead": 3,
+            "kpis": ["referred", "plans_signed_off"],
+        },
+    )
+    result = run_experiment(plan, tmp_path / "auto")
+    frame = result.replications
+    for p in plan.scenarios:
+        run = result.replications_run[p.scenario_id]
+        recommended = result.replications_recommended[p.scenario_id]
+        assert recommended is not None and 3 <= recommended < run < 40
+        solutions = []
+        for kpi in ("referred", "plans_signed_off"):
+            rows = frame[(frame["scenario"] == p.scenario_id) & (frame["kpi"] == kpi)]
+            values = rows.sort_values("replication")["value"].to_numpy()
+            assert len(values) == run
+            solution = stats.hoad_solution(values, precision=precision, k_limit=3)
+            assert solution is not None and run >= solution + 3
+            for n in range(solution, solution + 4):
+                assert stats.relative_half_width(values[:n]) <= precision
+            solutions.append(solution)
+        # It stopped as soon as the last KPI to converge was confirmed, not later.
+        assert recommended == max(solutions) and run == max(solutions) + 3
+
+
+@pytest.mark.slow
+def test_automatic_replications_do_not_depend_on_the_executor(tmp_path: Path) -> None:
+    plan = make_plan(
+        overrides=["run.horizon_days=120"],
+        replications={"mode": "auto", "relative_precision": 0.1, "kpis": ["plans_signed_off"]},
+    )
+    serial = run_experiment(plan, tmp_path / "serial")
+    pooled = run_experiment(plan, tmp_path / "pool", executor="process:2")
+    pd.testing.assert_frame_equal(serial.replications, pooled.replications, check_exact=True)
+    assert serial.replications_run == pooled.replications_run
+
+
+def test_automatic_replications_stop_at_the_cap(tmp_path: Path) -> None:
+    plan = make_plan(
+        replications={"mode": "auto", "initial": 3, "max": 4, "relative_precision": 0.0001}
+    )
+    result = run_experiment(plan, tmp_path / "cap")
+    assert result.replications_run == {"s000": 4, "s001": 4}
+    assert result.replications_recommended == {"s000": None, "s001": None}
+
+
+# --------------------------------------------------------------------------- warm-up
+
+
+def test_mser5_warmup_is_found_saved_and_applied(tmp_path: Path) -> None:
+    plan = make_plan(
+        warmup={"mode": "mser5", "pilot_replications": 2},
+        overrides=["run.horizon_days=240", "cohorts.ltc_frailty.referrals_per_month=14"],
+        replications={"n": 2},
+    )
+    out = tmp_path / "mser"
+    result = run_experiment(plan, out)
+    saved = json.loads((out / "warmup.json").read_text())
+    assert saved["mode"] == "mser5" and saved["scenario"] == plan.baseline_id
+    assert set(result.warmup_days) == set(plan.kpis)
+    assert all(0.0 <= d <= 120.0 for d in result.warmup_days.values())
+    assert len(list(out.glob("pilot/*/rep-*.json"))) == 2
+    # Each KPI used its own warm-up: check people counts against the replication's table.
+    warmup = result.warmup_days["referred"]
+    people = pd.read_parquet(out / "runs" / "s001" / "rep-001" / "people.parquet")
+    cell = result.replications[
+        (result.replications["scenario"] == "s001")
+        & (result.replications["replication"] == 1)
+        & (result.replications["kpi"] == "referred")
+    ]
+    assert cell["value"].iloc[0] == (people["referred_day"] >= warmup).sum()
+    # A resumed run reuses the pilots and the warm-up.
+    again = run_experiment(plan, out, resume=True)
+    assert again.computed == 0 and again.warmup_days == result.warmup_days
+
+
+# --------------------------------------------------------------------------- designs
+
+
+def test_a_latin_design_writes_sensitivity_indices(tmp_path: Path) -> None:
+    design = {
+        "method": "latin",
+        "samples": 5,
+        "factors": {"workforce.planner.ipc_share": {"low": 0.2, "high": 0.6}},
+    }
+    plan = make_plan(grid=None, design=design, replications={"n": 2})
+    result = run_experiment(plan, tmp_path / "lhs")
+    sens = pd.read_parquet(tmp_path / "lhs" / "sensitivity.parquet")
+    assert list(sens.columns) == [
+        "method",
+        "kpi",
+        "parameter",
+        "index",
+        "value",
+        "ci_low",
+        "ci_high",
+    ]
+    assert set(sens["kpi"]) == set(plan.spec.kpis)
+    assert set(sens["index"]) == {"spearman"} and len(sens) == len(plan.spec.kpis)
+    assert result.sensitivity is not None and len(result.summary["scenario"].unique()) == 6
+
+
+# --------------------------------------------------------------------------- shipped specs
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.parent.name)
+def test_each_shipped_experiment_runs_with_a_tiny_override(spec: Path, tmp_path: Path) -> None:
+    assert (spec.parent / "README.md").is_file()
+    tiny = ["run.horizon_days=120", "replications.n=2", "warmup.pilot_replications=2"]
+    loaded = load_spec(spec, tiny)
+    if loaded.design is not None:
+        loaded = load_spec(spec, [*tiny, "design.samples=2"])
+    plan = plan_experiment(loaded, spec_path=spec)
+    assert plan.name == spec.parent.name
+    result = run_experiment(plan, tmp_path / "out")
+    assert set(plan.spec.kpis) <= set(result.summary["kpi"])
+    assert result.computed >= 2 * len(plan.scenarios)
+    assert (tmp_path / "out" / "manifest.json").is_file()
+    if loaded.design is not None:
+        assert result.sensitivity is not None and not result.sensitivity.empty
+
+
+def test_shipped_experiments_exist() -> None:
+    assert {p.parent.name for p in SPECS} >= {
+        "planner_capacity",
+        "panel_cadence",
+        "sensitivity_morris",
+    }
+
+
+# --------------------------------------------------------------------------- command line
+
+APP = """
+import typer
+from ipcsim.experiment_cli import register
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+register(app)
+@app.command()
+def version() -> None:
+    '''Keeps `experiment` a subcommand.'''
+app()
+"""
+
+
+def experiment_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-c", APP, "experiment", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_cli_runs_resumes_and_refuses(tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    spec = "experiments/planner_capacity/experiment.toml"
+    tiny = ["--replications", "2", "--set", "run.horizon_days=90", "--set", "warmup.mode=none"]
+    first = experiment_cli(spec, "--out", str(out), *tiny)
+    assert first.returncode == 0, first.stderr
+    assert "planner_capacity: mean (95% CI)" in first.stdout
+    assert "Difference from baseline s003" in first.stdout
+    assert "24 replications computed, 0 reused" in first.stdout
+    again = experiment_cli(spec, "--out", str(out), *tiny)
+    assert again.returncode == 2 and "pass --resume" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    resumed = experiment_cli(spec, "--out", str(out), "--resume", *tiny)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "0 replications computed, 24 reused" in resumed.stdout
+    changed = experiment_cli(spec, "--out", str(out), "--resume", "--replications", "3")
+    assert changed.returncode == 2 and "changed since" in changed.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (
+            ["experiments/planner_capacity/experiment.toml", "--set", "grid.x=[1]"],
+            "unknown factor key",
+        ),
+        (["experiments/absent/experiment.toml"], "file not found"),
+        (["experiments/planner_capacity/experiment.toml", "--executor", "threads:2"], "--executor"),
+        (
+            [
+                "experiments/planner_capacity/experiment.toml",
+                "--executor",
+                "dask:tcp://127.0.0.1:9",
+            ],
+            "cannot reach Dask",
+        ),
+    ],
+)
+def test_cli_errors_are_one_line_with_status_2(args: list[str], match: str, tmp_path: Path) -> None:
+    result = experiment_cli(*args, "--out", str(tmp_path / "out"), "--replications", "1")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert match in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_default_output_folder_is_named_after_the_spec_folder(tmp_path: Path) -> None:
+    spec_dir = tmp_path / "my_study"
+    spec_dir.mkdir()
+    (spec_dir / "experiment.toml").write_text(
+        f'base = "{ROOT / "configs" / "lone_practitioner.toml"}"\n'
+        'kpis = ["referred"]\n'
+        'overrides = ["run.horizon_days=60"]\n'
+        "[replications]\nn = 1\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", APP, "experiment", str(spec_dir / "experiment.toml")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "outputs" / "my_study" / "manifest.json").is_file()
+    summary = pd.read_parquet(tmp_path / "outputs" / "my_study" / "summary.parquet")
+    assert np.isfinite(summary.loc[summary["kpi"] == "referred", "mean"]).all()
