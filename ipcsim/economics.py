@@ -42,6 +42,7 @@ from ipcsim.breakeven import (
     breakeven,
 )
 from ipcsim.errors import ConfigError
+from ipcsim.metrics import plain_json
 
 if TYPE_CHECKING:  # schema.py imports this module, so Scenario is only a type here
     from ipcsim.schema import Scenario
@@ -712,7 +713,7 @@ def cost_run(
         "site_years": site_years,
         "breakeven": _run_breakeven(econ, breakeven_rows, n_years=n_years, n_sites=len(sites)),
     }
-    plain: dict[str, Any] = _plain(summary)
+    plain: dict[str, Any] = plain_json(summary)
     return costed, plain
 
 
@@ -932,21 +933,3 @@ def _threshold_key(threshold: float) -> str:
     """
     value = float(threshold)
     return str(int(value)) if value.is_integer() else repr(value)
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with numpy scalars as Python ones and NaN/inf as ``None`` (strict JSON)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(f"cannot put a {type(value).__name__} into the summary: {value!r}")

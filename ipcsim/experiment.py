@@ -100,7 +100,6 @@ import copy
 import datetime as dt
 import difflib
 import hashlib
-import importlib.metadata
 import json
 import logging
 import math
@@ -1816,24 +1815,6 @@ def sensitivity_frame(plan: ExperimentPlan, summary: pd.DataFrame) -> pd.DataFra
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _versions(*packages: str) -> dict[str, str]:
-    found = {}
-    for package in packages:
-        try:
-            found[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
 def _write_outputs(
     plan: ExperimentPlan,
     out_dir: Path,
@@ -1864,7 +1845,7 @@ def _write_outputs(
     for name, frame in tables.items():
         path = out_dir / f"{name}.parquet"
         write_parquet_atomic(path, frame)
-        files[path.name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        files[path.name] = {"bytes": path.stat().st_size, "sha256": io.sha256_file(path)}
     baseline = plan.scenario(plan.baseline_id)
     streams = sorted({s for cell in cells.values() for s in cell.rng_streams})
     manifest = io.build_manifest(
@@ -1897,7 +1878,9 @@ def _write_outputs(
             "warmup": warmup,
             "warmup_days": warmup_days,
             "cells": dict(counters),
-            "experiment_versions": _versions("dask", "distributed", "SALib"),
+            "experiment_versions": {
+                name: io.package_version(name) for name in ("dask", "distributed", "SALib")
+            },
         },
     )
     manifest["files"] = files

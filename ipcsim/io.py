@@ -214,10 +214,11 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _file_facts(path: Path) -> dict[str, Any]:
-    return {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    return {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -280,10 +281,10 @@ def build_manifest(
     commit, dirty = _git_state(Path(__file__).resolve().parent.parent)
     manifest: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
-        "ipcsim_version": _version("ipcsim", missing="unknown"),
+        "ipcsim_version": package_version("ipcsim", missing="unknown"),
         "versions": {
             "python": platform.python_version(),
-            **{name: _version(name, missing="not installed") for name in VERSIONED_PACKAGES},
+            **{name: package_version(name, missing="not installed") for name in VERSIONED_PACKAGES},
         },
         "git_commit": commit,
         "git_dirty": dirty,
@@ -308,7 +309,8 @@ def build_manifest(
     return manifest
 
 
-def _version(package: str, *, missing: str) -> str:
+def package_version(package: str, *, missing: str = "not installed") -> str:
+    """Installed version of ``package``, or ``missing``."""
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
@@ -427,7 +429,7 @@ def _verify(path: Path, recorded: Mapping[str, Any]) -> None:
                 f"{path}: {size} bytes, but {MANIFEST} recorded {facts['bytes']} "
                 "(truncated or modified)"
             )
-        if "sha256" in facts and _sha256(path) != facts["sha256"]:
+        if "sha256" in facts and sha256_file(path) != facts["sha256"]:
             raise OutputError(f"{path}: checksum differs from {MANIFEST} (corrupt or modified)")
     except OSError as e:
         raise OutputError(f"{path}: unreadable ({_reason(e)})") from e

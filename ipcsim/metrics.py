@@ -40,6 +40,7 @@ __all__ = [
     "kpi_table",
     "month_starts",
     "people_counts",
+    "plain_json",
     "quarter_starts",
     "staff_per_person",
     "summary",
@@ -191,12 +192,12 @@ def _add_months(date: dt.date, months: int) -> dt.date:
     return dt.date(year, month0 + 1, day)
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """``value`` with numpy scalars as Python ones and NaN/inf as None (strict JSON)."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
@@ -677,7 +678,7 @@ def summary(
         "staff_hours_per_person": staff["hours"],
         "staff_cost_per_person_gbp": staff["cost_gbp"],
     }
-    plain: dict[str, Any] = _plain(result)
+    plain: dict[str, Any] = plain_json(result)
     return plain
 
 
