@@ -136,17 +136,28 @@ def _targets_table(targets: list[dict[str, Any]]) -> Table:
 def _describe(scenario: Scenario) -> list[tuple[str, str]]:
     rows = [
         ("scenario", scenario.name),
-        ("site", scenario.site.name),
         ("start date", str(scenario.run.start_date)),
         ("horizon (days)", f"{scenario.run.horizon_days:g}"),
         ("seed", str(scenario.run.seed)),
-        ("sign-off", scenario.signoff.mode),
     ]
-    for name, cohort in sorted(scenario.cohorts.items()):
-        rows.append((f"cohort {name}", f"{cohort.referrals_per_month:g} referrals/month"))
-    for name, role in sorted(scenario.workforce.items()):
-        size = "unlimited" if role.unlimited else f"{sum(role.member_fte()):g} WTE"
-        rows.append((f"role {name}", f"{size}, {role.ipc_hours_per_week():.1f} IPC h/week per WTE"))
+    several = len(scenario.site_configs) > 1
+    for config in scenario.site_configs:
+        prefix = f"{config.site.name}: " if several else ""
+        joined = config.site.start_date or scenario.run.start_date
+        rows.append((f"{prefix}site", f"{config.site.name}, joins {joined}"))
+        rows.append((f"{prefix}sign-off", config.signoff.mode))
+        for name, cohort in sorted(config.cohorts.items()):
+            rows.append(
+                (f"{prefix}cohort {name}", f"{cohort.referrals_per_month:g} referrals/month")
+            )
+        for name, role in sorted(config.workforce.items()):
+            size = "unlimited" if role.unlimited else f"{sum(role.member_fte()):g} WTE"
+            rows.append(
+                (
+                    f"{prefix}role {name}",
+                    f"{size}, {role.ipc_hours_per_week():.1f} IPC h/week per WTE",
+                )
+            )
     return rows
 
 
@@ -158,7 +169,9 @@ def validate(
 ) -> None:
     """Check a scenario file and print what it describes."""
     scenario = load_scenario(config, set_ or [])
-    console.print(_kpi_table(f"{config}: valid", _describe(scenario)))
+    table = _kpi_table(f"{config}: valid", _describe(scenario))
+    table.columns[0].header = "setting"
+    console.print(table)
 
 
 class OutputFormat(StrEnum):
