@@ -10,11 +10,13 @@ Units are those of the field that holds the distribution (days, minutes, pounds,
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 # z for the 95th percentile of the standard normal, used by the median/p95 lognormal.
 _Z95 = 1.6448536269514722
@@ -173,6 +175,7 @@ class Discrete(_Dist):
     dist: Literal["discrete"] = "discrete"
     values: tuple[float, ...] = Field(min_length=1, description="possible values")
     probs: tuple[float, ...] = Field(min_length=1, description="probability of each value")
+    _cumulative: list[float] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _valid(self) -> Discrete:
@@ -190,13 +193,16 @@ class Discrete(_Dist):
         return self
 
     def sample(self, rng: np.random.Generator) -> float:
-        u = rng.random()
-        cumulative = 0.0
-        for value, p in zip(self.values, self.probs, strict=True):
-            cumulative += p
-            if u < cumulative:
-                return value
-        return self.values[-1]
+        bounds = self._bounds
+        index = bisect.bisect_right(bounds, rng.random())
+        return self.values[min(index, len(self.values) - 1)]
+
+    @property
+    def _bounds(self) -> list[float]:
+        # Cumulative probabilities, computed once (the model samples on a hot path).
+        if self._cumulative is None:
+            self._cumulative = list(itertools.accumulate(self.probs))
+        return self._cumulative
 
     def mean(self) -> float:
         return float(sum(v * p for v, p in zip(self.values, self.probs, strict=True)))

@@ -7,10 +7,12 @@ date; staff effort is in hours.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import math
 from collections import deque
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,9 +128,42 @@ class SiteRuntime:
         return 1.0 - (1.0 - final) * self.learning_progress()
 
 
+@contextlib.contextmanager
+def _quiet_cyclic_gc() -> Iterator[None]:
+    """Let the cyclic garbage collector skip the growing heap of records while a run runs.
+
+    Notes
+    -----
+    A run keeps every record until its end, so CPython's cyclic collector would walk an
+    ever larger heap again and again (it took a third of a national run's time). Objects
+    alive before the run are frozen and the first-generation threshold raised; both are
+    restored afterwards, so nothing outlives the run.
+    """
+    gc.collect()
+    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def day_of(date: dt.date, start: dt.date) -> float:
     """Days from the run's start date to ``date``."""
     return float((date - start).days)
+
+
+def _pick(u: float, shares: tuple[float, ...]) -> int:
+    """Index of the share a uniform ``u`` falls in (what ``Generator.choice(p=...)`` does)."""
+    total = sum(shares)
+    cumulative = 0.0
+    for index, share in enumerate(shares):
+        cumulative += share
+        if u * total < cumulative:
+            return index
+    return len(shares) - 1
 
 
 class PathwayModel:
@@ -257,14 +292,15 @@ class PathwayModel:
         for pool_name, pool in sorted(self.shared_pools.items()):
             self._staffing_plan("shared", pool_name, pool)
         horizon = self.scenario.run.horizon_days
-        if progress is None:
-            env.run(until=horizon)
-        else:
-            # Stopping at checkpoints only adds stop events; the order of the model's own
-            # events (and so every record) is unchanged.
-            for step in range(1, PROGRESS_STEPS + 1):
-                env.run(until=horizon * step / PROGRESS_STEPS)
-                progress(step / PROGRESS_STEPS)
+        with _quiet_cyclic_gc():
+            if progress is None:
+                env.run(until=horizon)
+            else:
+                # Stopping at checkpoints only adds stop events; the order of the model's own
+                # events (and so every record) is unchanged.
+                for step in range(1, PROGRESS_STEPS + 1):
+                    env.run(until=horizon * step / PROGRESS_STEPS)
+                    progress(step / PROGRESS_STEPS)
         return self.log
 
     def _new_person(self, site: SiteRuntime, cohort_name: str) -> PersonRecord:
@@ -574,11 +610,14 @@ class PathwayModel:
         cohort = site.config.cohorts[person.cohort]
         lead_pool = site.pools[site.config.pathway.lead_role]
         signed_off = self.env.now
+        horizon = self.scenario.run.horizon_days
         for k, happens in enumerate(draws.review_happens, start=1):
-            due = signed_off + k * cohort.review_interval_days
-            yield self.env.timeout(max(0.0, due - self.env.now))
             if not happens:
                 continue
+            due = signed_off + k * cohort.review_interval_days
+            if due >= horizon:
+                return  # no timeouts for reviews the run will not reach
+            yield self.env.timeout(max(0.0, due - self.env.now))
             # Budget holders' reviews take longer (P51); a budget still being set counts not.
             holder = not math.isnan(person.budget_released_day)
             hours = cohort.review_hours_budget_holder if holder else cohort.review_hours_no_budget
@@ -777,6 +816,13 @@ class PathwayModel:
         Returns the lead practitioner afterwards (a new one if ``lead`` has left).
         """
         lead_role = site.config.pathway.lead_role
+        efforts = [(role, hours) for role, hours in sorted(effort_hours.items()) if hours > 0]
+        if len(efforts) == 1:
+            # One role: do the work in this process (no sub-process and AllOf to schedule).
+            role, hours = efforts[0]
+            member = lead if role == lead_role else None
+            worker = yield from self._work(person, site.pools[role], activity, hours, member=member)
+            return worker if role == lead_role and lead is not None else lead
         tasks = {
             role: self.env.process(
                 self._work(
@@ -793,9 +839,9 @@ class PathwayModel:
         if tasks:
             yield self.env.all_of(list(tasks.values()))
         if lead is not None and lead_role in tasks:
-            worker = tasks[lead_role].value
-            if isinstance(worker, StaffMember):
-                return worker
+            done = tasks[lead_role].value
+            if isinstance(done, StaffMember):
+                return done
         return lead
 
     def _activity(
@@ -898,7 +944,7 @@ class PathwayModel:
         budget = rng("budget")
         wants_budget = bool(budget.random() < cohort.budget_probability)
         budget_declined = bool(budget.random() < signoff.budget_decline_probability)
-        budget_type = str(budget.choice(BUDGET_TYPES, p=cohort.budget_type_split.as_tuple()))
+        budget_type = BUDGET_TYPES[_pick(budget.random(), cohort.budget_type_split.as_tuple())]
         amount = cohort.budget_amount_gbp.sample(budget)
         release = config.budget_release.for_type(budget_type)
         processing = release.processing_delay_days.sample(budget)

@@ -308,16 +308,31 @@ class StaffPool:
             temp.busy = True
             req.succeed(member if member is not None else temp)
             return req
-        candidates = [m for m in self._idle if self._eligible(req, m)]
-        if candidates:
-            now = self.env.now
-            best = min(
-                candidates,
-                key=lambda m: (m.caseload, -m.credit_at(now, self.calendar), m.index),
-            )
-            self._grant(req, best)
-        else:
+        cap = self.role.caseload_cap
+        if member is not None:
+            # A named person: idle means in post and not busy (no one else to consider).
+            capped = new_case and cap is not None and member.caseload >= cap
+            if member.busy or capped:
+                self._waiting.append(req)
+            else:
+                self._grant(req, member)
+            return req
+        # Anyone: the fewest open cases, then the most banked hours, then the longest serving.
+        calendar = self.calendar
+        cum_now = calendar.cum(self.env.now)
+        best: StaffMember | None = None
+        best_key: tuple[float, float, int] | None = None
+        for m in self._idle:
+            if new_case and cap is not None and m.caseload >= cap:
+                continue
+            earned = m.rate * (cum_now - calendar.cum(m.credit_day))
+            key = (m.caseload, -min(m.cap_hours, m.credit + max(earned, 0.0)), m.index)
+            if best_key is None or key < best_key:
+                best, best_key = m, key
+        if best is None:
             self._waiting.append(req)
+        else:
+            self._grant(req, best)
         return req
 
     def release(self, member: StaffMember) -> None:
