@@ -28,6 +28,10 @@ class _Dist(BaseModel):
     def sample(self, rng: np.random.Generator) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` independent draws at once (the model buffers them: one numpy call per block)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
     def mean(self) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -44,6 +48,9 @@ class Fixed(_Dist):
     def mean(self) -> float:
         return self.value
 
+    def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value, dtype=float)
+
 
 class Exponential(_Dist):
     """Exponential with the given mean."""
@@ -58,6 +65,9 @@ class Exponential(_Dist):
 
     def mean(self) -> float:
         return self.mean_value
+
+    def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.exponential(self.mean_value, n)
 
 
 class Uniform(_Dist):
@@ -78,6 +88,9 @@ class Uniform(_Dist):
 
     def mean(self) -> float:
         return (self.low + self.high) / 2
+
+    def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, n)
 
 
 class Triangular(_Dist):
@@ -103,6 +116,11 @@ class Triangular(_Dist):
 
     def mean(self) -> float:
         return (self.low + self.mode + self.high) / 3
+
+    def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.low == self.high:
+            return np.full(n, self.low, dtype=float)
+        return rng.triangular(self.low, self.mode, self.high, n)
 
 
 class LogNormal(_Dist):
@@ -151,6 +169,10 @@ class LogNormal(_Dist):
         mu, sigma = self.mu_sigma
         return math.exp(mu + sigma**2 / 2)
 
+    def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        mu, sigma = self.mu_sigma
+        return rng.lognormal(mu, sigma, n)
+
 
 class Gamma(_Dist):
     """Gamma given by ``mean`` and ``sd``."""
@@ -164,6 +186,10 @@ class Gamma(_Dist):
     def sample(self, rng: np.random.Generator) -> float:
         shape = (self.mean_value / self.sd) ** 2
         return float(rng.gamma(shape, self.sd**2 / self.mean_value))
+
+    def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        shape = (self.mean_value / self.sd) ** 2
+        return rng.gamma(shape, self.sd**2 / self.mean_value, n)
 
     def mean(self) -> float:
         return self.mean_value
@@ -196,6 +222,10 @@ class Discrete(_Dist):
         bounds = self._bounds
         index = bisect.bisect_right(bounds, rng.random())
         return self.values[min(index, len(self.values) - 1)]
+
+    def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        index = np.searchsorted(np.asarray(self._bounds), rng.random(n), side="right")
+        return np.asarray(self.values, dtype=float)[np.minimum(index, len(self.values) - 1)]
 
     @property
     def _bounds(self) -> list[float]:

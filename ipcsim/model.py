@@ -20,8 +20,9 @@ import numpy as np
 import simpy
 
 from ipcsim.backlog import BacklogPerson
+from ipcsim.distributions import Distribution
 from ipcsim.records import EventLog, PersonRecord
-from ipcsim.rng import Streams
+from ipcsim.rng import Sampler, Streams, exponential_block, uniform_block
 from ipcsim.schema import (
     BUDGET_TYPES,
     Cohort,
@@ -194,6 +195,7 @@ class PathwayModel:
         self.calendar = make_calendar(scenario.run)
         self.seed = scenario.run.seed if seed is None else seed
         self.streams = Streams(self.seed, replication)
+        self._samplers: dict[str, Sampler] = {}
         self.log = EventLog()
         self.backlog = backlog
         self._next_person_id = max((p.person_id for p in backlog), default=-1) + 1
@@ -887,74 +889,81 @@ class PathwayModel:
         )  # fmt: skip
 
     # ----------------------------------------------------------------- draws
+    def _sampler(
+        self, name: str, draw_block: Callable[[np.random.Generator, int], np.ndarray]
+    ) -> Sampler:
+        """The buffered sampler of one quantity, on its own named stream."""
+        sampler = self._samplers.get(name)
+        if sampler is None:
+            sampler = Sampler(self.streams[name], draw_block)
+            self._samplers[name] = sampler
+        return sampler
+
     def _draw_person(self, site: SiteRuntime, cohort_name: str, *, prefix: str = "") -> PersonDraws:
         """Draw everything random about one person, each quantity from its own stream.
 
-        Streams are named ``<purpose>.<site>.<cohort>`` (``backlog-<purpose>...`` for people
-        already in the pathway at the start), so a site's people get the same draws
-        whatever other sites or cohorts a scenario has.
+        Streams are named ``<quantity>.<site>.<cohort>`` (``backlog-<quantity>...`` for
+        people already in the pathway at the start). The k-th person of a cohort gets the
+        k-th draw of each quantity, whatever other sites, cohorts or quantities a scenario has
+        and whatever the queues do: common random numbers at the level of the person.
         """
-        scenario = self.scenario
         config = site.config
         cohort = config.cohorts[cohort_name]
         pathway = config.pathway
         signoff = config.signoff
+        suffix = f".{site.name}.{cohort_name}"
 
-        def rng(purpose: str) -> np.random.Generator:
-            return self.streams[f"{prefix}{purpose}.{site.name}.{cohort_name}"]
+        def draw(quantity: str, dist: Distribution | None = None) -> Sampler:
+            block = uniform_block if dist is None else dist.sample_block
+            return self._sampler(f"{prefix}{quantity}{suffix}", block)
 
-        n_sessions = max(1, round(cohort.sessions.sample(rng("sessions"))))
-        minutes = rng("session_minutes")
-        session_minutes = [cohort.first_session_minutes.sample(minutes)]
-        session_minutes += [
-            cohort.later_session_minutes.sample(minutes) for _ in range(n_sessions - 1)
-        ]
-        gaps = rng("session_gaps")
-        hazard = cohort.withdrawal_hazard_per_month_waiting
-        withdrawal = rng("withdrawal")
-        withdraws_at_consent = bool(
-            withdrawal.random() < cohort.withdrawal_probability_before_first_session
+        n_sessions = max(1, round(draw("sessions", cohort.sessions)()))
+        session_minutes = [draw("first_session_minutes", cohort.first_session_minutes)()]
+        session_minutes += draw("later_session_minutes", cohort.later_session_minutes).take(
+            n_sessions - 1
         )
+        gap_days = draw("session_gaps", cohort.session_gap_days).take(n_sessions - 1)
+        withdraws_at_consent = (
+            draw("withdrawal_at_consent")() < cohort.withdrawal_probability_before_first_session
+        )
+        hazard = cohort.withdrawal_hazard_per_month_waiting
+        waiting = self._sampler(f"{prefix}withdrawal_time{suffix}", exponential_block)()
         if hazard <= 0:
             withdraw_after = math.inf
         elif hazard >= 1:
             withdraw_after = 0.0
         else:
-            rate_per_day = -math.log1p(-hazard) / DAYS_PER_MONTH
-            withdraw_after = float(withdrawal.exponential(1.0 / rate_per_day))
+            withdraw_after = waiting * DAYS_PER_MONTH / -math.log1p(-hazard)
 
         submissions = signoff.max_submissions
-        signoff_rng = rng("signoff")
-        steps = (
-            [signoff.individual]
-            if signoff.mode == "individual"
-            else list(signoff.sequential.steps)
-            if signoff.mode == "sequential"
-            else []
-        )
-        delays = [
-            [step.delay_days.sample(signoff_rng) for step in steps] for _ in range(submissions)
+        steps: tuple[IndividualSignoff, ...] = ()
+        if signoff.mode == "individual":
+            steps = (signoff.individual,)
+        elif signoff.mode == "sequential":
+            steps = signoff.sequential.steps
+        step_samplers = [
+            draw(f"signoff_delay_{k}", step.delay_days) for k, step in enumerate(steps)
         ]
-        decline_u = signoff_rng.random(submissions)
-        rework_u = [float(u) for u in signoff_rng.random(submissions)]
-        rework_minutes = [
-            signoff.rework_session_minutes.sample(signoff_rng) for _ in range(submissions)
-        ]
+        delays = [[sampler() for sampler in step_samplers] for _ in range(submissions)]
+        decline_u = draw("plan_decline").take(submissions)
+        rework_u = draw("rework").take(submissions)
+        rework_minutes = draw("rework_minutes", signoff.rework_session_minutes).take(submissions)
 
-        budget = rng("budget")
-        wants_budget = bool(budget.random() < cohort.budget_probability)
-        budget_declined = bool(budget.random() < signoff.budget_decline_probability)
-        budget_type = BUDGET_TYPES[_pick(budget.random(), cohort.budget_type_split.as_tuple())]
-        amount = cohort.budget_amount_gbp.sample(budget)
+        wants_budget = draw("wants_budget")() < cohort.budget_probability
+        budget_declined = draw("budget_declined")() < signoff.budget_decline_probability
+        budget_type = BUDGET_TYPES[
+            _pick(draw("budget_type")(), cohort.budget_type_split.as_tuple())
+        ]
+        amount = draw("budget_amount", cohort.budget_amount_gbp)()
         release = config.budget_release.for_type(budget_type)
-        processing = release.processing_delay_days.sample(budget)
-        operational = bool(budget.random() < release.release_probability)
+        processing = draw(f"payment_processing_{budget_type}", release.processing_delay_days)()
+        operational = draw("payment_operational")() < release.release_probability
 
-        effort_rng = rng("effort")
-
-        def efforts(table: Mapping[str, Effort]) -> dict[str, float]:
+        def efforts(activity: str, table: Mapping[str, Effort]) -> dict[str, float]:
             return {
-                role: value if isinstance(value, float | int) else value.sample(effort_rng)
+                role: float(value)
+                if isinstance(value, float | int)
+                else draw(f"effort_{activity}_{role}", value)()
                 for role, value in sorted(table.items())
             }
 
@@ -964,28 +973,29 @@ class PathwayModel:
             "plan_writing": pathway.plan_writing,
             "budget_setting": pathway.budget_setting,
         }
-        effort_hours = {name: efforts(a.effort_hours) for name, a in activities.items()}
-        effort_hours["payment_setup"] = efforts(release.effort_hours)
-        delay_rng = rng("delays")
-        delay_days = {name: a.delay_days.sample(delay_rng) for name, a in activities.items()}
+        effort_hours = {name: efforts(name, a.effort_hours) for name, a in activities.items()}
+        effort_hours["payment_setup"] = efforts(
+            f"payment_setup_{budget_type}", release.effort_hours
+        )
+        delay_days = {name: draw(f"delay_{name}", a.delay_days)() for name, a in activities.items()}
 
-        n_reviews = math.ceil(scenario.run.horizon_days / cohort.review_interval_days) + 1
-        review_u = rng("reviews").random(n_reviews)
+        n_reviews = math.ceil(self.scenario.run.horizon_days / cohort.review_interval_days) + 1
+        review_u = draw("review").take(n_reviews)
 
-        intake = rng("intake")
         return PersonDraws(
             delay_days=delay_days,
-            incomplete_referral=bool(intake.random() < pathway.incomplete_referral_probability),
-            accepts_offer=bool(intake.random() < cohort.offer_acceptance),
+            incomplete_referral=draw("incomplete_referral")()
+            < pathway.incomplete_referral_probability,
+            accepts_offer=draw("offer_acceptance")() < cohort.offer_acceptance,
             withdraws_at_consent=withdraws_at_consent,
             withdraws_after_waiting_days=withdraw_after,
-            admin_lag_days=pathway.consent_to_first_appointment_days.sample(intake),
+            admin_lag_days=draw("admin_lag", pathway.consent_to_first_appointment_days)(),
             session_hours=[m / MINUTES_PER_HOUR for m in session_minutes],
-            gap_days=[cohort.session_gap_days.sample(gaps) for _ in range(n_sessions - 1)],
-            contacts=max(0, round(pathway.circulation.contacts.sample(intake))),
-            circulation_delay_days=pathway.circulation.delay_days.sample(intake),
+            gap_days=gap_days,
+            contacts=max(0, round(draw("contacts", pathway.circulation.contacts)())),
+            circulation_delay_days=draw("circulation_delay", pathway.circulation.delay_days)(),
             signoff_delays_days=delays,
-            plan_declined=[bool(u < signoff.plan_decline_probability) for u in decline_u],
+            plan_declined=[u < signoff.plan_decline_probability for u in decline_u],
             rework_u=rework_u,
             rework_session_hours=[m / MINUTES_PER_HOUR for m in rework_minutes],
             wants_budget=wants_budget,
@@ -994,6 +1004,6 @@ class PathwayModel:
             budget_amount_gbp=amount,
             payment_processing_days=processing,
             payment_operational=operational,
-            review_happens=[bool(u < cohort.review_probability) for u in review_u],
+            review_happens=[u < cohort.review_probability for u in review_u],
             effort_hours=effort_hours,
         )

@@ -44,6 +44,7 @@ class StaffMember:
         "cap_hours",
         "caseload",
         "credit",
+        "credit_cum",
         "credit_day",
         "fte",
         "index",
@@ -70,13 +71,14 @@ class StaffMember:
         self.cap_hours = ipc_hours_per_week
         self.credit = self.cap_hours
         self.credit_day = 0.0
+        self.credit_cum = calendar.cum(0.0)  # window hours at credit_day, kept to save work
         self.busy = False
         self.active = True
         self.caseload = 0
 
     def credit_at(self, day: float, calendar: Calendar) -> float:
         """Banked IPC hours at ``day`` (not before the last booking ends)."""
-        earned = self.rate * (calendar.cum(day) - calendar.cum(self.credit_day))
+        earned = self.rate * (calendar.cum(day) - self.credit_cum)
         return min(self.cap_hours, self.credit + max(earned, 0.0))
 
     def set_weekly_hours(self, day: float, ipc_hours_per_week: float, calendar: Calendar) -> None:
@@ -84,6 +86,7 @@ class StaffMember:
         if day > self.credit_day:
             self.credit = self.credit_at(day, calendar)
             self.credit_day = day
+            self.credit_cum = calendar.cum(day)
         self.rate = ipc_hours_per_week / calendar.window_hours_per_week
         self.cap_hours = ipc_hours_per_week
         self.credit = min(self.credit, self.cap_hours)
@@ -97,19 +100,24 @@ class StaffMember:
             Start and finish, days since the start date.
         """
         day = max(earliest_day, self.credit_day)
-        credit = self.credit_at(day, calendar)
+        cum_day = calendar.cum(day)
+        credit = min(
+            self.cap_hours, self.credit + max(self.rate * (cum_day - self.credit_cum), 0.0)
+        )
         need = min(hours, self.cap_hours)
         if credit < need:
-            day = calendar.inv(calendar.cum(day) + (need - credit) / self.rate)
+            day = calendar.inv(cum_day + (need - credit) / self.rate)
             credit = need
         start = calendar.next_open(day)
         cum_start = calendar.cum(start)
         finish = start + hours / HOURS_PER_DAY
         if hours > credit:
             finish = max(finish, calendar.inv(cum_start + (hours - credit) / self.rate))
-        earned = self.rate * (calendar.cum(finish) - cum_start)
+        cum_finish = calendar.cum(finish)
+        earned = self.rate * (cum_finish - cum_start)
         self.credit = min(self.cap_hours, max(credit + earned - hours, 0.0))
         self.credit_day = finish
+        self.credit_cum = cum_finish
         return start, finish
 
 
@@ -228,6 +236,7 @@ class StaffPool:
         member = self._new_member(fte, productivity=productivity)
         member.credit = 0.0
         member.credit_day = self.env.now + training_days
+        member.credit_cum = self.calendar.cum(member.credit_day)
         self._idle.append(member)
         self._note_capacity()
         self._dispatch(member)
@@ -325,7 +334,7 @@ class StaffPool:
         for m in self._idle:
             if new_case and cap is not None and m.caseload >= cap:
                 continue
-            earned = m.rate * (cum_now - calendar.cum(m.credit_day))
+            earned = m.rate * (cum_now - m.credit_cum)
             key = (m.caseload, -min(m.cap_hours, m.credit + max(earned, 0.0)), m.index)
             if best_key is None or key < best_key:
                 best, best_key = m, key
