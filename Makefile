@@ -1,6 +1,7 @@
 # ipcsim: two commands on a fresh machine with python3 (3.11+) and the package registries.
 #   make run    set up .venv and run the demonstrator scenario
 #   make test   set up .venv, lint, type-check and run the fast test suite
+#   make validate / make bench   slow validation tests / benchmarks (never part of make test)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +11,7 @@ CONFIG ?= configs/demonstrator_site.toml
 OUT    ?= outputs/$(basename $(notdir $(CONFIG)))
 LINT   := ipcsim tests $(wildcard benchmarks)
 
-.PHONY: setup run test lint validate lock clean
+.PHONY: setup run test lint validate bench bench-quick lock clean
 
 setup: $(STAMP)
 
@@ -36,6 +37,12 @@ test: lint
 
 validate: setup
 	$(BIN)/python -m pytest -m "validation" -q
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+bench-quick: setup
+	$(BIN)/python benchmarks/run_all.py --quick
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v "^ipcsim" > requirements.lock.new; $(BIN)/python -m pip freeze --all | grep -E "^(setuptools|wheel)==" >> requirements.lock.new
