@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         f"\nspeed-up on 2 workers {speedup:.2f}x, parallel efficiency {efficiency:.1%}: {verdict}"
         f"\n(2-worker batch: replication CPU time / (2 x wall) = {busy:.1%})"
     )
+    full = (args.replications, args.scale) == (REPLICATIONS, SCALE)
     path = harness.write_results(
-        "batch",
+        "batch" if full else "batch_quick",
         {
             "scale": args.scale,
             "replications": args.replications,

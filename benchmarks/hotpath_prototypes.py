@@ -8,15 +8,20 @@ seconds, peak memory, and two outcomes to show the model still does the same thi
 
 The first round (``gc``, ``named``, ``reviews``, ``inline``, ``draws``: 2.1x at full scale,
 2,465 -> 1,683 MiB, and 8.8x on the 1 M-customer M/M/c) landed in ipcsim in c93f103.
-This round:
+The second round, below, measured no gain beyond the run-to-run noise (about 5 %): at full
+scale 84.4 -> 83.9 -> 78.6 s CPU in one series and 89.2 -> 90.1 -> 87.6 s in another; at
+half scale, three alternating pairs without and with ``dispatch``, 38.2 and 38.3 s on
+average. They stay here so that nobody spends time on them without new evidence:
 
 - ``zero``: ``Environment.timeout(0)`` returns an event that is already processed, so a
   process that waits "until the booked start" when the start is now (4.2 of the 26 events
-  a person costs today) resumes at once instead of going round the event queue;
+  a person costs) resumes at once instead of going round the event queue;
 - ``dispatch``: a pool's waiting requests are kept in first-come-first-served queues per
   (named member or anyone, rank, new case or not), so a member who comes free takes the
   first eligible request from the heads of a few queues instead of scanning every waiting
-  request; cancelled requests are dropped lazily. The same request is chosen as before.
+  request; cancelled requests are dropped lazily. The same request is chosen as before
+  (the scan already stops at the first eligible request in most cases, which is why this
+  buys nothing measurable).
 
 Usage::
 
