@@ -12,7 +12,7 @@ import datetime as dt
 import gc
 import math
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +20,11 @@ import numpy as np
 import simpy
 
 from ipcsim.backlog import BacklogPerson
-from ipcsim.distributions import Distribution
+from ipcsim.draws import CohortDraws, Efforts, PersonDraws
 from ipcsim.records import EventLog, PersonRecord
-from ipcsim.rng import Sampler, Streams, exponential_block, uniform_block
+from ipcsim.rng import Streams
 from ipcsim.schema import (
-    BUDGET_TYPES,
     Cohort,
-    Effort,
     IndividualSignoff,
     Panel,
     Role,
@@ -45,39 +43,6 @@ Process = Generator[simpy.Event, Any, Any]
 
 STAGES_IN_ORDER = ("referred", "consented", "plan_written", "signed_off", "budget_agreed")
 """Stages a person already in the pathway at the start can be waiting in (backlog CSV)."""
-
-
-@dataclass(slots=True)
-class PersonDraws:
-    """Every random quantity of one person, drawn when they are referred.
-
-    Drawing them up front, each from its own named stream, gives the same referral the
-    same draws in every scenario that shares the seed (common random numbers), whatever
-    the queues do.
-    """
-
-    delay_days: dict[str, float]
-    incomplete_referral: bool
-    accepts_offer: bool
-    withdraws_at_consent: bool
-    withdraws_after_waiting_days: float
-    admin_lag_days: float
-    session_hours: list[float]
-    gap_days: list[float]
-    contacts: int
-    circulation_delay_days: float
-    signoff_delays_days: list[list[float]]
-    plan_declined: list[bool]
-    rework_u: list[float]
-    rework_session_hours: list[float]
-    wants_budget: bool
-    budget_declined: bool
-    budget_type: str
-    budget_amount_gbp: float
-    payment_processing_days: float
-    payment_operational: bool
-    review_happens: list[bool]
-    effort_hours: dict[str, dict[str, float]]
 
 
 @dataclass
@@ -156,17 +121,6 @@ def day_of(date: dt.date, start: dt.date) -> float:
     return float((date - start).days)
 
 
-def _pick(u: float, shares: tuple[float, ...]) -> int:
-    """Index of the share a uniform ``u`` falls in (what ``Generator.choice(p=...)`` does)."""
-    total = sum(shares)
-    cumulative = 0.0
-    for index, share in enumerate(shares):
-        cumulative += share
-        if u * total < cumulative:
-            return index
-    return len(shares) - 1
-
-
 class PathwayModel:
     """The IPC pathway for one scenario and one replication.
 
@@ -195,8 +149,8 @@ class PathwayModel:
         self.calendar = make_calendar(scenario.run)
         self.seed = scenario.run.seed if seed is None else seed
         self.streams = Streams(self.seed, replication)
-        self._samplers: dict[str, Sampler] = {}
-        self.log = EventLog()
+        self._cohort_draws: dict[tuple[str, str, str], CohortDraws] = {}
+        self.log = EventLog(scenario.run.horizon_days)
         self.backlog = backlog
         self._next_person_id = max((p.person_id for p in backlog), default=-1) + 1
         self.shared_pools: dict[str, StaffPool] = {}
@@ -306,14 +260,8 @@ class PathwayModel:
         return self.log
 
     def _new_person(self, site: SiteRuntime, cohort_name: str) -> PersonRecord:
-        person = PersonRecord(
-            person_id=self._next_person_id,
-            site=site.name,
-            cohort=cohort_name,
-            referred_day=self.env.now,
-        )
+        person = self.log.add_person(self._next_person_id, site.name, cohort_name, self.env.now)
         self._next_person_id += 1
-        self.log.people.append(person)
         return person
 
     # ----------------------------------------------------------------- referrals
@@ -399,9 +347,7 @@ class PathwayModel:
         """Someone already waiting at the start date joins at the stage they are in."""
         site = self.sites[entry.site]
         day = day_of(entry.waiting_since, self.scenario.run.start_date)
-        person = PersonRecord(
-            person_id=entry.person_id, site=site.name, cohort=entry.cohort, referred_day=math.nan
-        )
+        person = self.log.add_person(entry.person_id, site.name, entry.cohort, math.nan)
         person.backlog_stage = entry.stage
         milestone = {
             "referred": "referred_day",
@@ -411,7 +357,6 @@ class PathwayModel:
             "budget_agreed": "budget_agreed_day",
         }[entry.stage]
         setattr(person, milestone, day)
-        self.log.people.append(person)
         draws = self._draw_person(site, entry.cohort, prefix="backlog-")
         person.sessions_planned = len(draws.session_hours)
         left = site.eligible_left[entry.cohort]
@@ -543,9 +488,8 @@ class PathwayModel:
             held_from = env.now
             yield from self._await_budget_money(site, draws.budget_amount_gbp)
             person.budget_held_days = env.now - held_from
-        yield from self._efforts(
-            person, site, "payment_setup", draws.effort_hours["payment_setup"], planner
-        )
+        payment_efforts = draws.efforts["payment_setup"]
+        yield from self._efforts(person, site, "payment_setup", payment_efforts, planner)
         yield env.timeout(draws.payment_processing_days)
         if not draws.payment_operational:
             person.end("plan_in_place", "payment_not_operational", env.now)
@@ -575,29 +519,26 @@ class PathwayModel:
             return None
         planner = allocation.granted
         person.lead_practitioner = planner.name
-        ready = served = env.now
         chase_hours = pathway.incomplete_referral_extra_hours if draws.incomplete_referral else 0.0
         session_hours = draws.session_hours[0] * site.session_multiplier()
-        if chase_hours > 0:
-            served, ready = lead_pool.book(planner, ready, chase_hours)
-        start, finish = lead_pool.book(planner, ready, session_hours)
+        ready = env.now
         if chase_hours > 0:
             # The practitioner chases missing referral information before the first visit.
-            yield env.timeout(served - env.now)
+            served, ready = lead_pool.book(planner, ready, chase_hours)
             self.log.close_wait(wait, served)
             self._log_work(
                 person, pathway.lead_role, planner, "referral_chase", served, ready, chase_hours
             )
-        # Records are written when the booked time comes, so none lie beyond the horizon.
-        yield env.timeout(start - env.now)
+        start, finish = lead_pool.book(planner, ready, session_hours)
         if chase_hours == 0:
             self.log.close_wait(wait, start)
+        # Written when booked; the frames leave out what starts after the horizon.
         person.first_conversation_day = start
-        person.sessions_held = 1
         self._log_work(
             person, pathway.lead_role, planner, "conversation", start, finish, session_hours
         )
         yield env.timeout(finish - env.now)
+        person.sessions_held = 1
         lead_pool.release(planner)
         return planner
 
@@ -793,14 +734,17 @@ class PathwayModel:
 
         Returns the member who did the work: a new lead if the named one has left.
         """
-        wait = self.log.open_wait(person, role=pool.role_label, activity=activity, day=self.env.now)
+        log, role = self.log, pool.role_label
+        wait = log.open_wait_of(person.person_id, person.site, role, activity, self.env.now)
         request = pool.request(member=member, new_case=new_case, kind=kind)
         yield request
         worker = request.granted
         start, finish = pool.book(worker, self.env.now, hours)
-        yield self.env.timeout(start - self.env.now)
-        self.log.close_wait(wait, start)
-        self._log_work(person, pool.role_label, worker, activity, start, finish, hours)
+        # Written when booked; the frames leave out what starts after the horizon.
+        log.close_wait(wait, start)
+        log.log_task(
+            person.person_id, person.site, role, worker.name, activity, start, finish, hours
+        )
         yield self.env.timeout(finish - self.env.now)
         pool.release(worker)
         return worker
@@ -810,15 +754,18 @@ class PathwayModel:
         person: PersonRecord,
         site: SiteRuntime,
         activity: str,
-        effort_hours: Mapping[str, float],
+        efforts: Efforts,
         lead: StaffMember | None,
+        delay: float = 0.0,
     ) -> Generator[simpy.Event, Any, StaffMember | None]:
-        """Each role's effort on an activity, done in parallel; the lead role uses ``lead``.
+        """After ``delay`` days, each role's effort on an activity, done in parallel.
 
-        Returns the lead practitioner afterwards (a new one if ``lead`` has left).
+        The lead role's work goes to ``lead``. Returns the lead practitioner afterwards (a new
+        one if ``lead`` has left).
         """
+        if delay > 0:
+            yield self.env.timeout(delay)
         lead_role = site.config.pathway.lead_role
-        efforts = [(role, hours) for role, hours in sorted(effort_hours.items()) if hours > 0]
         if len(efforts) == 1:
             # One role: do the work in this process (no sub-process and AllOf to schedule).
             role, hours = efforts[0]
@@ -835,8 +782,7 @@ class PathwayModel:
                     member=lead if role == lead_role else None,
                 )
             )
-            for role, hours in sorted(effort_hours.items())
-            if hours > 0
+            for role, hours in efforts
         }
         if tasks:
             yield self.env.all_of(list(tasks.values()))
@@ -854,11 +800,13 @@ class PathwayModel:
         draws: PersonDraws,
         lead: StaffMember | None = None,
     ) -> Generator[simpy.Event, Any, StaffMember | None]:
-        """A pathway step: its delay, then its staff effort (this person's draws)."""
-        delay = draws.delay_days[name]
-        if delay > 0:
-            yield self.env.timeout(delay)
-        return (yield from self._efforts(person, site, name, draws.effort_hours[name], lead))
+        """A pathway step: its delay, then its staff effort (this person's draws).
+
+        Not a generator itself: it hands back :meth:`_efforts`'s, one level less to resume.
+        """
+        return self._efforts(
+            person, site, name, draws.efforts[name], lead, delay=draws.delay_days[name]
+        )
 
     def _log_work(
         self,
@@ -870,140 +818,23 @@ class PathwayModel:
         finish: float,
         hours: float,
     ) -> None:
-        self.log.log_work(
-            person,
-            role=role,
-            member=member.name,
-            activity=activity,
-            start_day=start,
-            finish_day=finish,
-            hours=hours,
+        self.log.log_task(
+            person.person_id, person.site, role, member.name, activity, start, finish, hours
         )
 
     def _log_reviewer(self, person: PersonRecord, role: str, member: str, hours: float) -> None:
         """Sign-off time: counted and costed, not queued (the delay or cadence stands for it)."""
         now = self.env.now
-        self.log.log_work(
-            person, role=role, member=member, activity="sign_off", start_day=now,
-            finish_day=now, hours=hours,
-        )  # fmt: skip
+        self.log.log_task(person.person_id, person.site, role, member, "sign_off", now, now, hours)
 
     # ----------------------------------------------------------------- draws
-    def _sampler(
-        self, name: str, draw_block: Callable[[np.random.Generator, int], np.ndarray]
-    ) -> Sampler:
-        """The buffered sampler of one quantity, on its own named stream."""
-        sampler = self._samplers.get(name)
-        if sampler is None:
-            sampler = Sampler(self.streams[name], draw_block)
-            self._samplers[name] = sampler
-        return sampler
-
     def _draw_person(self, site: SiteRuntime, cohort_name: str, *, prefix: str = "") -> PersonDraws:
-        """Draw everything random about one person, each quantity from its own stream.
-
-        Streams are named ``<quantity>.<site>.<cohort>`` (``backlog-<quantity>...`` for
-        people already in the pathway at the start). The k-th person of a cohort gets the
-        k-th draw of each quantity, whatever other sites, cohorts or quantities a scenario has
-        and whatever the queues do: common random numbers at the level of the person.
-        """
-        config = site.config
-        cohort = config.cohorts[cohort_name]
-        pathway = config.pathway
-        signoff = config.signoff
-        suffix = f".{site.name}.{cohort_name}"
-
-        def draw(quantity: str, dist: Distribution | None = None) -> Sampler:
-            block = uniform_block if dist is None else dist.sample_block
-            return self._sampler(f"{prefix}{quantity}{suffix}", block)
-
-        n_sessions = max(1, round(draw("sessions", cohort.sessions)()))
-        session_minutes = [draw("first_session_minutes", cohort.first_session_minutes)()]
-        session_minutes += draw("later_session_minutes", cohort.later_session_minutes).take(
-            n_sessions - 1
-        )
-        gap_days = draw("session_gaps", cohort.session_gap_days).take(n_sessions - 1)
-        withdraws_at_consent = (
-            draw("withdrawal_at_consent")() < cohort.withdrawal_probability_before_first_session
-        )
-        hazard = cohort.withdrawal_hazard_per_month_waiting
-        waiting = self._sampler(f"{prefix}withdrawal_time{suffix}", exponential_block)()
-        if hazard <= 0:
-            withdraw_after = math.inf
-        elif hazard >= 1:
-            withdraw_after = 0.0
-        else:
-            withdraw_after = waiting * DAYS_PER_MONTH / -math.log1p(-hazard)
-
-        submissions = signoff.max_submissions
-        steps: tuple[IndividualSignoff, ...] = ()
-        if signoff.mode == "individual":
-            steps = (signoff.individual,)
-        elif signoff.mode == "sequential":
-            steps = signoff.sequential.steps
-        step_samplers = [
-            draw(f"signoff_delay_{k}", step.delay_days) for k, step in enumerate(steps)
-        ]
-        delays = [[sampler() for sampler in step_samplers] for _ in range(submissions)]
-        decline_u = draw("plan_decline").take(submissions)
-        rework_u = draw("rework").take(submissions)
-        rework_minutes = draw("rework_minutes", signoff.rework_session_minutes).take(submissions)
-
-        wants_budget = draw("wants_budget")() < cohort.budget_probability
-        budget_declined = draw("budget_declined")() < signoff.budget_decline_probability
-        budget_type = BUDGET_TYPES[
-            _pick(draw("budget_type")(), cohort.budget_type_split.as_tuple())
-        ]
-        amount = draw("budget_amount", cohort.budget_amount_gbp)()
-        release = config.budget_release.for_type(budget_type)
-        processing = draw(f"payment_processing_{budget_type}", release.processing_delay_days)()
-        operational = draw("payment_operational")() < release.release_probability
-
-        def efforts(activity: str, table: Mapping[str, Effort]) -> dict[str, float]:
-            return {
-                role: float(value)
-                if isinstance(value, float | int)
-                else draw(f"effort_{activity}_{role}", value)()
-                for role, value in sorted(table.items())
-            }
-
-        activities = {
-            "referral": pathway.referral,
-            "invitation": pathway.invitation,
-            "plan_writing": pathway.plan_writing,
-            "budget_setting": pathway.budget_setting,
-        }
-        effort_hours = {name: efforts(name, a.effort_hours) for name, a in activities.items()}
-        effort_hours["payment_setup"] = efforts(
-            f"payment_setup_{budget_type}", release.effort_hours
-        )
-        delay_days = {name: draw(f"delay_{name}", a.delay_days)() for name, a in activities.items()}
-
-        n_reviews = math.ceil(self.scenario.run.horizon_days / cohort.review_interval_days) + 1
-        review_u = draw("review").take(n_reviews)
-
-        return PersonDraws(
-            delay_days=delay_days,
-            incomplete_referral=draw("incomplete_referral")()
-            < pathway.incomplete_referral_probability,
-            accepts_offer=draw("offer_acceptance")() < cohort.offer_acceptance,
-            withdraws_at_consent=withdraws_at_consent,
-            withdraws_after_waiting_days=withdraw_after,
-            admin_lag_days=draw("admin_lag", pathway.consent_to_first_appointment_days)(),
-            session_hours=[m / MINUTES_PER_HOUR for m in session_minutes],
-            gap_days=gap_days,
-            contacts=max(0, round(draw("contacts", pathway.circulation.contacts)())),
-            circulation_delay_days=draw("circulation_delay", pathway.circulation.delay_days)(),
-            signoff_delays_days=delays,
-            plan_declined=[u < signoff.plan_decline_probability for u in decline_u],
-            rework_u=rework_u,
-            rework_session_hours=[m / MINUTES_PER_HOUR for m in rework_minutes],
-            wants_budget=wants_budget,
-            budget_declined=budget_declined,
-            budget_type=budget_type,
-            budget_amount_gbp=amount,
-            payment_processing_days=processing,
-            payment_operational=operational,
-            review_happens=[u < cohort.review_probability for u in review_u],
-            effort_hours=effort_hours,
-        )
+        """Draw everything random about one person (see :mod:`ipcsim.draws`)."""
+        key = (site.name, cohort_name, prefix)
+        draws = self._cohort_draws.get(key)
+        if draws is None:
+            draws = CohortDraws(
+                self.streams, site.config, cohort_name, self.scenario.run.horizon_days, prefix
+            )
+            self._cohort_draws[key] = draws
+        return draws()

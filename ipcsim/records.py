@@ -1,14 +1,29 @@
 """Tidy records the model writes: people, staff work and waits for staff.
 
-Records are buffered in plain Python objects and lists while the simulation runs and turned
-into one pandas DataFrame each at the end. Statistics come later, in :mod:`ipcsim.metrics`.
+Records are kept as typed columns while the simulation runs (``array.array`` of floats and
+of integer codes; every string is coded once, in a :class:`Codes` table) and turned into one
+pandas DataFrame each at the end, string columns as categoricals. A person is a row; the
+model writes to it through a :class:`PersonRecord`, a small handle whose attributes are the
+row's cells. Statistics come later, in :mod:`ipcsim.metrics`.
+
+Notes
+-----
+Work and waits are written when the work is *booked*, which may be for a time after the
+horizon (the practitioner's next working window, or when enough IPC hours are banked). The
+frames keep only what happened before the horizon: work starting at or after it is dropped,
+a wait whose work starts at or after it is still open (``started_day`` NaN, not served), and
+so is a milestone reached at or after it (NaN). Writing at booking saves the model one event
+per task; the frames are the same as if every record were written when its time came.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Iterable
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 NAN = math.nan
@@ -40,34 +55,126 @@ EXIT_REASONS = (
 )
 """Finer reason behind the end state (``exit_reason`` column)."""
 
+_FLOAT_FIELDS = (*MILESTONES, "end_day", "budget_amount_gbp", "budget_held_days")
+_INT_FIELDS = ("sessions_planned", "sessions_held", "rework_count", "reviews_held")
+# Coded string fields of a person, and the code table each uses.
+_CODED_FIELDS = {
+    "end_state": "states",
+    "exit_reason": "reasons",
+    "lead_practitioner": "members",
+    "budget_type": "labels",
+    "backlog_stage": "labels",
+}
 
-@dataclass(slots=True)
+
+class Codes(dict[str, int]):
+    """Strings coded as small integers, in order of first use: ``codes[name]`` is the code.
+
+    A new string gets the next code the first time it is looked up (a dict subscript, the
+    cheapest lookup Python has).
+
+    Parameters
+    ----------
+    names
+        Strings to code first (so their codes are known in advance).
+    """
+
+    __slots__ = ("names",)
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.names: list[str] = []
+        for name in names:
+            self[name]
+
+    def __missing__(self, name: str) -> int:
+        code = len(self.names)
+        self[name] = code
+        self.names.append(name)
+        return code
+
+    def categorical(self, codes: np.ndarray) -> pd.Categorical:
+        """``codes`` as a categorical of this table's strings, categories in sorted order.
+
+        Sorted categories group and sort as the strings would; columns coded with the same
+        table (``work.member`` and ``people.lead_practitioner``) have the same categories,
+        so they compare with each other.
+        """
+        names = self.names
+        order = sorted(range(len(names)), key=names.__getitem__)
+        remap = np.empty(len(names), dtype=np.int64)
+        remap[order] = np.arange(len(order))
+        categories = pd.Index([names[k] for k in order], dtype=object)
+        return pd.Categorical.from_codes(remap[codes], categories=categories.astype("str"))
+
+
+class _Cell:
+    """One column of a person's row, read and written through a :class:`PersonRecord`."""
+
+    __slots__ = ("name",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, person: PersonRecord | None, owner: type | None = None) -> Any:
+        if person is None:
+            return self
+        return person.log.columns[self.name][person.row]
+
+    def __set__(self, person: PersonRecord, value: Any) -> None:
+        person.log.columns[self.name][person.row] = value
+
+
+class _CodedCell(_Cell):
+    """A string column kept as codes."""
+
+    __slots__ = ()
+
+    def __get__(self, person: PersonRecord | None, owner: type | None = None) -> Any:
+        if person is None:
+            return self
+        log = person.log
+        return log.codes[_CODED_FIELDS[self.name]].names[log.columns[self.name][person.row]]
+
+    def __set__(self, person: PersonRecord, value: Any) -> None:
+        log = person.log
+        log.columns[self.name][person.row] = log.codes[_CODED_FIELDS[self.name]][value]
+
+
 class PersonRecord:
-    """One referred person's journey, filled in as the simulation runs."""
+    """One referred person's row of the ``people`` table, filled in as the simulation runs.
 
-    person_id: int
-    site: str
-    cohort: str
-    referred_day: float
-    consented_day: float = NAN
-    first_conversation_day: float = NAN
-    plan_written_day: float = NAN
-    signed_off_day: float = NAN
-    budget_agreed_day: float = NAN
-    budget_released_day: float = NAN
-    end_state: str = "in_progress"
-    exit_reason: str = "in_pathway"
-    end_day: float = NAN
-    lead_practitioner: str = ""
-    sessions_planned: int = 0
-    sessions_held: int = 0
-    rework_count: int = 0
-    reviews_held: int = 0
-    budget_type: str = ""
-    budget_amount_gbp: float = NAN
-    budget_held_days: float = NAN
-    backlog_stage: str = ""
-    hours: dict[str, float] = field(default_factory=dict)
+    Made by :meth:`EventLog.add_person`; attribute names are the table's columns.
+    """
+
+    __slots__ = ("cohort", "log", "person_id", "row", "site")
+
+    referred_day = _Cell()
+    consented_day = _Cell()
+    first_conversation_day = _Cell()
+    plan_written_day = _Cell()
+    signed_off_day = _Cell()
+    budget_agreed_day = _Cell()
+    budget_released_day = _Cell()
+    end_day = _Cell()
+    budget_amount_gbp = _Cell()
+    budget_held_days = _Cell()
+    sessions_planned = _Cell()
+    sessions_held = _Cell()
+    rework_count = _Cell()
+    reviews_held = _Cell()
+    end_state = _CodedCell()
+    exit_reason = _CodedCell()
+    lead_practitioner = _CodedCell()
+    budget_type = _CodedCell()
+    backlog_stage = _CodedCell()
+
+    def __init__(self, log: EventLog, row: int, person_id: int, site: str, cohort: str) -> None:
+        self.log = log
+        self.row = row
+        self.person_id = person_id
+        self.site = site
+        self.cohort = cohort
 
     def end(self, state: str, reason: str, day: float) -> None:
         """Close the journey in ``state`` at ``day``."""
@@ -76,17 +183,84 @@ class PersonRecord:
         self.end_day = day
 
 
-@dataclass(slots=True)
 class EventLog:
-    """Everything the model records during one run."""
+    """Everything the model records during one run, as typed columns.
 
-    people: list[PersonRecord] = field(default_factory=list)
-    # (person_id, site, role, member, activity, start_day, finish_day, hours)
-    work: list[tuple[int, str, str, str, str, float, float, float]] = field(default_factory=list)
-    # [person_id, site, role, activity, requested_day, started_day, served]; started_day NaN
-    # until work starts, or the withdrawal day (served False) when the person gives up.
-    # Work and milestones are recorded when their time comes, so none lie past the horizon.
-    waits: list[list[object]] = field(default_factory=list)
+    Parameters
+    ----------
+    horizon_days
+        End of the run: the frames keep only what happened before it (see the module notes).
+    """
+
+    def __init__(self, horizon_days: float = math.inf) -> None:
+        self.horizon_days = horizon_days
+        self.codes: dict[str, Codes] = {
+            "sites": Codes(),
+            "cohorts": Codes(),
+            "roles": Codes(),
+            "members": Codes([""]),
+            "activities": Codes(),
+            "states": Codes(END_STATES),
+            "reasons": Codes(EXIT_REASONS),
+            "labels": Codes([""]),
+        }
+        columns: dict[str, array[Any]] = {
+            "person_id": array("q"),
+            "site": array("i"),
+            "cohort": array("i"),
+        }
+        columns.update({name: array("d") for name in _FLOAT_FIELDS})
+        columns.update({name: array("i") for name in _INT_FIELDS})
+        columns.update({name: array("i") for name in _CODED_FIELDS})
+        self.columns = columns
+        self._new_row: dict[str, float] = {
+            **dict.fromkeys(_FLOAT_FIELDS, NAN),
+            **dict.fromkeys(_INT_FIELDS, 0),
+            "end_state": self.codes["states"]["in_progress"],
+            "exit_reason": self.codes["reasons"]["in_pathway"],
+            "lead_practitioner": 0,
+            "budget_type": 0,
+            "backlog_stage": 0,
+        }
+        self.work: dict[str, array[Any]] = {
+            "person_id": array("q"),
+            "site": array("i"),
+            "role": array("i"),
+            "member": array("i"),
+            "activity": array("i"),
+            "start_day": array("d"),
+            "finish_day": array("d"),
+            "hours": array("d"),
+        }
+        self.waits: dict[str, array[Any]] = {
+            "person_id": array("q"),
+            "site": array("i"),
+            "role": array("i"),
+            "activity": array("i"),
+            "requested_day": array("d"),
+            "started_day": array("d"),
+            "served": array("b"),
+        }
+        self._people_appends = tuple(
+            (columns[name].append, value) for name, value in self._new_row.items()
+        )
+        self._work_appends = tuple(column.append for column in self.work.values())
+        self._wait_appends = tuple(column.append for column in self.waits.values())
+
+    # ----------------------------------------------------------------- writing
+    def add_person(
+        self, person_id: int, site: str, cohort: str, referred_day: float
+    ) -> PersonRecord:
+        """A new row of ``people``; write to it through the returned record."""
+        columns = self.columns
+        row = len(columns["person_id"])
+        columns["person_id"].append(person_id)
+        columns["site"].append(self.codes["sites"][site])
+        columns["cohort"].append(self.codes["cohorts"][cohort])
+        for append, value in self._people_appends:
+            append(value)
+        columns["referred_day"][row] = referred_day
+        return PersonRecord(self, row, person_id, site, cohort)
 
     def log_work(
         self,
@@ -100,24 +274,60 @@ class EventLog:
         hours: float,
     ) -> None:
         """Record ``hours`` of staff time spent on ``person``."""
-        self.work.append(
-            (person.person_id, person.site, role, member, activity, start_day, finish_day, hours)
+        self.log_task(
+            person.person_id, person.site, role, member, activity, start_day, finish_day, hours
         )
-        person.hours[role] = person.hours.get(role, 0.0) + hours
 
-    def open_wait(
-        self, person: PersonRecord, *, role: str, activity: str, day: float
-    ) -> list[object]:
+    def log_task(
+        self,
+        person_id: int,
+        site: str,
+        role: str,
+        member: str,
+        activity: str,
+        start_day: float,
+        finish_day: float,
+        hours: float,
+    ) -> None:
+        """Record one task of staff time (the row of ``work``, field by field)."""
+        codes = self.codes
+        person, site_, role_, member_, activity_, start, finish, hours_ = self._work_appends
+        person(person_id)
+        site_(codes["sites"][site])
+        role_(codes["roles"][role])
+        member_(codes["members"][member])
+        activity_(codes["activities"][activity])
+        start(start_day)
+        finish(finish_day)
+        hours_(hours)
+
+    def open_wait(self, person: PersonRecord, *, role: str, activity: str, day: float) -> int:
         """Start a wait for staff; the returned row is closed with :meth:`close_wait`."""
-        row: list[object] = [person.person_id, person.site, role, activity, day, NAN, False]
-        self.waits.append(row)
-        return row
+        return self.open_wait_of(person.person_id, person.site, role, activity, day)
 
-    @staticmethod
-    def close_wait(row: list[object], day: float, *, served: bool = True) -> None:
+    def open_wait_of(
+        self, person_id: int, site: str, role: str, activity: str, requested_day: float
+    ) -> int:
+        """Start a wait for staff (the row of ``waits``, field by field); returns the row."""
+        codes = self.codes
+        person, site_, role_, activity_, requested, started, served = self._wait_appends
+        person(person_id)
+        site_(codes["sites"][site])
+        role_(codes["roles"][role])
+        activity_(codes["activities"][activity])
+        requested(requested_day)
+        started(NAN)
+        served(0)
+        return len(self.waits["served"]) - 1
+
+    def close_wait(self, row: int, day: float, *, served: bool = True) -> None:
         """End a wait at ``day``: served (work starts) or abandoned (withdrawal)."""
-        row[5] = day
-        row[6] = served
+        self.waits["started_day"][row] = day
+        self.waits["served"][row] = served
+
+    # ----------------------------------------------------------------- frames
+    def _categorical(self, table: str, column: array[Any]) -> pd.Categorical:
+        return self.codes[table].categorical(np.frombuffer(column, dtype=np.int32))
 
     def people_frame(
         self, role_names: list[str], hourly_cost: dict[str, dict[str, float]]
@@ -131,82 +341,114 @@ class EventLog:
         hourly_cost
             Pounds per hour by site, then role.
         """
-        rows = []
-        for p in self.people:
-            row: dict[str, object] = {
-                "person_id": p.person_id,
-                "site": p.site,
-                "cohort": p.cohort,
-                "referred_day": p.referred_day,
-                "consented_day": p.consented_day,
-                "first_conversation_day": p.first_conversation_day,
-                "plan_written_day": p.plan_written_day,
-                "signed_off_day": p.signed_off_day,
-                "budget_agreed_day": p.budget_agreed_day,
-                "budget_released_day": p.budget_released_day,
-                "end_state": p.end_state,
-                "exit_reason": p.exit_reason,
-                "end_day": p.end_day,
-                "lead_practitioner": p.lead_practitioner,
-                "sessions_planned": p.sessions_planned,
-                "sessions_held": p.sessions_held,
-                "rework_count": p.rework_count,
-                "reviews_held": p.reviews_held,
-                "budget_type": p.budget_type,
-                "budget_amount_gbp": p.budget_amount_gbp,
-                "budget_held_days": p.budget_held_days,
-                "backlog_stage": p.backlog_stage,
-            }
-            total_hours = 0.0
-            total_cost = 0.0
-            costs = hourly_cost[p.site]
-            for role in role_names:
-                hours = p.hours.get(role, 0.0)
-                cost = hours * costs.get(role, 0.0)
-                row[f"hours_{role}"] = hours
-                row[f"cost_{role}_gbp"] = cost
-                total_hours += hours
-                total_cost += cost
-            row["staff_hours_total"] = total_hours
-            row["staff_cost_gbp_total"] = total_cost
-            rows.append(row)
-        frame = pd.DataFrame(rows, columns=_people_columns(role_names))
-        return frame.astype(_people_dtypes(role_names))
+        columns = self.columns
+        n = len(columns["person_id"])
+        person_ids = np.frombuffer(columns["person_id"], dtype=np.int64)
+        data: dict[str, Any] = {
+            "person_id": person_ids.copy(),
+            "site": self._categorical("sites", columns["site"]),
+            "cohort": self._categorical("cohorts", columns["cohort"]),
+        }
+        for name in MILESTONES:
+            values = np.frombuffer(columns[name], dtype=np.float64).copy()
+            values[values >= self.horizon_days] = NAN
+            data[name] = values
+        data["end_state"] = self._categorical("states", columns["end_state"])
+        data["exit_reason"] = self._categorical("reasons", columns["exit_reason"])
+        data["end_day"] = np.frombuffer(columns["end_day"], dtype=np.float64).copy()
+        data["lead_practitioner"] = self._categorical("members", columns["lead_practitioner"])
+        for name in _INT_FIELDS:
+            data[name] = np.frombuffer(columns[name], dtype=np.int32).astype(np.int64)
+        data["budget_type"] = self._categorical("labels", columns["budget_type"])
+        data["budget_amount_gbp"] = np.frombuffer(columns["budget_amount_gbp"]).copy()
+        data["budget_held_days"] = np.frombuffer(columns["budget_held_days"]).copy()
+        data["backlog_stage"] = self._categorical("labels", columns["backlog_stage"])
+
+        # Hours and cost per role, summed over the person's tasks in the order they were
+        # booked (work booked for after the horizon is not counted).
+        work_ids, _, work_role, _, _, work_start, _, work_hours = self._work_arrays()
+        kept = work_start < self.horizon_days
+        if np.array_equal(person_ids, np.arange(n)):
+            rows = work_ids
+        else:
+            rows = pd.Index(person_ids).get_indexer(pd.Index(work_ids))
+        kept &= rows >= 0
+        site_names = self.codes["sites"].names
+        role_codes = self.codes["roles"]
+        site_of_person = np.frombuffer(columns["site"], dtype=np.int32)
+        total_hours = np.zeros(n)
+        total_cost = np.zeros(n)
+        for role in role_names:
+            code = role_codes.get(role)
+            hours: np.ndarray = np.zeros(n)
+            if code is not None:
+                mine = kept & (work_role == code)
+                hours = np.bincount(rows[mine], weights=work_hours[mine], minlength=n)
+            rate = np.array(
+                [hourly_cost.get(site, {}).get(role, 0.0) for site in site_names] or [0.0]
+            )
+            cost = hours * rate[site_of_person] if n else np.zeros(0)
+            data[f"hours_{role}"] = hours
+            data[f"cost_{role}_gbp"] = cost
+            total_hours += hours
+            total_cost += cost
+        data["staff_hours_total"] = total_hours
+        data["staff_cost_gbp_total"] = total_cost
+        return pd.DataFrame(data, columns=_people_columns(role_names))
+
+    def _work_arrays(self) -> tuple[np.ndarray, ...]:
+        work = self.work
+        return (
+            np.frombuffer(work["person_id"], dtype=np.int64),
+            np.frombuffer(work["site"], dtype=np.int32),
+            np.frombuffer(work["role"], dtype=np.int32),
+            np.frombuffer(work["member"], dtype=np.int32),
+            np.frombuffer(work["activity"], dtype=np.int32),
+            np.frombuffer(work["start_day"], dtype=np.float64),
+            np.frombuffer(work["finish_day"], dtype=np.float64),
+            np.frombuffer(work["hours"], dtype=np.float64),
+        )
 
     def work_frame(self) -> pd.DataFrame:
-        """One row per task of staff time."""
-        columns = [
-            "person_id", "site", "role", "member", "activity", "start_day", "finish_day", "hours",
-        ]  # fmt: skip
-        frame = pd.DataFrame(self.work, columns=columns)
-        return frame.astype(
+        """One row per task of staff time that started before the horizon."""
+        person, site, role, member, activity, start, finish, hours = self._work_arrays()
+        kept = start < self.horizon_days
+        every = bool(kept.all())
+
+        def pick(values: np.ndarray) -> np.ndarray:
+            return values.copy() if every else values[kept]
+
+        return pd.DataFrame(
             {
-                "person_id": "int64",
-                "site": "string",
-                "role": "string",
-                "member": "string",
-                "activity": "string",
-                "start_day": "float64",
-                "finish_day": "float64",
-                "hours": "float64",
+                "person_id": pick(person),
+                "site": self.codes["sites"].categorical(pick(site)),
+                "role": self.codes["roles"].categorical(pick(role)),
+                "member": self.codes["members"].categorical(pick(member)),
+                "activity": self.codes["activities"].categorical(pick(activity)),
+                "start_day": pick(start),
+                "finish_day": pick(finish),
+                "hours": pick(hours),
             }
         )
 
     def waits_frame(self) -> pd.DataFrame:
         """One row per wait for staff: requested, started (NaN if still waiting), served."""
-        columns = [
-            "person_id", "site", "role", "activity", "requested_day", "started_day", "served",
-        ]  # fmt: skip
-        frame = pd.DataFrame(self.waits, columns=columns)
-        return frame.astype(
+        waits = self.waits
+        started = np.frombuffer(waits["started_day"], dtype=np.float64).copy()
+        served = np.frombuffer(waits["served"], dtype=np.int8).astype(bool)
+        # Work booked to start at or after the horizon had not started by then.
+        late = started >= self.horizon_days
+        started[late] = NAN
+        served[late] = False
+        return pd.DataFrame(
             {
-                "person_id": "int64",
-                "site": "string",
-                "role": "string",
-                "activity": "string",
-                "requested_day": "float64",
-                "started_day": "float64",
-                "served": "bool",
+                "person_id": np.frombuffer(waits["person_id"], dtype=np.int64).copy(),
+                "site": self._categorical("sites", waits["site"]),
+                "role": self._categorical("roles", waits["role"]),
+                "activity": self._categorical("activities", waits["activity"]),
+                "requested_day": np.frombuffer(waits["requested_day"], dtype=np.float64).copy(),
+                "started_day": started,
+                "served": served,
             }
         )
 
@@ -233,30 +475,3 @@ def _people_columns(role_names: list[str]) -> list[str]:
     for role in role_names:
         base += [f"hours_{role}", f"cost_{role}_gbp"]
     return [*base, "staff_hours_total", "staff_cost_gbp_total"]
-
-
-def _people_dtypes(role_names: list[str]) -> dict[str, str]:
-    dtypes = {
-        "person_id": "int64",
-        "site": "string",
-        "cohort": "string",
-        "end_state": "string",
-        "exit_reason": "string",
-        "end_day": "float64",
-        "lead_practitioner": "string",
-        "sessions_planned": "int64",
-        "sessions_held": "int64",
-        "rework_count": "int64",
-        "reviews_held": "int64",
-        "budget_type": "string",
-        "budget_amount_gbp": "float64",
-        "budget_held_days": "float64",
-        "backlog_stage": "string",
-        "staff_hours_total": "float64",
-        "staff_cost_gbp_total": "float64",
-    }
-    dtypes.update(dict.fromkeys(MILESTONES, "float64"))
-    for role in role_names:
-        dtypes[f"hours_{role}"] = "float64"
-        dtypes[f"cost_{role}_gbp"] = "float64"
-    return dtypes

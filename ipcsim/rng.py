@@ -12,12 +12,12 @@ is what makes common random numbers across scenarios work. There is no module-le
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 BLOCK = 256
-"""Draws fetched from numpy at a time by a :class:`Sampler`."""
+"""Draws fetched from numpy at a time by :func:`block_draws`."""
 
 
 def stream_key(name: str) -> int:
@@ -57,12 +57,15 @@ class Streams:
         return sorted(self._generators)
 
 
-class Sampler:
-    """Draws of one quantity from one stream, fetched from numpy a block at a time.
+def block_draws(
+    generator: np.random.Generator,
+    draw_block: Callable[[np.random.Generator, int], np.ndarray],
+) -> Iterator[float]:
+    """Endless draws of one quantity from its stream, fetched from numpy a block at a time.
 
     Calling numpy once per draw costs about a microsecond; a block of draws costs little
-    more than one. The k-th call always returns the stream's k-th draw, so buffering changes
-    nothing but speed.
+    more than one, and ``next()`` on the iterator a few tens of nanoseconds. The k-th
+    ``next()`` always returns the stream's k-th draw, so buffering changes nothing but speed.
 
     Parameters
     ----------
@@ -71,30 +74,8 @@ class Sampler:
     draw_block
         ``draw_block(generator, n)`` returns ``n`` draws (e.g. ``Distribution.sample_block``).
     """
-
-    __slots__ = ("_draw", "_generator", "_next", "_values")
-
-    def __init__(
-        self,
-        generator: np.random.Generator,
-        draw_block: Callable[[np.random.Generator, int], np.ndarray],
-    ) -> None:
-        self._generator = generator
-        self._draw = draw_block
-        self._values: list[float] = []
-        self._next = 0
-
-    def __call__(self) -> float:
-        if self._next >= len(self._values):
-            self._values = self._draw(self._generator, BLOCK).tolist()
-            self._next = 0
-        value = self._values[self._next]
-        self._next += 1
-        return value
-
-    def take(self, n: int) -> list[float]:
-        """The next ``n`` draws."""
-        return [self() for _ in range(n)]
+    while True:
+        yield from draw_block(generator, BLOCK).tolist()
 
 
 def uniform_block(generator: np.random.Generator, n: int) -> np.ndarray:

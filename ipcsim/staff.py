@@ -106,10 +106,13 @@ class StaffMember:
         )
         need = min(hours, self.cap_hours)
         if credit < need:
-            day = calendar.inv(cum_day + (need - credit) / self.rate)
+            start = calendar.next_open(calendar.inv(cum_day + (need - credit) / self.rate))
             credit = need
-        start = calendar.next_open(day)
-        cum_start = calendar.cum(start)
+            cum_start = calendar.cum(start)
+        else:
+            start = calendar.next_open(day)
+            # Inside a working window already: its window hours are known.
+            cum_start = cum_day if start == day else calendar.cum(start)
         finish = start + hours / HOURS_PER_DAY
         if hours > credit:
             finish = max(finish, calendar.inv(cum_start + (hours - credit) / self.rate))

@@ -16,14 +16,15 @@ import pytest
 
 from ipcsim import io
 from ipcsim.errors import OutputError
-from ipcsim.records import EventLog, PersonRecord
+from ipcsim.records import EventLog
 
 
 def frames() -> dict[str, pd.DataFrame]:
     """Small frames with the model's dtypes (strings, NaN, bools)."""
-    person = PersonRecord(person_id=1, site="Testshire", cohort="frail", referred_day=1.5)
+    log = EventLog()
+    person = log.add_person(1, "Testshire", "frail", 1.5)
     person.end("declined", "offer_declined", 2.0)
-    log = EventLog(people=[person, PersonRecord(2, "Testshire", "frail", 3.0)])
+    log.add_person(2, "Testshire", "frail", 3.0)
     log.log_work(
         person, role="planner", member="planner-1", activity="a", start_day=1.6, finish_day=1.7,
         hours=1.0,

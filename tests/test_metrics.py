@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,40 +15,63 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipcsim import metrics
-from ipcsim.records import END_STATES, EventLog, PersonRecord
+from ipcsim.records import END_STATES, EventLog
 
 NAN = math.nan
 ROLES = ["admin", "planner"]
 HOURLY_COST = {"admin": 10.0, "planner": 20.0}
 
 
-def person(pid: int, referred: float, **fields: Any) -> PersonRecord:
-    """A person record; ``state=(end_state, end_day)`` closes the journey."""
+@dataclass
+class Person:
+    """What a test says of one person; :func:`people_frame` writes it as the model would."""
+
+    pid: int
+    referred: float
+    fields: dict[str, Any]
+    hours: dict[str, float] = field(default_factory=dict)
+
+    def end(self, state: str, reason: str, day: float) -> None:
+        self.fields.update(end_state=state, exit_reason=reason, end_day=day)
+
+
+def person(pid: int, referred: float, **fields: Any) -> Person:
+    """A person; ``state=(end_state, end_day)`` closes the journey."""
     state = fields.pop("state", None)
-    record = PersonRecord(person_id=pid, site="s", cohort="c", referred_day=referred, **fields)
+    record = Person(pid, referred, fields)
     if state is not None:
         record.end(state[0], "reason", state[1])
     return record
 
 
-def people_frame(*records: PersonRecord) -> pd.DataFrame:
-    """The people frame exactly as the model produces it."""
-    return EventLog(people=list(records)).people_frame(ROLES, {"s": HOURLY_COST})
+def people_frame(*records: Person) -> pd.DataFrame:
+    """The people frame exactly as the model produces it (hours come from logged work)."""
+    log = EventLog()
+    for spec in records:
+        row = log.add_person(spec.pid, "s", "c", spec.referred)
+        for name, value in spec.fields.items():
+            setattr(row, name, value)
+        for role, hours in spec.hours.items():
+            log.log_work(
+                row, role=role, member="m", activity="a", start_day=0.0, finish_day=0.0,
+                hours=hours,
+            )  # fmt: skip
+    return log.people_frame(ROLES, {"s": HOURLY_COST})
 
 
 def waits_frame(*rows: tuple[str, float, float]) -> pd.DataFrame:
     """Waits from ``(role, requested_day, started_day)``."""
-    log = EventLog(
-        waits=[[i, "s", role, "a", req, start, True] for i, (role, req, start) in enumerate(rows)]
-    )
+    log = EventLog()
+    for i, (role, requested, started) in enumerate(rows):
+        log.close_wait(log.open_wait_of(i, "s", role, "a", requested), started)
     return log.waits_frame()
 
 
 def work_frame(*rows: tuple[str, float, float]) -> pd.DataFrame:
     """Work from ``(role, start_day, hours)``."""
-    log = EventLog(
-        work=[(i, "s", role, "m", "a", start, start, h) for i, (role, start, h) in enumerate(rows)]
-    )
+    log = EventLog()
+    for i, (role, start, hours) in enumerate(rows):
+        log.log_task(i, "s", role, "m", "a", start, start, hours)
     return log.work_frame()
 
 
