@@ -542,21 +542,23 @@ def cost_run(
     role_names = sorted({role for site in sites.values() for role in site.hourly_cost_gbp})
     n_people = len(people)
 
-    person_site = people["site"].astype(object).to_numpy()
-    unknown_sites = sorted({str(s) for s in person_site} - set(sites))
+    person_site = _Coded.of(people["site"])
+    unknown_sites = sorted(person_site.used() - set(sites))
     if unknown_sites:
         raise ValueError(f"people frame has site(s) not in the scenario: {unknown_sites}")
     work_person = _rows_of(people, work)
-    work_site = person_site[work_person]
-    work_role = work["role"].astype(object).to_numpy()
+    work_site = person_site.take(work_person)
+    work_role = _Coded.of(work["role"])
     work_hours = _floats(work["hours"])
     work_cost = work_hours * _work_rates(sites, work_site, work_role)
     work_year = _year_index(_floats(work["start_day"]), years)
 
-    staff_by_role = {role: np.zeros(n_people) for role in role_names}
+    staff_by_role: dict[str, np.ndarray] = {role: np.zeros(n_people) for role in role_names}
     for role in role_names:
-        mine = work_role == role
-        np.add.at(staff_by_role[role], work_person[mine], work_cost[mine])
+        mine = work_role.is_(role)
+        staff_by_role[role] = np.bincount(
+            work_person[mine], weights=work_cost[mine], minlength=n_people
+        )
     staff_cost = sum(staff_by_role.values(), np.zeros(n_people))
 
     # Patients, appointments, staff contacts.
@@ -564,7 +566,9 @@ def cost_run(
     patient = np.isfinite(milestone)
     patient_year = _year_index(milestone, years)
     appointments = _floats(people["sessions_held"]) + _floats(people["reviews_held"])
-    contacts = _staff_contacts(people, work, work_person, work_site, work_hours, sites=sites)
+    contacts = _staff_contacts(
+        people, work, work_person, person_site, work_site, work_hours, sites=sites
+    )
 
     # Budgets, running cost and standard care, per person.
     amount = np.nan_to_num(_floats(people["budget_amount_gbp"]), nan=0.0)
@@ -579,11 +583,13 @@ def cost_run(
     }[econ.budgets_in_running_cost]
     non_staff = np.where(patient, econ.non_staff_cost_per_patient_gbp, 0.0)
     running = staff_cost + non_staff + budget_in_running
-    site_standard = np.array([sites[s].standard_care_cost_gbp for s in person_site], dtype=float)
+    site_standard = person_site.lookup(
+        {name: site.standard_care_cost_gbp for name, site in sites.items()}
+    )
     standard_cost = np.where(patient, site_standard, 0.0)
     differential = running - standard_cost
 
-    costed = people.copy()
+    costed = people.copy(deep=False)  # copy-on-write: the records are not duplicated
     costed["patient"] = patient
     costed["ipc_appointments"] = appointments.astype("int64")
     costed["staff_contacts"] = contacts
@@ -607,8 +613,8 @@ def cost_run(
     site_years: list[dict[str, Any]] = []
     breakeven_rows: list[dict[str, Any]] = []
     for site in sites.values():
-        mine = person_site == site.name
-        work_mine = work_site == site.name
+        mine = person_site.is_(site.name)
+        work_mine = work_site.is_(site.name)
 
         def per_year(when: np.ndarray, values: np.ndarray, where: np.ndarray) -> np.ndarray:
             return _by_year(when[where], values[where], n_years)
@@ -777,6 +783,49 @@ def _site_rates(scenario: Scenario, econ: Economics) -> dict[str, _SiteRates]:
     return out
 
 
+@dataclass(frozen=True)
+class _Coded:
+    """A string column as integer codes (-1 where missing): compared without Python strings.
+
+    The people and work frames hold their strings as categoricals; comparing codes takes a
+    byte or two a row where an object array takes eight and a string comparison each.
+    """
+
+    codes: np.ndarray
+    labels: list[str]
+
+    @classmethod
+    def of(cls, column: pd.Series) -> _Coded:
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes = column.cat.codes.to_numpy()
+            labels = [str(label) for label in column.cat.categories]
+        else:
+            codes, uniques = pd.factorize(column.astype(object))
+            labels = [str(label) for label in uniques]
+        return cls(np.asarray(codes), labels)
+
+    def is_(self, label: str) -> np.ndarray:
+        """Rows holding ``label``."""
+        if label not in self.labels:
+            return np.zeros(len(self.codes), dtype=bool)
+        return self.codes == self.labels.index(label)
+
+    def take(self, rows: np.ndarray) -> _Coded:
+        return _Coded(self.codes[rows], self.labels)
+
+    def used(self) -> set[str]:
+        """Labels that occur (missing values left out)."""
+        return {self.labels[k] for k in np.unique(self.codes) if k >= 0}
+
+    def strings(self, rows: np.ndarray) -> list[str]:
+        return [self.labels[k] if k >= 0 else "" for k in self.codes[rows]]
+
+    def lookup(self, values: Mapping[str, float]) -> np.ndarray:
+        """``values[label]`` for each row (NaN for a label not in ``values``)."""
+        table = np.array([values.get(label, math.nan) for label in self.labels] + [math.nan])
+        return table[self.codes]  # code -1 takes the trailing NaN
+
+
 def _comparator_rate(
     rates: Mapping[str, float],
     *,
@@ -805,18 +854,21 @@ def _rows_of(people: pd.DataFrame, work: pd.DataFrame) -> np.ndarray:
 
 
 def _work_rates(
-    sites: Mapping[str, _SiteRates], work_site: np.ndarray, work_role: np.ndarray
+    sites: Mapping[str, _SiteRates], work_site: _Coded, work_role: _Coded
 ) -> np.ndarray:
     """Pounds per hour of each work row, by its person's site and its role."""
-    rates = np.full(len(work_role), math.nan)
+    rates = np.full(len(work_role.codes), math.nan)
     for site in sites.values():
-        at_site = work_site == site.name
+        at_site = work_site.is_(site.name)
         for role, hourly in site.hourly_cost_gbp.items():
-            rates[at_site & (work_role == role)] = hourly
+            rates[at_site & work_role.is_(role)] = hourly
     unknown = np.isnan(rates)
     if unknown.any():
         pairs = sorted(
-            {f"{s}/{r}" for s, r in zip(work_site[unknown], work_role[unknown], strict=True)}
+            {
+                f"{s}/{r}"
+                for s, r in zip(work_site.strings(unknown), work_role.strings(unknown), strict=True)
+            }
         )
         raise ValueError(f"work frame has role(s) not in the site's workforce: {pairs[:5]}")
     return rates
@@ -826,7 +878,8 @@ def _staff_contacts(
     people: pd.DataFrame,
     work: pd.DataFrame,
     work_person: np.ndarray,
-    work_site: np.ndarray,
+    person_site: _Coded,
+    work_site: _Coded,
     work_hours: np.ndarray,
     *,
     sites: Mapping[str, _SiteRates],
@@ -834,18 +887,16 @@ def _staff_contacts(
     """Staff-to-staff contacts per person (NaN where they cannot be known)."""
     if "staff_contacts" in people.columns:
         return _floats(people["staff_contacts"])
-    activity = work["activity"].astype(object).to_numpy()
-    role = work["role"].astype(object).to_numpy()
-    person_site = people["site"].astype(object).to_numpy()
+    activity = _Coded.of(work["activity"])
+    role = _Coded.of(work["role"])
     contacts = np.zeros(len(people))
     for site in sites.values():
         if site.minutes_per_contact <= 0:
-            contacts[person_site == site.name] = math.nan
+            contacts[person_site.is_(site.name)] = math.nan
             continue
-        mine = (work_site == site.name) & (activity == _CIRCULATION) & (role == site.lead_role)
-        hours = np.zeros(len(people))
-        np.add.at(hours, work_person[mine], work_hours[mine])
-        at_site = person_site == site.name
+        mine = work_site.is_(site.name) & activity.is_(_CIRCULATION) & role.is_(site.lead_role)
+        hours = np.bincount(work_person[mine], weights=work_hours[mine], minlength=len(people))
+        at_site = person_site.is_(site.name)
         contacts[at_site] = hours[at_site] * _MINUTES_PER_HOUR / site.minutes_per_contact
     return contacts
 

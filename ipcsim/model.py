@@ -468,9 +468,9 @@ class PathwayModel:
             site.signed_off += 1
             if planner is not None:
                 lead_pool.close_case(planner)
-            env.process(self._reviews(person, site, draws, planner))
+            env.process(self._reviews(person, site, draws.review_happens, planner))
         elif reached == 3:
-            env.process(self._reviews(person, site, draws, planner))
+            env.process(self._reviews(person, site, draws.review_happens, planner))
 
         # 8. Budget setting, the budget pot, and release.
         if reached < 4:
@@ -508,7 +508,8 @@ class PathwayModel:
             person, role=pathway.lead_role, activity="allocation", day=env.now
         )
         allocation = lead_pool.request(new_case=True)
-        if math.isfinite(draws.withdraws_after_waiting_days):
+        if not allocation.triggered and math.isfinite(draws.withdraws_after_waiting_days):
+            # Only someone who has to wait can give up (no timer for those served at once).
             yield allocation | env.timeout(draws.withdraws_after_waiting_days)
         else:
             yield allocation
@@ -546,15 +547,19 @@ class PathwayModel:
         self,
         person: PersonRecord,
         site: SiteRuntime,
-        draws: PersonDraws,
+        review_happens: list[bool],
         planner: StaffMember | None,
     ) -> Process:
-        """Reviews of a plan in place, due every review interval from sign-off."""
+        """Reviews of a plan in place, due every review interval from sign-off.
+
+        Only the review draws are kept (not all of the person's draws): a plan in place waits
+        for years, and most people of a long run are waiting for a review.
+        """
         cohort = site.config.cohorts[person.cohort]
         lead_pool = site.pools[site.config.pathway.lead_role]
         signed_off = self.env.now
         horizon = self.scenario.run.horizon_days
-        for k, happens in enumerate(draws.review_happens, start=1):
+        for k, happens in enumerate(review_happens, start=1):
             if not happens:
                 continue
             due = signed_off + k * cohort.review_interval_days
@@ -735,16 +740,14 @@ class PathwayModel:
         Returns the member who did the work: a new lead if the named one has left.
         """
         log, role = self.log, pool.role_label
-        wait = log.open_wait_of(person.person_id, person.site, role, activity, self.env.now)
+        wait = log.open_wait_of(person.row, role, activity, self.env.now)
         request = pool.request(member=member, new_case=new_case, kind=kind)
         yield request
         worker = request.granted
         start, finish = pool.book(worker, self.env.now, hours)
         # Written when booked; the frames leave out what starts after the horizon.
         log.close_wait(wait, start)
-        log.log_task(
-            person.person_id, person.site, role, worker.name, activity, start, finish, hours
-        )
+        log.log_task(person.row, role, worker.name, activity, start, finish, hours)
         yield self.env.timeout(finish - self.env.now)
         pool.release(worker)
         return worker
@@ -818,14 +821,12 @@ class PathwayModel:
         finish: float,
         hours: float,
     ) -> None:
-        self.log.log_task(
-            person.person_id, person.site, role, member.name, activity, start, finish, hours
-        )
+        self.log.log_task(person.row, role, member.name, activity, start, finish, hours)
 
     def _log_reviewer(self, person: PersonRecord, role: str, member: str, hours: float) -> None:
         """Sign-off time: counted and costed, not queued (the delay or cadence stands for it)."""
         now = self.env.now
-        self.log.log_task(person.person_id, person.site, role, member, "sign_off", now, now, hours)
+        self.log.log_task(person.row, role, member, "sign_off", now, now, hours)
 
     # ----------------------------------------------------------------- draws
     def _draw_person(self, site: SiteRuntime, cohort_name: str, *, prefix: str = "") -> PersonDraws:

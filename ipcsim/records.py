@@ -183,8 +183,20 @@ class PersonRecord:
         self.end_day = day
 
 
+# array.array type codes of the columns, and the numpy dtypes they read back as.
+_NUMPY = {"b": np.int8, "h": np.int16, "i": np.int32, "q": np.int64, "d": np.float64}
+
+
+def _view(column: array[Any]) -> np.ndarray:
+    """A numpy view of an ``array.array`` column (no copy)."""
+    return np.frombuffer(column, dtype=_NUMPY[column.typecode])
+
+
 class EventLog:
     """Everything the model records during one run, as typed columns.
+
+    ``work`` and ``waits`` rows point to the person's row of ``people`` (int32); strings are
+    int16 codes (int32 for staff members). A task costs 36 bytes, a wait 25.
 
     Parameters
     ----------
@@ -206,8 +218,8 @@ class EventLog:
         }
         columns: dict[str, array[Any]] = {
             "person_id": array("q"),
-            "site": array("i"),
-            "cohort": array("i"),
+            "site": array("h"),
+            "cohort": array("h"),
         }
         columns.update({name: array("d") for name in _FLOAT_FIELDS})
         columns.update({name: array("i") for name in _INT_FIELDS})
@@ -223,20 +235,18 @@ class EventLog:
             "backlog_stage": 0,
         }
         self.work: dict[str, array[Any]] = {
-            "person_id": array("q"),
-            "site": array("i"),
-            "role": array("i"),
+            "row": array("i"),
+            "role": array("h"),
             "member": array("i"),
-            "activity": array("i"),
+            "activity": array("h"),
             "start_day": array("d"),
             "finish_day": array("d"),
             "hours": array("d"),
         }
         self.waits: dict[str, array[Any]] = {
-            "person_id": array("q"),
-            "site": array("i"),
-            "role": array("i"),
-            "activity": array("i"),
+            "row": array("i"),
+            "role": array("h"),
+            "activity": array("h"),
             "requested_day": array("d"),
             "started_day": array("d"),
             "served": array("b"),
@@ -245,6 +255,7 @@ class EventLog:
             (columns[name].append, value) for name, value in self._new_row.items()
         )
         self._work_appends = tuple(column.append for column in self.work.values())
+        self._work_kept: int | None = None  # rows of work kept once compacted (frames)
         self._wait_appends = tuple(column.append for column in self.waits.values())
 
     # ----------------------------------------------------------------- writing
@@ -274,14 +285,11 @@ class EventLog:
         hours: float,
     ) -> None:
         """Record ``hours`` of staff time spent on ``person``."""
-        self.log_task(
-            person.person_id, person.site, role, member, activity, start_day, finish_day, hours
-        )
+        self.log_task(person.row, role, member, activity, start_day, finish_day, hours)
 
     def log_task(
         self,
-        person_id: int,
-        site: str,
+        row: int,
         role: str,
         member: str,
         activity: str,
@@ -289,11 +297,10 @@ class EventLog:
         finish_day: float,
         hours: float,
     ) -> None:
-        """Record one task of staff time (the row of ``work``, field by field)."""
+        """Record one task of staff time for the person in ``row`` of ``people``."""
         codes = self.codes
-        person, site_, role_, member_, activity_, start, finish, hours_ = self._work_appends
-        person(person_id)
-        site_(codes["sites"][site])
+        row_, role_, member_, activity_, start, finish, hours_ = self._work_appends
+        row_(row)
         role_(codes["roles"][role])
         member_(codes["members"][member])
         activity_(codes["activities"][activity])
@@ -303,16 +310,13 @@ class EventLog:
 
     def open_wait(self, person: PersonRecord, *, role: str, activity: str, day: float) -> int:
         """Start a wait for staff; the returned row is closed with :meth:`close_wait`."""
-        return self.open_wait_of(person.person_id, person.site, role, activity, day)
+        return self.open_wait_of(person.row, role, activity, day)
 
-    def open_wait_of(
-        self, person_id: int, site: str, role: str, activity: str, requested_day: float
-    ) -> int:
-        """Start a wait for staff (the row of ``waits``, field by field); returns the row."""
+    def open_wait_of(self, row: int, role: str, activity: str, requested_day: float) -> int:
+        """Start a wait for staff of the person in ``row`` of ``people``; returns its row."""
         codes = self.codes
-        person, site_, role_, activity_, requested, started, served = self._wait_appends
-        person(person_id)
-        site_(codes["sites"][site])
+        row_, role_, activity_, requested, started, served = self._wait_appends
+        row_(row)
         role_(codes["roles"][role])
         activity_(codes["activities"][activity])
         requested(requested_day)
@@ -326,8 +330,8 @@ class EventLog:
         self.waits["served"][row] = served
 
     # ----------------------------------------------------------------- frames
-    def _categorical(self, table: str, column: array[Any]) -> pd.Categorical:
-        return self.codes[table].categorical(np.frombuffer(column, dtype=np.int32))
+    def _categorical(self, table: str, codes: np.ndarray) -> pd.Categorical:
+        return self.codes[table].categorical(codes)
 
     def people_frame(
         self, role_names: list[str], hourly_cost: dict[str, dict[str, float]]
@@ -343,46 +347,44 @@ class EventLog:
         """
         columns = self.columns
         n = len(columns["person_id"])
-        person_ids = np.frombuffer(columns["person_id"], dtype=np.int64)
+        site_of_person = _view(columns["site"])
         data: dict[str, Any] = {
-            "person_id": person_ids.copy(),
-            "site": self._categorical("sites", columns["site"]),
-            "cohort": self._categorical("cohorts", columns["cohort"]),
+            "person_id": _view(columns["person_id"]),
+            "site": self._categorical("sites", site_of_person),
+            "cohort": self._categorical("cohorts", _view(columns["cohort"])),
         }
         for name in MILESTONES:
-            values = np.frombuffer(columns[name], dtype=np.float64).copy()
-            values[values >= self.horizon_days] = NAN
+            values = _view(columns[name])
+            late = values >= self.horizon_days
+            if late.any():
+                values[late] = NAN  # reached at or after the horizon: not reached in the run
             data[name] = values
-        data["end_state"] = self._categorical("states", columns["end_state"])
-        data["exit_reason"] = self._categorical("reasons", columns["exit_reason"])
-        data["end_day"] = np.frombuffer(columns["end_day"], dtype=np.float64).copy()
-        data["lead_practitioner"] = self._categorical("members", columns["lead_practitioner"])
+        data["end_state"] = self._categorical("states", _view(columns["end_state"]))
+        data["exit_reason"] = self._categorical("reasons", _view(columns["exit_reason"]))
+        data["end_day"] = _view(columns["end_day"])
+        data["lead_practitioner"] = self._categorical(
+            "members", _view(columns["lead_practitioner"])
+        )
         for name in _INT_FIELDS:
-            data[name] = np.frombuffer(columns[name], dtype=np.int32).astype(np.int64)
-        data["budget_type"] = self._categorical("labels", columns["budget_type"])
-        data["budget_amount_gbp"] = np.frombuffer(columns["budget_amount_gbp"]).copy()
-        data["budget_held_days"] = np.frombuffer(columns["budget_held_days"]).copy()
-        data["backlog_stage"] = self._categorical("labels", columns["backlog_stage"])
+            data[name] = _view(columns[name]).astype(np.int64)
+        data["budget_type"] = self._categorical("labels", _view(columns["budget_type"]))
+        data["budget_amount_gbp"] = _view(columns["budget_amount_gbp"])
+        data["budget_held_days"] = _view(columns["budget_held_days"])
+        data["backlog_stage"] = self._categorical("labels", _view(columns["backlog_stage"]))
 
         # Hours and cost per role, summed over the person's tasks in the order they were
         # booked (work booked for after the horizon is not counted).
-        work_ids, _, work_role, _, _, work_start, _, work_hours = self._work_arrays()
-        kept = work_start < self.horizon_days
-        if np.array_equal(person_ids, np.arange(n)):
-            rows = work_ids
-        else:
-            rows = pd.Index(person_ids).get_indexer(pd.Index(work_ids))
-        kept &= rows >= 0
+        work = self._work_before_horizon()
+        rows, work_role, work_hours = work["row"], work["role"], work["hours"]
         site_names = self.codes["sites"].names
         role_codes = self.codes["roles"]
-        site_of_person = np.frombuffer(columns["site"], dtype=np.int32)
         total_hours = np.zeros(n)
         total_cost = np.zeros(n)
         for role in role_names:
             code = role_codes.get(role)
             hours: np.ndarray = np.zeros(n)
             if code is not None:
-                mine = kept & (work_role == code)
+                mine = work_role == code
                 hours = np.bincount(rows[mine], weights=work_hours[mine], minlength=n)
             rate = np.array(
                 [hourly_cost.get(site, {}).get(role, 0.0) for site in site_names] or [0.0]
@@ -394,63 +396,60 @@ class EventLog:
             total_cost += cost
         data["staff_hours_total"] = total_hours
         data["staff_cost_gbp_total"] = total_cost
-        return pd.DataFrame(data, columns=_people_columns(role_names))
+        # The columns are views of the log's arrays: no second copy of the records.
+        return pd.DataFrame(data, columns=_people_columns(role_names), copy=False)
 
-    def _work_arrays(self) -> tuple[np.ndarray, ...]:
-        work = self.work
-        return (
-            np.frombuffer(work["person_id"], dtype=np.int64),
-            np.frombuffer(work["site"], dtype=np.int32),
-            np.frombuffer(work["role"], dtype=np.int32),
-            np.frombuffer(work["member"], dtype=np.int32),
-            np.frombuffer(work["activity"], dtype=np.int32),
-            np.frombuffer(work["start_day"], dtype=np.float64),
-            np.frombuffer(work["finish_day"], dtype=np.float64),
-            np.frombuffer(work["hours"], dtype=np.float64),
-        )
+    def _of_people(self, rows: np.ndarray) -> dict[str, Any]:
+        """``person_id`` and ``site`` columns for rows that point into ``people``."""
+        return {
+            "person_id": _view(self.columns["person_id"])[rows],
+            "site": self._categorical("sites", _view(self.columns["site"])[rows]),
+        }
 
     def work_frame(self) -> pd.DataFrame:
         """One row per task of staff time that started before the horizon."""
-        person, site, role, member, activity, start, finish, hours = self._work_arrays()
-        kept = start < self.horizon_days
-        every = bool(kept.all())
+        work = self._work_before_horizon()
+        data = self._of_people(work["row"])
+        data["role"] = self._categorical("roles", work["role"])
+        data["member"] = self._categorical("members", work["member"])
+        data["activity"] = self._categorical("activities", work["activity"])
+        for name in ("start_day", "finish_day", "hours"):
+            data[name] = work[name]
+        return pd.DataFrame(data, copy=False)
 
-        def pick(values: np.ndarray) -> np.ndarray:
-            return values.copy() if every else values[kept]
+    def _work_before_horizon(self) -> dict[str, np.ndarray]:
+        """Views of the tasks that start before the horizon, moved to the front in place.
 
-        return pd.DataFrame(
-            {
-                "person_id": pick(person),
-                "site": self.codes["sites"].categorical(pick(site)),
-                "role": self.codes["roles"].categorical(pick(role)),
-                "member": self.codes["members"].categorical(pick(member)),
-                "activity": self.codes["activities"].categorical(pick(activity)),
-                "start_day": pick(start),
-                "finish_day": pick(finish),
-                "hours": pick(hours),
-            }
-        )
+        Compacting one column at a time needs one column's worth of scratch memory, not a
+        second copy of the table; afterwards only the first ``_work_kept`` rows are used.
+        """
+        work = {name: _view(column) for name, column in self.work.items()}
+        if self._work_kept is None:
+            kept = work["start_day"] < self.horizon_days
+            n_kept = int(kept.sum())
+            if n_kept < len(kept):
+                for values in work.values():
+                    values[:n_kept] = values[kept]
+            self._work_kept = n_kept
+        return {name: values[: self._work_kept] for name, values in work.items()}
 
     def waits_frame(self) -> pd.DataFrame:
         """One row per wait for staff: requested, started (NaN if still waiting), served."""
-        waits = self.waits
-        started = np.frombuffer(waits["started_day"], dtype=np.float64).copy()
-        served = np.frombuffer(waits["served"], dtype=np.int8).astype(bool)
+        waits = {name: _view(column) for name, column in self.waits.items()}
+        started = waits["started_day"]
+        served = waits["served"].astype(bool)
         # Work booked to start at or after the horizon had not started by then.
         late = started >= self.horizon_days
-        started[late] = NAN
-        served[late] = False
-        return pd.DataFrame(
-            {
-                "person_id": np.frombuffer(waits["person_id"], dtype=np.int64).copy(),
-                "site": self._categorical("sites", waits["site"]),
-                "role": self._categorical("roles", waits["role"]),
-                "activity": self._categorical("activities", waits["activity"]),
-                "requested_day": np.frombuffer(waits["requested_day"], dtype=np.float64).copy(),
-                "started_day": started,
-                "served": served,
-            }
-        )
+        if late.any():
+            started[late] = NAN
+            served[late] = False
+        data = self._of_people(waits["row"])
+        data["role"] = self._categorical("roles", waits["role"])
+        data["activity"] = self._categorical("activities", waits["activity"])
+        data["requested_day"] = waits["requested_day"]
+        data["started_day"] = started
+        data["served"] = served
+        return pd.DataFrame(data, copy=False)
 
 
 def _people_columns(role_names: list[str]) -> list[str]:

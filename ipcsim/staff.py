@@ -27,6 +27,11 @@ from ipcsim.worktime import Calendar
 
 HOURS_PER_DAY = 24.0
 
+
+def _arrival(request: StaffRequest) -> int:
+    return request.seq
+
+
 PRIORITY_RANKS = {
     "fifo": {"planning": 0, "review": 0},
     "new_first": {"planning": 0, "review": 1},
@@ -51,6 +56,7 @@ class StaffMember:
         "name",
         "productivity",
         "rate",
+        "waiting",
     )
 
     def __init__(
@@ -75,6 +81,8 @@ class StaffMember:
         self.busy = False
         self.active = True
         self.caseload = 0
+        # Requests naming this person, in arrival order (see StaffPool._dispatch).
+        self.waiting: list[StaffRequest] = []
 
     def credit_at(self, day: float, calendar: Calendar) -> float:
         """Banked IPC hours at ``day`` (not before the last booking ends)."""
@@ -143,6 +151,16 @@ class StaffRequest(simpy.Event):
         self.rank = rank
         self.seq = seq
 
+    def grant_now(self, member: StaffMember) -> None:
+        """Grant at once, as an event already processed.
+
+        A process that yields a processed event carries on in the same step instead of
+        going round the event queue; the request is served at this instant either way.
+        """
+        self._ok = True
+        self._value = member
+        self.callbacks = None  # type: ignore[assignment]
+
     @property
     def granted(self) -> StaffMember:
         """The member who took the request (only once it has triggered)."""
@@ -191,7 +209,10 @@ class StaffPool:
         self.ranks = PRIORITY_RANKS[priority]
         self.members: list[StaffMember] = []
         self._idle: list[StaffMember] = []
-        self._waiting: list[StaffRequest] = []
+        # Waiting requests for anyone, in arrival order; those naming someone wait in that
+        # member's own list, so a member who comes free looks only at what they may take.
+        self._anyone: list[StaffRequest] = []
+        self._n_waiting = 0
         self._seq = 0
         self._temp_count = 0
         self._hired = 0
@@ -269,10 +290,12 @@ class StaffPool:
         if member in self._idle:
             self._idle.remove(member)
         # Whoever was waiting for this person now waits for anyone (a new lead).
-        for request in self._waiting:
-            if request.member is member:
+        if member.waiting:
+            for request in member.waiting:
                 request.member = None
                 request.new_case = request.kind == "planning"
+            self._anyone = sorted([*self._anyone, *member.waiting], key=_arrival)
+            member.waiting = []
         self._note_capacity()
         for idle in list(self._idle):
             self._dispatch(idle)
@@ -281,7 +304,12 @@ class StaffPool:
     @property
     def queue_length(self) -> int:
         """People waiting for someone in this pool now."""
-        return len(self._waiting)
+        return self._n_waiting
+
+    def _wait(self, request: StaffRequest) -> None:
+        named = request.member
+        (self._anyone if named is None else named.waiting).append(request)
+        self._n_waiting += 1
 
     def _eligible(self, request: StaffRequest, member: StaffMember) -> bool:
         if request.member is not None and request.member is not member:
@@ -289,12 +317,15 @@ class StaffPool:
         cap = self.role.caseload_cap
         return not (request.new_case and cap is not None and member.caseload >= cap)
 
-    def _grant(self, request: StaffRequest, member: StaffMember) -> None:
+    def _grant(self, request: StaffRequest, member: StaffMember, *, at_once: bool = False) -> None:
         self._idle.remove(member)
         member.busy = True
         if request.new_case:
             member.caseload += 1
-        request.succeed(member)
+        if at_once:
+            request.grant_now(member)  # asked and served in the same instant
+        else:
+            request.succeed(member)  # someone waiting: their process resumes in turn
 
     def request(
         self, *, member: StaffMember | None = None, new_case: bool = False, kind: str = "planning"
@@ -318,33 +349,41 @@ class StaffPool:
                 calendar=self.calendar,
             )
             temp.busy = True
-            req.succeed(member if member is not None else temp)
+            req.grant_now(member if member is not None else temp)
             return req
         cap = self.role.caseload_cap
         if member is not None:
             # A named person: idle means in post and not busy (no one else to consider).
             capped = new_case and cap is not None and member.caseload >= cap
             if member.busy or capped:
-                self._waiting.append(req)
+                self._wait(req)
             else:
-                self._grant(req, member)
+                self._grant(req, member, at_once=True)
             return req
         # Anyone: the fewest open cases, then the most banked hours, then the longest serving.
+        capped_out = cap if new_case and cap is not None else None
+        fewest: int | None = None
+        for m in self._idle:
+            if (capped_out is None or m.caseload < capped_out) and (
+                fewest is None or m.caseload < fewest
+            ):
+                fewest = m.caseload
+        if fewest is None:
+            self._wait(req)
+            return req
+        # Banked hours only for those with the fewest cases (a cheap first pass above).
         calendar = self.calendar
         cum_now = calendar.cum(self.env.now)
         best: StaffMember | None = None
-        best_key: tuple[float, float, int] | None = None
+        best_key: tuple[float, int] | None = None
         for m in self._idle:
-            if new_case and cap is not None and m.caseload >= cap:
-                continue
-            earned = m.rate * (cum_now - m.credit_cum)
-            key = (m.caseload, -min(m.cap_hours, m.credit + max(earned, 0.0)), m.index)
-            if best_key is None or key < best_key:
-                best, best_key = m, key
-        if best is None:
-            self._waiting.append(req)
-        else:
-            self._grant(req, best)
+            if m.caseload == fewest:
+                earned = m.rate * (cum_now - m.credit_cum)
+                key = (-min(m.cap_hours, m.credit + max(earned, 0.0)), m.index)
+                if best_key is None or key < best_key:
+                    best, best_key = m, key
+        assert best is not None
+        self._grant(req, best, at_once=True)
         return req
 
     def release(self, member: StaffMember) -> None:
@@ -358,23 +397,33 @@ class StaffPool:
         self._dispatch(member)
 
     def _dispatch(self, member: StaffMember) -> None:
+        """Give ``member`` the waiting request they should take next, if any.
+
+        The first eligible request (lowest rank, then earliest) among those naming them and
+        those for anyone: two short lists in arrival order, not every waiting request.
+        """
         best: StaffRequest | None = None
-        for request in self._waiting:
-            if self._eligible(request, member) and (
-                best is None or (request.rank, request.seq) < (best.rank, best.seq)
-            ):
-                best = request
-                if best.rank == 0:
-                    break  # the waiting list is in arrival order: no one can beat it
+        for queue in (member.waiting, self._anyone):
+            for request in queue:
+                if self._eligible(request, member):
+                    if best is None or (request.rank, request.seq) < (best.rank, best.seq):
+                        best = request
+                    if request.rank == 0:
+                        break  # in arrival order: no later request of this list can beat it
         if best is not None:
-            self._waiting.remove(best)
+            self._unwait(best)
             self._grant(best, member)
+
+    def _unwait(self, request: StaffRequest) -> None:
+        named = request.member
+        (self._anyone if named is None else named.waiting).remove(request)
+        self._n_waiting -= 1
 
     def cancel(self, request: StaffRequest) -> None:
         """Withdraw a request; if it was already granted, give the member back."""
-        if request in self._waiting:
-            self._waiting.remove(request)
-        elif request.triggered and not self.unlimited:
+        if not request.triggered:
+            self._unwait(request)
+        elif not self.unlimited:
             member = request.granted
             if request.new_case:
                 member.caseload -= 1

@@ -63,7 +63,8 @@ def waits_frame(*rows: tuple[str, float, float]) -> pd.DataFrame:
     """Waits from ``(role, requested_day, started_day)``."""
     log = EventLog()
     for i, (role, requested, started) in enumerate(rows):
-        log.close_wait(log.open_wait_of(i, "s", role, "a", requested), started)
+        row = log.add_person(i, "s", "c", 0.0).row
+        log.close_wait(log.open_wait_of(row, role, "a", requested), started)
     return log.waits_frame()
 
 
@@ -71,7 +72,8 @@ def work_frame(*rows: tuple[str, float, float]) -> pd.DataFrame:
     """Work from ``(role, start_day, hours)``."""
     log = EventLog()
     for i, (role, start, hours) in enumerate(rows):
-        log.log_task(i, "s", role, "m", "a", start, start, hours)
+        row = log.add_person(i, "s", "c", 0.0).row
+        log.log_task(row, role, "m", "a", start, start, hours)
     return log.work_frame()
 
 
