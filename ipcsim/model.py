@@ -468,9 +468,9 @@ class PathwayModel:
             site.signed_off += 1
             if planner is not None:
                 lead_pool.close_case(planner)
-            env.process(self._reviews(person, site, draws.review_happens, planner))
+            self._start_reviews(person, site, draws.review_happens, planner)
         elif reached == 3:
-            env.process(self._reviews(person, site, draws.review_happens, planner))
+            self._start_reviews(person, site, draws.review_happens, planner)
 
         # 8. Budget setting, the budget pot, and release.
         if reached < 4:
@@ -543,6 +543,17 @@ class PathwayModel:
         lead_pool.release(planner)
         return planner
 
+    def _start_reviews(
+        self,
+        person: PersonRecord,
+        site: SiteRuntime,
+        review_happens: list[bool],
+        planner: StaffMember | None,
+    ) -> None:
+        """Reviews from now on (no process at all when none of them happens)."""
+        if True in review_happens:
+            self.env.process(self._reviews(person, site, review_happens, planner))
+
     def _reviews(
         self,
         person: PersonRecord,
@@ -591,7 +602,8 @@ class PathwayModel:
             (signoff.individual,) if signoff.mode == "individual" else signoff.sequential.steps
         )
         for step, delay in zip(steps, draws.signoff_delays_days[submission], strict=True):
-            yield self.env.timeout(delay)
+            if delay > 0:
+                yield self.env.timeout(delay)
             hours = step.reviewer_minutes_per_plan / MINUTES_PER_HOUR
             self._log_reviewer(person, step.reviewer_role, "reviewer", hours)
 
