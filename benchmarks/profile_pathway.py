@@ -1,9 +1,8 @@
 """Profile ipcsim on the national pathway with a sampling profiler and rank the hot spots.
 
-Runs ``run_scenario`` on ``benchmarks/national.toml`` (optionally scaled, optionally with
-prototype fixes from :mod:`hotpath_prototypes` applied) under py-spy (default; a sampling
-profiler that needs no changes to the code and adds little overhead) or pyinstrument, and
-writes to ``benchmarks/results/``:
+Runs ``run_scenario`` on ``benchmarks/national.toml`` (optionally scaled) under py-spy
+(default; a sampling profiler that needs no changes to the code and adds little overhead) or
+pyinstrument, and writes to ``benchmarks/results/``:
 
 - ``profile_<label>.txt``: py-spy's collapsed stacks (one line per stack and its samples;
   feed it to flamegraph.pl or speedscope), or pyinstrument's text tree;
@@ -13,7 +12,6 @@ writes to ``benchmarks/results/``:
 Usage::
 
     python benchmarks/profile_pathway.py --scale 1            # the full national run
-    python benchmarks/profile_pathway.py --scale 0.3 --fixes gc,named
     python benchmarks/profile_pathway.py --tool pyinstrument --scale 0.1
 """
 
@@ -33,15 +31,12 @@ import harness
 TOP = 25
 
 
-def run_target(scale: float, fixes: list[str]) -> None:
+def run_target(scale: float) -> None:
     """Worker: the profiled run itself."""
-    import hotpath_prototypes
     from bench_pathway import national_scenario
 
     from ipcsim.runner import run_scenario
 
-    for fix in fixes:
-        hotpath_prototypes.APPLY[fix]()
     result = run_scenario(national_scenario(scale))
     print(f"profiled {len(result.people):,} people", file=sys.stderr)
 
@@ -74,16 +69,14 @@ def summarise_collapsed(path: Path, top: int = TOP) -> dict[str, list[tuple[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Profile the national pathway run")
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--fixes", default="", help="prototype fixes to apply first")
     parser.add_argument("--tool", choices=("py-spy", "pyinstrument"), default="py-spy")
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples a second")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    fixes = [f for f in args.fixes.split(",") if f]
     if args.worker:
-        run_target(args.scale, fixes)
+        run_target(args.scale)
         return 0
-    label = f"scale_{args.scale:g}" + (f"_{'+'.join(fixes)}" if fixes else "")
+    label = f"scale_{args.scale:g}"
     harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     raw = harness.RESULTS_DIR / f"profile_{label}.txt"
     target = [
@@ -92,8 +85,6 @@ def main(argv: list[str] | None = None) -> int:
         "--worker",
         "--scale",
         str(args.scale),
-        "--fixes",
-        ",".join(fixes),
     ]
     if args.tool == "py-spy":
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -132,15 +123,12 @@ def main(argv: list[str] | None = None) -> int:
             "--worker",
             "--scale",
             str(args.scale),
-            "--fixes",
-            ",".join(fixes),
         ]
         subprocess.run(command, cwd=harness.ROOT, check=True)
         print(raw.read_text(encoding="utf-8")[:6000])
         summary = {}
     document: dict[str, Any] = {
         "scale": args.scale,
-        "fixes": fixes,
         "tool": args.tool,
         "raw": str(raw.relative_to(harness.ROOT)),
         **summary,

@@ -361,29 +361,33 @@ class StaffPool:
                 self._grant(req, member, at_once=True)
             return req
         # Anyone: the fewest open cases, then the most banked hours, then the longest serving.
+        # One pass, comparing as it goes (no key tuples: this runs for most requests).
         capped_out = cap if new_case and cap is not None else None
-        fewest: int | None = None
-        for m in self._idle:
-            if (capped_out is None or m.caseload < capped_out) and (
-                fewest is None or m.caseload < fewest
-            ):
-                fewest = m.caseload
-        if fewest is None:
-            self._wait(req)
-            return req
-        # Banked hours only for those with the fewest cases (a cheap first pass above).
-        calendar = self.calendar
-        cum_now = calendar.cum(self.env.now)
+        cum_now = self.calendar.cum(self.env.now)
         best: StaffMember | None = None
-        best_key: tuple[float, int] | None = None
+        best_load = 0
+        best_credit = 0.0
         for m in self._idle:
-            if m.caseload == fewest:
-                earned = m.rate * (cum_now - m.credit_cum)
-                key = (-min(m.cap_hours, m.credit + max(earned, 0.0)), m.index)
-                if best_key is None or key < best_key:
-                    best, best_key = m, key
-        assert best is not None
-        self._grant(req, best, at_once=True)
+            load = m.caseload
+            if (capped_out is not None and load >= capped_out) or (
+                best is not None and load > best_load
+            ):
+                continue
+            earned = m.rate * (cum_now - m.credit_cum)
+            credit = m.credit + earned if earned > 0.0 else m.credit
+            if credit > m.cap_hours:
+                credit = m.cap_hours
+            if (
+                best is None
+                or load < best_load
+                or credit > best_credit
+                or (credit == best_credit and m.index < best.index)
+            ):
+                best, best_load, best_credit = m, load, credit
+        if best is None:
+            self._wait(req)
+        else:
+            self._grant(req, best, at_once=True)
         return req
 
     def release(self, member: StaffMember) -> None:

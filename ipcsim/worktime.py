@@ -77,15 +77,19 @@ class WorkingWeekCalendar:
         self._cum_at_offset = self._cum_u(self._offset_days)
 
     def _cum_u(self, u: float) -> float:
-        # u: days since a Monday 00:00.
+        # u: days since a Monday 00:00. (Conditionals rather than min/max: this is the
+        # model's most called function.)
         week = math.floor(u / 7.0)
         rest = u - 7.0 * week
         day = math.floor(rest)
-        hour = (rest - day) * HOURS_PER_DAY
-        in_week = min(day, self.days_per_week) * self.hours_per_day
-        if day < self.days_per_week:
-            in_week += min(max(hour - self.start_hour, 0.0), self.hours_per_day)
-        return week * self.window_hours_per_week + in_week
+        if day >= self.days_per_week:
+            return week * self.window_hours_per_week + self.days_per_week * self.hours_per_day
+        into_window = (rest - day) * HOURS_PER_DAY - self.start_hour
+        if into_window <= 0.0:
+            into_window = 0.0
+        elif into_window > self.hours_per_day:
+            into_window = self.hours_per_day
+        return week * self.window_hours_per_week + (day * self.hours_per_day + into_window)
 
     def cum(self, t: float) -> float:
         """Window hours in [0, t]."""

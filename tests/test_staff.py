@@ -10,10 +10,11 @@ grants in both.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import simpy
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ipcsim.schema import Role
@@ -47,6 +48,7 @@ class Oracle:
     caseload: list[int] = field(default_factory=list)
     waiting: list[OracleRequest] = field(default_factory=list)
     seq: int = 0
+    credit: Callable[[int], float] = lambda m: 0.0  # banked hours of member m now
 
     def __post_init__(self) -> None:
         self.busy = [False] * self.size
@@ -80,8 +82,9 @@ class Oracle:
         if not candidates:
             self.waiting.append(request)
         else:
-            # Fewest cases, then (all banks full here) the longest serving.
-            self.grant(request, min(candidates, key=lambda m: (self.caseload[m], m)))
+            # Fewest cases, then the most banked hours, then the longest serving.
+            key = lambda m: (self.caseload[m], -self.credit(m), m)  # noqa: E731
+            self.grant(request, min(candidates, key=key))
         return request
 
     def dispatch(self, m: int) -> None:
@@ -131,10 +134,22 @@ operation = st.one_of(
     st.tuples(st.just("cancel"), st.integers(0, 40)),
     st.tuples(st.just("close"), st.integers(0, 3)),
     st.tuples(st.just("retire"), st.integers(0, 3)),
+    st.tuples(st.just("book"), st.integers(0, 3), st.floats(0.1, 40.0)),
+    st.tuples(st.just("advance"), st.floats(0.01, 3.0)),
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
+@example(  # the one who banked more hours takes the next case
+    ops=[
+        ("request", 0, False, "planning"),
+        ("book", 0, 5.0),
+        ("release", 0),
+        ("request", None, False, "planning"),
+    ],
+    cap=None,
+    priority="fifo",
+)
 @given(
     ops=st.lists(operation, max_size=60),
     cap=st.one_of(st.none(), st.integers(1, 3)),
@@ -151,8 +166,10 @@ def test_pool_grants_what_a_full_scan_of_one_list_grants(
         calendar=CALENDAR,
         priority=priority,
     )
-    oracle = Oracle(4, cap, PRIORITY_RANKS[priority])
     members = list(pool.members)
+    oracle = Oracle(
+        4, cap, PRIORITY_RANKS[priority], credit=lambda m: members[m].credit_at(env.now, CALENDAR)
+    )
     index = {id(m): k for k, m in enumerate(members)}
     pairs: list[tuple[StaffRequest, OracleRequest]] = []
 
@@ -194,6 +211,14 @@ def test_pool_grants_what_a_full_scan_of_one_list_grants(
             if oracle.active[m]:
                 pool.retire(members[m])
                 oracle.retire(m)
+        elif kind == "book":
+            # Work booked for a busy member changes their banked hours (and so who is
+            # chosen next among those with the fewest cases).
+            m = int(op[1])  # type: ignore[call-overload]
+            if oracle.busy[m]:
+                pool.book(members[m], env.now, float(op[2]))  # type: ignore[arg-type]
+        elif kind == "advance":
+            env.run(until=env.now + float(op[1]))  # type: ignore[arg-type]
         assert [granted(mine) for mine, _ in pairs] == [theirs.granted for _, theirs in pairs]
         assert [m.caseload for m in members] == oracle.caseload
         assert pool.queue_length == len(oracle.waiting)
