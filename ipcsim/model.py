@@ -20,6 +20,7 @@ import numpy as np
 import simpy
 
 from ipcsim.backlog import BacklogPerson
+from ipcsim.diary import Diary
 from ipcsim.draws import CohortDraws, Efforts, PersonDraws
 from ipcsim.records import EventLog, PersonRecord
 from ipcsim.rng import Streams
@@ -151,6 +152,7 @@ class PathwayModel:
         self.streams = Streams(self.seed, replication)
         self._cohort_draws: dict[tuple[str, str, str], CohortDraws] = {}
         self.log = EventLog(scenario.run.horizon_days)
+        self.diary = Diary(self.env, scenario.run.horizon_days)
         self.backlog = backlog
         self._next_person_id = max((p.person_id for p in backlog), default=-1) + 1
         self.shared_pools: dict[str, StaffPool] = {}
@@ -510,7 +512,7 @@ class PathwayModel:
         allocation = lead_pool.request(new_case=True)
         if not allocation.triggered and math.isfinite(draws.withdraws_after_waiting_days):
             # Only someone who has to wait can give up (no timer for those served at once).
-            yield allocation | env.timeout(draws.withdraws_after_waiting_days)
+            yield allocation | self.diary.event_at(env.now + draws.withdraws_after_waiting_days)
         else:
             yield allocation
         if not allocation.triggered:
@@ -576,7 +578,7 @@ class PathwayModel:
             due = signed_off + k * cohort.review_interval_days
             if due >= horizon:
                 return  # no timeouts for reviews the run will not reach
-            yield self.env.timeout(max(0.0, due - self.env.now))
+            yield self.diary.event_at(due)  # held out of SimPy's queue until its day
             # Budget holders' reviews take longer (P51); a budget still being set counts not.
             holder = not math.isnan(person.budget_released_day)
             hours = cohort.review_hours_budget_holder if holder else cohort.review_hours_no_budget
