@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -74,8 +75,9 @@ def block_draws(
     draw_block
         ``draw_block(generator, n)`` returns ``n`` draws (e.g. ``Distribution.sample_block``).
     """
-    while True:
-        yield from draw_block(generator, BLOCK).tolist()
+    # chain(map(...)) iterates in C: next() costs a list step, numpy is called once a block.
+    blocks = map(lambda g: draw_block(g, BLOCK).tolist(), repeat(generator))
+    return chain.from_iterable(blocks)
 
 
 def uniform_block(generator: np.random.Generator, n: int) -> np.ndarray:
