@@ -857,11 +857,14 @@ def _work_rates(
     sites: Mapping[str, _SiteRates], work_site: _Coded, work_role: _Coded
 ) -> np.ndarray:
     """Pounds per hour of each work row, by its person's site and its role."""
-    rates = np.full(len(work_role.codes), math.nan)
-    for site in sites.values():
-        at_site = work_site.is_(site.name)
-        for role, hourly in site.hourly_cost_gbp.items():
-            rates[at_site & work_role.is_(role)] = hourly
+    # One look-up table (site code x role code), indexed by each row's two codes.
+    table = np.full((len(work_site.labels) + 1, len(work_role.labels) + 1), math.nan)
+    for i, site_name in enumerate(work_site.labels):
+        site = sites.get(site_name)
+        for j, role in enumerate(work_role.labels):
+            if site is not None and role in site.hourly_cost_gbp:
+                table[i, j] = site.hourly_cost_gbp[role]
+    rates = table[work_site.codes, work_role.codes]  # code -1 takes the NaN row/column
     unknown = np.isnan(rates)
     if unknown.any():
         pairs = sorted(
@@ -962,7 +965,9 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 
 def _floats(series: pd.Series) -> np.ndarray:
-    """A numeric column as a float array (NaN for missing)."""
+    """A numeric column as a float array (NaN for missing); no copy of a float64 column."""
+    if series.dtype == np.float64:
+        return series.to_numpy()
     return pd.to_numeric(series, errors="raise").to_numpy(dtype=float, na_value=np.nan)
 
 
