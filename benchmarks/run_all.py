@@ -5,8 +5,8 @@
 (c) ``bench_batch.py``: 20 replications at a tenth of the scale on 1 and 2 workers.
 
 Each writes its JSON to ``benchmarks/results/``. With ``--quick``: 100,000 customers, the
-pathway at a tenth of its scale, and a batch of 6 replications (about 80 seconds in all,
-against about 8 minutes for the full set). Benchmarks never fail on a figure: a missed
+pathway at a tenth of its scale, and a batch of 6 replications (under a minute in all,
+against about 5 minutes for the full set). Benchmarks never fail on a figure: a missed
 goal is reported, not raised.
 
 Usage::
@@ -56,7 +56,7 @@ def goals_table(quick: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run every benchmark")
-    parser.add_argument("--quick", action="store_true", help="smaller runs (about 80 seconds)")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (under a minute)")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     machine = harness.machine()
