@@ -774,7 +774,8 @@ class ExperimentPlan:
     kpis
         Every KPI name (union over scenarios, in order).
     spec_hash
-        SHA-256 of the spec and every resolved scenario: what a resumed batch must match.
+        SHA-256 of the spec, every resolved scenario and the model code
+        (:func:`ipcsim.io.code_fingerprint`): what a resumed batch must match.
     design_matrix
         The unrounded design (designs only).
     design_ranges
@@ -1030,6 +1031,8 @@ def plan_experiment(
         "format": FORMAT_VERSION,
         "spec": spec.model_dump(mode="json"),
         "scenarios": [[p.scenario_id, scenario_hash(p.scenario), p.seed] for p in planned],
+        # Other model code simulates the same spec differently: its results must not mix.
+        "code": io.code_fingerprint(),
     }
     name = spec.name or (Path(spec_path).resolve().parent.name if spec_path else "experiment")
     return ExperimentPlan(
@@ -1262,6 +1265,13 @@ def _prepare_folder(out_dir: Path, plan: ExperimentPlan, *, resume: bool) -> Non
                 "there, choose another --out"
             )
         if recorded.get("spec_hash") != plan.spec_hash:
+            if recorded.get("code_hash") != io.code_fingerprint():
+                started = str(recorded.get("code_hash") or "unrecorded")[:12]
+                raise OutputError(
+                    f"{out_dir}: ipcsim's model code changed since this folder was started "
+                    f"(code {started} != {io.code_fingerprint()[:12]}); results would mix: "
+                    "use a new --out"
+                )
             raise OutputError(
                 f"{out_dir}: the spec (or a base scenario, or --set/--replications) changed since "
                 f"this folder was started (hash {str(recorded.get('spec_hash'))[:12]} != "
@@ -1275,6 +1285,7 @@ def _prepare_folder(out_dir: Path, plan: ExperimentPlan, *, resume: bool) -> Non
             {
                 "format_version": FORMAT_VERSION,
                 "spec_hash": plan.spec_hash,
+                "code_hash": io.code_fingerprint(),
                 "spec": plan.spec.model_dump(mode="json"),
                 "spec_path": str(plan.spec_path) if plan.spec_path else None,
                 "master_seed": plan.master_seed,
@@ -1860,6 +1871,7 @@ def _write_outputs(
             "experiment": plan.name,
             "spec": plan.spec.model_dump(mode="json"),
             "spec_hash": plan.spec_hash,
+            "code_hash": io.code_fingerprint(),
             "spec_path": str(plan.spec_path) if plan.spec_path else None,
             "executor": executor,
             "common_random_numbers": plan.spec.common_random_numbers,

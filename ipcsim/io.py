@@ -11,6 +11,7 @@ most a hidden ``.<name>.tmp-*`` folder behind, never a folder that looks complet
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -215,6 +216,40 @@ def _fsync_dir(path: Path) -> None:
 
 def _file_facts(path: Path) -> dict[str, Any]:
     return {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+PRESENTATION_MODULES = frozenset(
+    {
+        "cli.py",
+        "cli_common.py",
+        "experiment_cli.py",
+        "pathway_diagram.py",
+        "plot_cli.py",
+        "plots.py",
+        "report.py",
+    }
+)
+"""Modules of the package that only show results; changing them changes no number."""
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 of the package's source files that can change a result.
+
+    Every module but the presentation ones (:data:`PRESENTATION_MODULES`), by name and
+    content, so a new module counts by default. An experiment folder records it: resuming a
+    batch with other model code would mix replications the two versions simulated differently.
+    """
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        name = path.relative_to(package).as_posix()
+        if name in PRESENTATION_MODULES:
+            continue
+        digest.update(name.encode("utf-8") + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def sha256_file(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ipcsim import stats
+from ipcsim import io, stats
 from ipcsim.errors import ConfigError, OutputError
 from ipcsim.experiment import (
     ExperimentPlan,
@@ -345,6 +346,37 @@ def test_a_changed_spec_is_refused_on_resume(tmp_path: Path) -> None:
     assert "\n" not in str(info.value)
     for name, frame in before.items():
         pd.testing.assert_frame_equal(read_outputs(out)[name], frame)
+
+
+def test_a_folder_started_by_other_model_code_is_refused_on_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    run_experiment(make_plan(), out)
+    before = read_outputs(out)
+    # The same spec under another version of the model code (as after an upgrade).
+    monkeypatch.setattr(io, "code_fingerprint", lambda: "0" * 64)
+    with pytest.raises(OutputError, match="model code changed since this folder") as info:
+        run_experiment(make_plan(), out, resume=True)
+    assert "\n" not in str(info.value)
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(read_outputs(out)[name], frame)
+
+
+def test_the_code_fingerprint_covers_the_model_not_the_report() -> None:
+    package = Path(io.__file__).resolve().parent
+    digest = hashlib.sha256()
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        name = path.relative_to(package).as_posix()
+        if name not in io.PRESENTATION_MODULES:
+            names.append(name)
+            digest.update(name.encode() + b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    assert {"model.py", "staff.py", "draws.py", "records.py", "metrics.py"} <= set(names)
+    assert not {"report.py", "plots.py", "cli.py"} & set(names)
+    assert io.code_fingerprint() == digest.hexdigest()
 
 
 class _StopAfter:
