@@ -20,16 +20,14 @@ reverse. A person who leaves finishes the task in hand; requests naming them go 
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import simpy
 
 from ipcsim.schema import Role
 from ipcsim.worktime import Calendar
 
 HOURS_PER_DAY = 24.0
-
-
-def _arrival(request: StaffRequest) -> int:
-    return request.seq
 
 
 PRIORITY_RANKS = {
@@ -294,7 +292,7 @@ class StaffPool:
             for request in member.waiting:
                 request.member = None
                 request.new_case = request.kind == "planning"
-            self._anyone = sorted([*self._anyone, *member.waiting], key=_arrival)
+            self._anyone = sorted([*self._anyone, *member.waiting], key=attrgetter("seq"))
             member.waiting = []
         self._note_capacity()
         for idle in list(self._idle):
