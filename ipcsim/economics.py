@@ -336,7 +336,7 @@ def _year_index(days: np.ndarray, years: Sequence[RunYear]) -> np.ndarray:
     Days before the start count in year 1, days at or after the horizon in the last year.
     """
     starts = np.array([y.start_day for y in years], dtype=float)
-    out = np.zeros(days.shape, dtype=np.int64)
+    out = np.zeros(days.shape, dtype=np.int16)  # a run of 32,767 years is not a run
     known = np.isfinite(days)
     found = np.searchsorted(starts, days[known], side="right")
     out[known] = np.clip(found, 1, len(years))
@@ -617,6 +617,8 @@ def cost_run(
         work_mine = work_site.is_(site.name)
 
         def per_year(when: np.ndarray, values: np.ndarray, where: np.ndarray) -> np.ndarray:
+            if where.all():  # one site: no copies of work-length arrays
+                return _by_year(when, values, n_years)
             return _by_year(when[where], values[where], n_years)
 
         referred_y = per_year(referred_year, np.ones(n_people), mine)
@@ -846,7 +848,13 @@ def _comparator_rate(
 
 def _rows_of(people: pd.DataFrame, work: pd.DataFrame) -> np.ndarray:
     """Row of ``people`` for each work row."""
-    rows = pd.Index(people["person_id"].to_numpy()).get_indexer(work["person_id"].to_numpy())
+    ids = people["person_id"].to_numpy()
+    work_ids = work["person_id"].to_numpy()
+    if len(ids) and ids[0] == 0 and ids[-1] == len(ids) - 1 and (np.diff(ids) == 1).all():
+        # People numbered 0, 1, 2, ... in order (no warm start): the id is the row.
+        rows = np.where((work_ids >= 0) & (work_ids < len(ids)), work_ids, -1)
+    else:
+        rows = pd.Index(ids).get_indexer(work_ids)
     if (rows < 0).any():
         missing = sorted({int(p) for p in work["person_id"].to_numpy()[rows < 0]})
         raise ValueError(f"work frame has person_id(s) not in the people frame: {missing[:5]}")

@@ -563,14 +563,13 @@ def timeseries(
 
     roles = [str(r) for r in pd.unique(capacity["role"].astype(object))]
     available = _capacity_by_month(capacity, months, roles)
-    wait_roles = waits["role"].astype(object).to_numpy()
     requested = _days(waits["requested_day"])
     started = _days(waits["started_day"])
-    work_roles = work["role"].astype(object).to_numpy()
     work_start = _days(work["start_day"])
     work_hours = _days(work["hours"])
     for role in roles:
-        mine = wait_roles == role
+        # Compared column-wise (category codes for a categorical): no object array.
+        mine = (waits["role"] == role).to_numpy(dtype=bool, na_value=False)
         frame[f"queue_{role}"] = np.array(
             [
                 int(
@@ -585,7 +584,7 @@ def timeseries(
             dtype="int64",
         )
     for role in roles:
-        mine = work_roles == role
+        mine = (work["role"] == role).to_numpy(dtype=bool, na_value=False)
         worked = _histogram(work_start[mine], edges, weights=work_hours[mine])
         hours_available = available[role]
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -102,7 +102,9 @@ class Codes(dict[str, int]):
         """
         names = self.names
         order = sorted(range(len(names)), key=names.__getitem__)
-        remap = np.empty(len(names), dtype=np.int64)
+        # The smallest integer type that holds the codes, as pandas would store them anyway
+        # (no int64 array of the column's length in between).
+        remap = np.empty(len(names), dtype=np.min_scalar_type(-max(len(names), 1)))
         remap[order] = np.arange(len(order))
         categories = pd.Index([names[k] for k in order], dtype=object)
         return pd.Categorical.from_codes(remap[codes], categories=categories.astype("str"))
