@@ -35,7 +35,7 @@ REPLICATIONS = 20
 
 def replicate(scenario: Any, replication: int) -> dict[str, Any]:
     """One replication in a pool worker: its wall and CPU time, and its summary counts."""
-    from ipcsim.runner import run_scenario
+    from ipcsim.run import run_scenario
 
     began = time.perf_counter()
     cpu = time.process_time()

@@ -96,7 +96,7 @@ def run_ciw(customers: int, seed: int) -> dict[str, Any]:
 
 def mmc_scenario(customers: int, seed: int) -> Any:
     """The M/M/c queue as an ipcsim scenario (days; sessions in minutes)."""
-    from ipcsim.config import scenario_from_dict
+    from ipcsim.scenario.load import scenario_from_dict
 
     arrivals_per_day = ARRIVALS_PER_HOUR * 24.0
     always_on = {"contracted_hours_per_week": 168.0, "ipc_share": 1.0, "leave_share": 0.0}
@@ -152,7 +152,7 @@ def mmc_scenario(customers: int, seed: int) -> Any:
 
 def run_ipcsim(customers: int, seed: int) -> dict[str, Any]:
     """ipcsim's ``run_scenario`` on the M/M/c scenario (model, frames and summary)."""
-    from ipcsim.runner import run_scenario
+    from ipcsim.run import run_scenario
 
     scenario = mmc_scenario(customers, seed)
     began = time.perf_counter()

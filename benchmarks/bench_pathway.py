@@ -45,7 +45,7 @@ def national_config(scale: float = 1.0) -> dict[str, Any]:
     Referral rates are multiplied by ``scale`` and headcounts of queued roles by ``scale``
     (rounded, at least one), so a tenth-scale run has about the same utilisation.
     """
-    from ipcsim.config import load_scenario
+    from ipcsim.scenario.load import load_scenario
 
     data: dict[str, Any] = load_scenario(NATIONAL).model_dump(mode="json", by_alias=True)
     if scale != 1.0:
@@ -59,7 +59,7 @@ def national_config(scale: float = 1.0) -> dict[str, Any]:
 
 def national_scenario(scale: float = 1.0) -> Any:
     """:func:`national_config` validated into an ipcsim ``Scenario``."""
-    from ipcsim.config import scenario_from_dict
+    from ipcsim.scenario.load import scenario_from_dict
 
     return scenario_from_dict(national_config(scale), source=f"{NATIONAL} (scale {scale:g})")
 
@@ -67,7 +67,7 @@ def national_scenario(scale: float = 1.0) -> Any:
 # --------------------------------------------------------------------------- workers
 def run_ipcsim(scale: float, seed: int | None) -> dict[str, Any]:
     """``run_scenario`` once, timed; the model's own share and event count alongside."""
-    import ipcsim.runner as runner
+    import ipcsim.run as runner
 
     model_timing: dict[str, float] = {}
     base = runner.PathwayModel

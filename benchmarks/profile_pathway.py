@@ -35,7 +35,7 @@ def run_target(scale: float) -> None:
     """Worker: the profiled run itself."""
     from bench_pathway import national_scenario
 
-    from ipcsim.runner import run_scenario
+    from ipcsim.run import run_scenario
 
     result = run_scenario(national_scenario(scale))
     print(f"profiled {len(result.people):,} people", file=sys.stderr)

@@ -1,5 +1,5 @@
 """``python -m ipcsim`` runs the command line."""
 
-from ipcsim.cli import main
+from ipcsim.cli.main import main
 
 main()

@@ -1,4 +1,4 @@
-"""Tests for ipcsim.breakeven: the evaluation's break-even method and its input file."""
+"""Tests for ipcsim.analysis.breakeven: the evaluation's break-even method and its input file."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipcsim.breakeven import (
+from ipcsim.analysis.breakeven import (
     COLUMNS,
     DEFAULT_ADMISSION_COST,
     BreakevenInputError,

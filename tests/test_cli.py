@@ -149,7 +149,7 @@ def test_schema_is_json_schema_of_the_scenario() -> None:
 
 
 def test_breakeven_command_matches_the_library(tmp_path: Path) -> None:
-    from ipcsim.breakeven import breakeven, read_sites_csv
+    from ipcsim.analysis.breakeven import breakeven, read_sites_csv
 
     sites = ROOT / "experiments" / "ipc_evaluation_breakeven" / "sites.csv"
     result = ipcsim("breakeven", str(sites), "--format", "json", "--thresholds", "13000,30000")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ipcsim.config import apply_overrides, load_scenario, parse_override, scenario_hash
 from ipcsim.errors import ConfigError
+from ipcsim.scenario.load import apply_overrides, load_scenario, parse_override, scenario_hash
 from tests.conftest import CONFIGS, make_scenario
 
 

@@ -9,7 +9,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipcsim.diary import Diary
+from ipcsim.engine.diary import Diary
 
 
 def fire_times(waits: list[tuple[float, float]], horizon: float) -> list[tuple[int, float]]:

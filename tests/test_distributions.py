@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from ipcsim.distributions import Discrete, Distribution, LogNormal
+from ipcsim.scenario.distributions import Discrete, Distribution, LogNormal
 
 ADAPTER: TypeAdapter[Distribution] = TypeAdapter(Distribution)
 

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ipcsim import breakeven as be
-from ipcsim.economics import (
+from ipcsim.analysis import breakeven as be
+from ipcsim.analysis.costs import (
     EVALUATION_EXTRA_PER_PATIENT,
     Economics,
     RunYear,
@@ -30,7 +30,7 @@ from ipcsim.economics import (
     run_years,
 )
 from ipcsim.errors import ConfigError
-from ipcsim.schema import Scenario
+from ipcsim.scenario.schema import Scenario
 from tests.conftest import make_scenario
 
 NAN = math.nan
@@ -517,7 +517,7 @@ def test_a_negative_differential_gets_no_breakeven_and_says_why() -> None:
     result = summary["breakeven"]
     assert "negative" in result["note"]
     assert result["admissions"] is None
-    # The same threshold keys as ipcsim.breakeven writes, with unknown values.
+    # The same threshold keys as ipcsim.analysis.breakeven writes, with unknown values.
     assert list(result["qalys"]) == list(positive["breakeven"]["qalys"]) == ["13000", "12500.5"]
     assert set(result["qalys"].values()) == {None}
 

@@ -9,13 +9,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ipcsim.executors import (
+from ipcsim.experiment import ExperimentPlan, plan_experiment, run_experiment, spec_from_dict
+from ipcsim.experiment.executors import (
     ExecutorError,
     SerialExecutor,
     open_executor,
     parse_executor,
 )
-from ipcsim.experiment import ExperimentPlan, plan_experiment, run_experiment, spec_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ipcsim import io, stats
+from ipcsim.analysis import stats
 from ipcsim.errors import ConfigError, OutputError
 from ipcsim.experiment import (
     ExperimentPlan,
@@ -30,7 +30,8 @@ from ipcsim.experiment import (
     run_experiment,
     spec_from_dict,
 )
-from ipcsim.runner import run_scenario
+from ipcsim.io import run_folder as io
+from ipcsim.run import run_scenario
 from tests.conftest import make_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -364,18 +365,21 @@ def test_a_folder_started_by_other_model_code_is_refused_on_resume(
 
 
 def test_the_code_fingerprint_covers_the_model_not_the_report() -> None:
-    package = Path(io.__file__).resolve().parent
+    package = Path(io.__file__).resolve().parent.parent
     digest = hashlib.sha256()
     names = []
     for path in sorted(package.rglob("*.py")):
         name = path.relative_to(package).as_posix()
-        if name not in io.PRESENTATION_MODULES:
+        if name.split("/")[0] not in {"present", "cli"}:
             names.append(name)
             digest.update(name.encode() + b"\0")
             digest.update(path.read_bytes())
             digest.update(b"\0")
-    assert {"model.py", "staff.py", "draws.py", "records.py", "metrics.py"} <= set(names)
-    assert not {"report.py", "plots.py", "cli.py"} & set(names)
+    assert {"engine/model.py", "engine/staff.py", "engine/draws.py", "analysis/metrics.py"} <= set(
+        names
+    )
+    assert not [name for name in names if name.startswith(("present/", "cli/"))]
+    assert "scenario/load.py" in names
     assert io.code_fingerprint() == digest.hexdigest()
 
 
@@ -634,7 +638,7 @@ def test_shipped_experiments_exist() -> None:
 
 APP = """
 import typer
-from ipcsim.experiment_cli import register
+from ipcsim.cli.experiment import register
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 register(app)
 @app.command()

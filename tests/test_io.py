@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ipcsim import io
+from ipcsim.engine.records import EventLog
 from ipcsim.errors import OutputError
-from ipcsim.records import EventLog
+from ipcsim.io import run_folder as io
 
 
 def frames() -> dict[str, pd.DataFrame]:

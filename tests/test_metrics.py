@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipcsim import metrics
-from ipcsim.records import END_STATES, EventLog
+from ipcsim.analysis import metrics
+from ipcsim.engine.records import END_STATES, EventLog
 
 NAN = math.nan
 ROLES = ["admin", "planner"]

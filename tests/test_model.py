@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ipcsim.model import PathwayModel
-from ipcsim.records import END_STATES, MILESTONES
-from ipcsim.runner import run_scenario
+from ipcsim.engine.model import PathwayModel
+from ipcsim.engine.records import END_STATES, MILESTONES
+from ipcsim.run import run_scenario
 from tests.conftest import ALWAYS_ON, deterministic_changes, make_scenario
 
 HOUR = 1 / 24

@@ -1,6 +1,6 @@
 """Figures draw the data they are given: each test reads the drawn artists back.
 
-Artists that carry data have a ``gid`` (see :mod:`ipcsim.plots`); the tests compare what is
+Artists that carry data have a ``gid`` (see :mod:`ipcsim.present.plots`); the tests compare what is
 drawn with the summary, the timeseries or the experiment tables, not just that a file exists.
 """
 
@@ -17,10 +17,15 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from ipcsim import plots
-from ipcsim.metrics import STAGES
-from ipcsim.pathway_diagram import STAGE_ORDER, describe_distribution, draw_pathway, pathway_graph
-from ipcsim.runner import RunResult, run_scenario
+from ipcsim.analysis.metrics import STAGES
+from ipcsim.present import plots
+from ipcsim.present.pathway_diagram import (
+    STAGE_ORDER,
+    describe_distribution,
+    draw_pathway,
+    pathway_graph,
+)
+from ipcsim.run import RunResult, run_scenario
 from tests.conftest import make_scenario
 from tests.test_report import FACTOR, KPIS, SECOND, make_experiment_folder
 
@@ -285,7 +290,7 @@ def test_smallest_level_meeting(
 
 
 def test_fan_chart_equals_quantiles_across_replications(experiment: dict[str, Any]) -> None:
-    from ipcsim.report import read_folder, replication_timeseries
+    from ipcsim.present.report import read_folder, replication_timeseries
 
     folder = read_folder(experiment["path"])
     frame = replication_timeseries(folder, folder.baseline)  # type: ignore[arg-type]
@@ -304,7 +309,7 @@ def test_fan_chart_equals_quantiles_across_replications(experiment: dict[str, An
 def test_fan_chart_quarters_add_three_months_and_draw_the_target(
     experiment: dict[str, Any],
 ) -> None:
-    from ipcsim.report import read_folder, replication_timeseries
+    from ipcsim.present.report import read_folder, replication_timeseries
 
     folder = read_folder(experiment["path"])
     frame = replication_timeseries(folder, folder.baseline)  # type: ignore[arg-type]
@@ -469,7 +474,7 @@ def two_sites() -> RunResult:
 
 
 def test_total_site_name_matches_the_runner() -> None:
-    from ipcsim.runner import TOTAL_SITE
+    from ipcsim.run import TOTAL_SITE
 
     assert plots.TOTAL_SITE == TOTAL_SITE
 

@@ -20,11 +20,11 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ipcsim import report
 from ipcsim.errors import OutputError
-from ipcsim.report import PlotOptions, read_folder, render_report, write_report
-from ipcsim.runner import run_scenario, write_run
-from ipcsim.schema import Scenario
+from ipcsim.present import report
+from ipcsim.present.report import PlotOptions, read_folder, render_report, write_report
+from ipcsim.run import run_scenario, write_run
+from ipcsim.scenario.schema import Scenario
 from tests.conftest import CONFIGS, make_scenario
 
 FACTOR = "workforce.planner.headcount"
@@ -321,7 +321,7 @@ def test_parameter_rows_carry_the_schema_evidence_and_who_set_them() -> None:
 
 
 def test_every_parameter_of_every_shipped_config_has_a_description() -> None:
-    from ipcsim.config import load_scenario
+    from ipcsim.scenario.load import load_scenario
 
     for path in CONFIGS:
         config = load_scenario(path).model_dump(mode="json", by_alias=True)
@@ -506,7 +506,7 @@ def test_save_figures_writes_one_file_per_figure(run_dir: Path, tmp_path: Path) 
 
 # --------------------------------------------------------------------------- command line
 _APP = (
-    "import typer; from ipcsim.plot_cli import register; "
+    "import typer; from ipcsim.cli.plot import register; "
     "app = typer.Typer(pretty_exceptions_enable=False, add_completion=False); "
     "register(app); app()"
 )
@@ -566,7 +566,7 @@ def test_report_of_a_folder_that_is_not_one_fails_cleanly(tmp_path: Path) -> Non
 
 
 def test_parse_options_reads_directions_lines_and_trajectory() -> None:
-    from ipcsim.plot_cli import parse_options
+    from ipcsim.cli.plot import parse_options
 
     options = parse_options(
         targets=["wait_referral_to_sign_off_p90<=30", "plans_signed_off_per_year>=1,000",

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from ipcsim.report import PlotOptions, write_report
-from ipcsim.runner import run_scenario, write_run
+from ipcsim.present.report import PlotOptions, write_report
+from ipcsim.run import run_scenario, write_run
 from tests.conftest import ROOT, make_scenario
 from tests.test_report import make_experiment_folder
 

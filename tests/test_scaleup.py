@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ipcsim.backlog import load_backlog
-from ipcsim.config import load_scenario
 from ipcsim.errors import ConfigError
-from ipcsim.runner import TOTAL_SITE, run_scenario
+from ipcsim.run import TOTAL_SITE, run_scenario
+from ipcsim.scenario.backlog import load_backlog
+from ipcsim.scenario.load import load_scenario
 from tests.conftest import BASE, deep_merge, make_scenario
 from tests.test_model import check_journeys
 
@@ -193,7 +193,7 @@ def multi_site(sites: dict[str, Any], **extra: Any) -> Any:
 
 
 def make_scenario_from(data: dict[str, Any]) -> Any:
-    from ipcsim.config import scenario_from_dict
+    from ipcsim.scenario.load import scenario_from_dict
 
     return scenario_from_dict(data, source="<test>")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from ipcsim import sensitivity, stats
+from ipcsim.analysis import sensitivity, stats
 
 # --------------------------------------------------------------------------- t intervals
 

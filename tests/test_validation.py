@@ -32,10 +32,10 @@ import pytest
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ipcsim.config import scenario_from_dict
-from ipcsim.metrics import STAGES
-from ipcsim.runner import RunResult, run_scenario
-from ipcsim.schema import Scenario
+from ipcsim.analysis.metrics import STAGES
+from ipcsim.run import RunResult, run_scenario
+from ipcsim.scenario.load import scenario_from_dict
+from ipcsim.scenario.schema import Scenario
 from tests.conftest import ALWAYS_ON, deterministic_changes, make_scenario
 
 HOURS_PER_DAY = 24.0
@@ -723,7 +723,7 @@ def test_sequential_signoff_with_rework_gives_the_hand_sum(headcount: int | str)
 def next_working_instant(day: float, *, first_weekday: int) -> float:
     """``day`` if inside Monday-Friday 09:00-17:00, else the next 09:00 on a weekday.
 
-    Written from the definition, independently of :mod:`ipcsim.worktime`; ``first_weekday``
+    Written from the definition, independently of :mod:`ipcsim.engine.worktime`; ``first_weekday``
     is the weekday of day 0 (Monday = 0).
     """
     whole = math.floor(day)

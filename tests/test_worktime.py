@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipcsim.schema import Role
-from ipcsim.staff import StaffMember
-from ipcsim.worktime import ContinuousCalendar, WorkingWeekCalendar
+from ipcsim.engine.staff import StaffMember
+from ipcsim.engine.worktime import ContinuousCalendar, WorkingWeekCalendar
+from ipcsim.scenario.schema import Role
 
 # 2016-04-01 was a Friday.
 FRIDAY = dt.date(2016, 4, 1)

@@ -4,7 +4,7 @@ Records are kept as typed columns while the simulation runs (``array.array`` of 
 of integer codes; every string is coded once, in a :class:`Codes` table) and turned into one
 pandas DataFrame each at the end, string columns as categoricals. A person is a row; the
 model writes to it through a :class:`PersonRecord`, a small handle whose attributes are the
-row's cells. Statistics come later, in :mod:`ipcsim.metrics`.
+row's cells. Statistics come later, in :mod:`ipcsim.analysis.metrics`.
 
 Notes
 -----

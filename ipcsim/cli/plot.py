@@ -1,7 +1,7 @@
 """``ipcsim plot`` and ``ipcsim report``: figures and the HTML report of an output folder.
 
-A thin layer: it parses options, calls :mod:`ipcsim.report` and prints what it wrote. Library
-errors become one line and exit status 2 (:func:`ipcsim.cli_common.user_errors`).
+A thin layer: it parses options, calls :mod:`ipcsim.present.report` and prints what it
+wrote. Library errors become one line and exit status 2 (:func:`ipcsim.cli._app.user_errors`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from ipcsim.cli_common import console, user_errors
-from ipcsim.report import (
+from ipcsim.cli._app import console, user_errors
+from ipcsim.present.report import (
     DEFAULT_COST_LINES,
     EXPERIMENT_KINDS,
     RUN_KINDS,

@@ -25,7 +25,7 @@ Experiment folders (``ipcsim experiment``):
   across replications, with an optional target trajectory;
 - :func:`plot_tornado`: sensitivity indices, largest first.
 
-The pathway diagram lives in :mod:`ipcsim.pathway_diagram`.
+The pathway diagram lives in :mod:`ipcsim.present.pathway_diagram`.
 
 Notes
 -----
@@ -52,7 +52,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ipcsim.metrics import LABELS, STAGES, display_label
+from ipcsim.analysis.metrics import LABELS, STAGES, display_label
 
 __all__ = [
     "PALETTE",
@@ -125,7 +125,7 @@ STYLE_RC: Mapping[str, Any] = {
 """matplotlib settings every figure is drawn with (large type for slides, light grid)."""
 
 TOTAL_SITE = "all"
-"""``site`` of the rows that total all sites in a multi-site run (as in :mod:`ipcsim.runner`)."""
+"""``site`` of the rows that total all sites in a multi-site run (as in :mod:`ipcsim.run`)."""
 
 Direction = Literal["lower", "higher"]
 Period = Literal["month", "quarter"]

@@ -20,7 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from ipcsim.distributions import (
+from ipcsim.analysis.costs import Economics, run_years
+from ipcsim.scenario.distributions import (
     Discrete,
     Distribution,
     Exponential,
@@ -30,7 +31,6 @@ from ipcsim.distributions import (
     Triangular,
     Uniform,
 )
-from ipcsim.economics import Economics, run_years
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]

@@ -24,8 +24,8 @@ from operator import attrgetter
 
 import simpy
 
-from ipcsim.schema import Role
-from ipcsim.worktime import Calendar
+from ipcsim.engine.worktime import Calendar
+from ipcsim.scenario.schema import Role
 
 HOURS_PER_DAY = 24.0
 

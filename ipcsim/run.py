@@ -12,14 +12,15 @@ from typing import Any
 
 import pandas as pd
 
-from ipcsim import io, metrics
-from ipcsim.backlog import BacklogPerson, load_backlog
-from ipcsim.config import scenario_hash
-from ipcsim.economics import cost_run
-from ipcsim.model import PathwayModel
-from ipcsim.records import MILESTONES
-from ipcsim.schema import Scenario
-from ipcsim.staff import StaffPool
+from ipcsim.analysis import metrics
+from ipcsim.analysis.costs import cost_run
+from ipcsim.engine.model import PathwayModel
+from ipcsim.engine.records import MILESTONES
+from ipcsim.engine.staff import StaffPool
+from ipcsim.io import run_folder as io
+from ipcsim.scenario.backlog import BacklogPerson, load_backlog
+from ipcsim.scenario.load import scenario_hash
+from ipcsim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 import simpy
 
-from ipcsim.backlog import BacklogPerson
-from ipcsim.diary import Diary
-from ipcsim.draws import CohortDraws, Efforts, PersonDraws
-from ipcsim.records import EventLog, PersonRecord
-from ipcsim.rng import Streams
-from ipcsim.schema import (
+from ipcsim.engine.diary import Diary
+from ipcsim.engine.draws import CohortDraws, Efforts, PersonDraws
+from ipcsim.engine.records import EventLog, PersonRecord
+from ipcsim.engine.rng import Streams
+from ipcsim.engine.staff import StaffMember, StaffPool
+from ipcsim.engine.worktime import make_calendar
+from ipcsim.scenario.backlog import BacklogPerson
+from ipcsim.scenario.schema import (
     Cohort,
     IndividualSignoff,
     Panel,
@@ -32,8 +34,6 @@ from ipcsim.schema import (
     Scenario,
     SiteConfig,
 )
-from ipcsim.staff import StaffMember, StaffPool
-from ipcsim.worktime import make_calendar
 
 DAYS_PER_MONTH = 365.25 / 12
 DAYS_PER_YEAR = 365.25
@@ -134,7 +134,7 @@ class PathwayModel:
     seed
         Overrides ``scenario.run.seed`` when given.
     backlog
-        People already in the pathway at the start date (see :mod:`ipcsim.backlog`).
+        People already in the pathway at the start date (see :mod:`ipcsim.scenario.backlog`).
     """
 
     def __init__(
@@ -844,7 +844,7 @@ class PathwayModel:
 
     # ----------------------------------------------------------------- draws
     def _draw_person(self, site: SiteRuntime, cohort_name: str, *, prefix: str = "") -> PersonDraws:
-        """Draw everything random about one person (see :mod:`ipcsim.draws`)."""
+        """Draw everything random about one person (see :mod:`ipcsim.engine.draws`)."""
         key = (site.name, cohort_name, prefix)
         draws = self._cohort_draws.get(key)
         if draws is None:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipcsim.records import END_STATES
+from ipcsim.engine.records import END_STATES
 
 __all__ = [
     "LABELS",
@@ -501,7 +501,7 @@ def timeseries(
     Parameters
     ----------
     people, work, waits
-        The run's frames (see :mod:`ipcsim.records`).
+        The run's frames (see :mod:`ipcsim.engine.records`).
     start_date
         Calendar date of day 0.
     horizon_days

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ipcsim.breakeven import (
+from ipcsim.analysis.breakeven import (
     COLUMNS,
     DEFAULT_ADMISSION_COST,
     DEFAULT_DISCOUNT_RATE,
@@ -41,11 +41,11 @@ from ipcsim.breakeven import (
     BreakevenResult,
     breakeven,
 )
+from ipcsim.analysis.metrics import plain_json
 from ipcsim.errors import ConfigError
-from ipcsim.metrics import plain_json
 
 if TYPE_CHECKING:  # schema.py imports this module, so Scenario is only a type here
-    from ipcsim.schema import Scenario
+    from ipcsim.scenario.schema import Scenario
 
 __all__ = [
     "EVALUATION_EXTRA_PER_PATIENT",

@@ -21,8 +21,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from ipcsim.plots import TARGET_COLOR, new_axes, role_colors, style
-from ipcsim.schema import BUDGET_TYPES, Scenario, SiteConfig
+from ipcsim.present.plots import TARGET_COLOR, new_axes, role_colors, style
+from ipcsim.scenario.schema import BUDGET_TYPES, Scenario, SiteConfig
 
 __all__ = [
     "Edge",
@@ -114,7 +114,8 @@ def describe_distribution(data: Mapping[str, Any] | Any, unit: str = "") -> str:
     Parameters
     ----------
     data
-        A distribution model of :mod:`ipcsim.distributions` or its JSON form (with ``dist``).
+        A distribution model of :mod:`ipcsim.scenario.distributions` or its JSON form
+        (with ``dist``).
     unit
         Unit appended to the text.
 

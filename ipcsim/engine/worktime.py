@@ -16,7 +16,7 @@ import datetime as dt
 import math
 from typing import Protocol
 
-from ipcsim.schema import RunConfig
+from ipcsim.scenario.schema import RunConfig
 
 HOURS_PER_DAY = 24.0
 

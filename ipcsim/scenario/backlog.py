@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ipcsim.errors import ConfigError
-from ipcsim.schema import Scenario
+from ipcsim.scenario.schema import Scenario
 
 COLUMNS = ("person_id", "site", "cohort", "stage", "waiting_since")
 STAGES = ("referred", "consented", "plan_written", "signed_off", "budget_agreed")

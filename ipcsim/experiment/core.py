@@ -125,19 +125,20 @@ from pydantic import (
     model_validator,
 )
 
-from ipcsim import io, metrics, sensitivity, stats
-from ipcsim.config import (
+from ipcsim.analysis import metrics, sensitivity, stats
+from ipcsim.engine.records import END_STATES
+from ipcsim.errors import ConfigError, OutputError
+from ipcsim.experiment.executors import open_executor
+from ipcsim.io import run_folder as io
+from ipcsim.run import RunResult, run_scenario
+from ipcsim.scenario.load import (
     apply_overrides,
     read_toml,
     scenario_from_dict,
     scenario_hash,
     validation_message,
 )
-from ipcsim.errors import ConfigError, OutputError
-from ipcsim.executors import open_executor
-from ipcsim.records import END_STATES
-from ipcsim.runner import RunResult, run_scenario
-from ipcsim.schema import Scenario
+from ipcsim.scenario.schema import Scenario
 
 __all__ = [
     "STATE_FILE",
@@ -1559,7 +1560,7 @@ def run_experiment(
         Output folder. It must be missing or empty unless ``resume``.
     executor
         ``serial``, ``process:N``, ``dask:local:N`` or ``dask:ADDRESS``
-        (see :mod:`ipcsim.executors`).
+        (see :mod:`ipcsim.experiment.executors`).
     resume
         Continue in a folder started with the same spec: only missing cells are computed.
     progress

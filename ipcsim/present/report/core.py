@@ -3,7 +3,7 @@
 Data flow::
 
     DIR -> read_folder(DIR) -> RunFolder | ExperimentFolder
-        -> build_figures(folder, kinds, options) -> [FigureSpec]   (ipcsim.plots, pathway_diagram)
+        -> build_figures(folder, kinds, options) -> [FigureSpec] (present.plots, pathway_diagram)
         -> save_figures(...)                       -> DIR/plots/*.png|svg      (ipcsim plot)
         -> render_report(folder, options)          -> HTML text
         -> write_report(DIR)                       -> DIR/report.html          (ipcsim report)
@@ -45,12 +45,13 @@ import pyarrow as pa
 from matplotlib.figure import Figure
 from pydantic import BaseModel
 
-from ipcsim import metrics, plots
-from ipcsim.config import scenario_from_dict
+from ipcsim.analysis import metrics
 from ipcsim.errors import ConfigError, IpcsimError, OutputError
-from ipcsim.io import read_run_outputs
-from ipcsim.pathway_diagram import describe_distribution, draw_pathway
-from ipcsim.schema import Scenario, SiteConfig
+from ipcsim.io.run_folder import read_run_outputs
+from ipcsim.present import plots
+from ipcsim.present.pathway_diagram import describe_distribution, draw_pathway
+from ipcsim.scenario.load import scenario_from_dict
+from ipcsim.scenario.schema import Scenario, SiteConfig
 
 __all__ = [
     "EXPERIMENT_KINDS",
@@ -877,7 +878,7 @@ def evidence_ids(description: str) -> str:
     Parameters
     ----------
     description
-        A pydantic field description from :mod:`ipcsim.schema`.
+        A pydantic field description from :mod:`ipcsim.scenario.schema`.
 
     Returns
     -------
@@ -931,7 +932,7 @@ def _field_description(path: Sequence[str]) -> tuple[str, str]:
 
 def _default_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config every field would have by default, with the same cohorts and roles."""
-    from ipcsim.schema import Cohort, Role
+    from ipcsim.scenario.schema import Cohort, Role
 
     cohorts = {k: Cohort() for k in (config.get("cohorts") or {})}
     roles = {k: Role() for k in (config.get("workforce") or {})}

@@ -218,33 +218,30 @@ def _file_facts(path: Path) -> dict[str, Any]:
     return {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
-PRESENTATION_MODULES = frozenset(
-    {
-        "cli.py",
-        "cli_common.py",
-        "experiment_cli.py",
-        "pathway_diagram.py",
-        "plot_cli.py",
-        "plots.py",
-        "report.py",
-    }
-)
-"""Modules of the package that only show results; changing them changes no number."""
+PRESENTATION_PACKAGES = ("cli", "present")
+"""Subpackages that only show results (changing them changes no number): every module
+below them is left out of :func:`code_fingerprint`, so the list follows the folders."""
+
+
+def _is_presentation(name: str) -> bool:
+    """Whether a module path relative to the package (``present/plots.py``) only shows results."""
+    return name.split("/", 1)[0] in PRESENTATION_PACKAGES
 
 
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """SHA-256 of the package's source files that can change a result.
 
-    Every module but the presentation ones (:data:`PRESENTATION_MODULES`), by name and
-    content, so a new module counts by default. An experiment folder records it: resuming a
-    batch with other model code would mix replications the two versions simulated differently.
+    Every module outside the presentation subpackages (:data:`PRESENTATION_PACKAGES`), by
+    path and content, so a new module counts by default. An experiment folder records it:
+    resuming a batch with other model code would mix replications the two versions simulated
+    differently.
     """
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     for path in sorted(package.rglob("*.py")):
         name = path.relative_to(package).as_posix()
-        if name in PRESENTATION_MODULES:
+        if _is_presentation(name):
             continue
         digest.update(name.encode("utf-8") + b"\0")
         digest.update(path.read_bytes())

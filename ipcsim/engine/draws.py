@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ipcsim.distributions import Distribution, Fixed
-from ipcsim.rng import Streams, block_draws, exponential_block, uniform_block
-from ipcsim.schema import BUDGET_TYPES, Effort, IndividualSignoff, SiteConfig
+from ipcsim.engine.rng import Streams, block_draws, exponential_block, uniform_block
+from ipcsim.scenario.distributions import Distribution, Fixed
+from ipcsim.scenario.schema import BUDGET_TYPES, Effort, IndividualSignoff, SiteConfig
 
 DAYS_PER_MONTH = 365.25 / 12
 MINUTES_PER_HOUR = 60.0

@@ -23,8 +23,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ipcsim import metrics
-from ipcsim.cli_common import SetOption, console, err_console, user_errors
+from ipcsim.analysis import metrics
+from ipcsim.cli._app import SetOption, console, err_console, user_errors
 from ipcsim.experiment import (
     ExperimentResult,
     ProgressEvent,

@@ -23,12 +23,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ipcsim import breakeven, experiment_cli, metrics, plot_cli
-from ipcsim.breakeven import BreakevenInputError
-from ipcsim.cli_common import SetOption, console, user_errors
-from ipcsim.config import load_scenario
-from ipcsim.runner import run_scenario, write_run
-from ipcsim.schema import Scenario
+from ipcsim.analysis import breakeven, metrics
+from ipcsim.analysis.breakeven import BreakevenInputError
+from ipcsim.cli import experiment as experiment_cli
+from ipcsim.cli import plot as plot_cli
+from ipcsim.cli._app import SetOption, console, user_errors
+from ipcsim.run import run_scenario, write_run
+from ipcsim.scenario.load import load_scenario
+from ipcsim.scenario.schema import Scenario
 
 app = typer.Typer(
     name="ipcsim",

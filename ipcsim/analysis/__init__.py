@@ -1,0 +1,1 @@
+"""Analyse: pure functions on a run's frames (no SimPy, no printing, no files)."""

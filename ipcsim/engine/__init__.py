@@ -1,0 +1,1 @@
+"""Execute: the SimPy engine (the only subpackage that imports simpy)."""

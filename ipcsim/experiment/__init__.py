@@ -1,0 +1,41 @@
+"""Many runs: experiment specs, plans, cells run on an executor, and their output frames."""
+
+from ipcsim.experiment.core import (
+    STATE_FILE,
+    CellResult,
+    CellTask,
+    ExperimentPlan,
+    ExperimentResult,
+    ExperimentSpec,
+    PlannedScenario,
+    ProgressEvent,
+    compute_kpis,
+    flatten_summary,
+    kpi_names,
+    kpi_series,
+    load_spec,
+    plan_experiment,
+    run_cell,
+    run_experiment,
+    spec_from_dict,
+)
+
+__all__ = [
+    "CellResult",
+    "CellTask",
+    "ExperimentPlan",
+    "ExperimentResult",
+    "ExperimentSpec",
+    "PlannedScenario",
+    "ProgressEvent",
+    "STATE_FILE",
+    "compute_kpis",
+    "flatten_summary",
+    "kpi_names",
+    "kpi_series",
+    "load_spec",
+    "plan_experiment",
+    "run_cell",
+    "run_experiment",
+    "spec_from_dict",
+]

@@ -1,0 +1,1 @@
+"""Describe: the validated scenario (pydantic only; imports nothing above the shared vocabulary)."""
