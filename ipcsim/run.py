@@ -15,12 +15,13 @@ import pandas as pd
 from ipcsim.analysis import metrics
 from ipcsim.analysis.costs import cost_run
 from ipcsim.engine.model import PathwayModel
-from ipcsim.engine.records import MILESTONES
 from ipcsim.engine.staff import StaffPool
 from ipcsim.io import run_folder as io
+from ipcsim.pathway import MILESTONES
+from ipcsim.periods import month_starts
+from ipcsim.scenario import Scenario
 from ipcsim.scenario.backlog import BacklogPerson, load_backlog
 from ipcsim.scenario.load import scenario_hash
-from ipcsim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def capacity_frame(
     """
     roles = sorted({pool.role_label for pool in pools})
     rows = []
-    for _, start_day, end_day in metrics.month_starts(start_date, horizon_days):
+    for _, start_day, end_day in month_starts(start_date, horizon_days):
         for role in roles:
             members = [pool for pool in pools if pool.role_label == role]
             if any(pool.unlimited for pool in members):

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import scenario_from_dict
-from ipcsim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.toml"))

@@ -20,17 +20,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ipcsim.analysis import breakeven as be
-from ipcsim.analysis.costs import (
-    EVALUATION_EXTRA_PER_PATIENT,
-    Economics,
-    RunYear,
-    StandardCare,
-    cost_columns,
-    cost_run,
-    run_years,
-)
+from ipcsim.analysis.costs import EVALUATION_EXTRA_PER_PATIENT, cost_columns, cost_run
 from ipcsim.errors import ConfigError
-from ipcsim.scenario.schema import Scenario
+from ipcsim.periods import RunYear, run_years
+from ipcsim.scenario import Economics, Scenario, StandardCare
 from tests.conftest import make_scenario
 
 NAN = math.nan

@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ipcsim import periods
 from ipcsim.analysis import metrics
 from ipcsim.engine.records import END_STATES, EventLog
+from ipcsim.pathway import WAITS
 
 NAN = math.nan
 ROLES = ["admin", "planner"]
@@ -107,16 +109,16 @@ def journeys() -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- waits and counts
 def test_stages_are_ordered_and_name_milestones() -> None:
-    assert list(metrics.STAGES)[:3] == [
+    assert list(WAITS)[:3] == [
         "referral_to_first_conversation",
         "referral_to_sign_off",
         "referral_to_budget_release",
     ]
-    assert metrics.STAGES["referral_to_first_conversation"] == (
+    assert WAITS["referral_to_first_conversation"] == (
         "referred_day",
         "first_conversation_day",
     )
-    assert len(metrics.STAGES) == 9
+    assert len(WAITS) == 9
 
 
 def test_wait_stats_by_hand() -> None:
@@ -147,7 +149,7 @@ def test_wait_stats_with_nobody_reaching_a_stage_gives_none() -> None:
     assert stats["referral_to_sign_off"] == {"mean": None, "p50": None, "p90": None, "n": 0}
     assert all(s["n"] == 0 for s in stats.values())
     empty = metrics.wait_stats(people_frame())
-    assert set(empty) == set(metrics.STAGES)
+    assert set(empty) == set(WAITS)
     assert empty["referral_to_consent"]["mean"] is None
 
 
@@ -187,7 +189,7 @@ def test_missing_column_is_named() -> None:
 # --------------------------------------------------------------------------- calendar
 def test_month_starts_from_a_mid_month_start() -> None:
     # 15 April to 1 May is 16 days; May has 31; the run stops 3 days into June.
-    assert metrics.month_starts(dt.date(2016, 4, 15), 50.0) == [
+    assert periods.month_starts(dt.date(2016, 4, 15), 50.0) == [
         (dt.date(2016, 4, 15), 0.0, 16.0),
         (dt.date(2016, 5, 1), 16.0, 47.0),
         (dt.date(2016, 6, 1), 47.0, 50.0),
@@ -195,31 +197,31 @@ def test_month_starts_from_a_mid_month_start() -> None:
 
 
 def test_month_starts_cross_a_year_and_stop_at_an_exact_month_end() -> None:
-    assert metrics.month_starts(dt.date(2016, 12, 15), 48.0) == [
+    assert periods.month_starts(dt.date(2016, 12, 15), 48.0) == [
         (dt.date(2016, 12, 15), 0.0, 17.0),
         (dt.date(2017, 1, 1), 17.0, 48.0),
     ]
-    assert metrics.month_starts(dt.date(2016, 4, 1), 30.0) == [(dt.date(2016, 4, 1), 0.0, 30.0)]
+    assert periods.month_starts(dt.date(2016, 4, 1), 30.0) == [(dt.date(2016, 4, 1), 0.0, 30.0)]
     # two leap-year Februaries later: 2016-04-01 + 730 days is 2018-04-01
-    months = metrics.month_starts(dt.date(2016, 4, 1), 730.0)
+    months = periods.month_starts(dt.date(2016, 4, 1), 730.0)
     assert len(months) == 24
     assert months[-1] == (dt.date(2018, 3, 1), 699.0, 730.0)
 
 
 def test_month_starts_reject_a_non_positive_horizon() -> None:
     with pytest.raises(ValueError, match="horizon_days"):
-        metrics.month_starts(dt.date(2016, 4, 1), 0.0)
+        periods.month_starts(dt.date(2016, 4, 1), 0.0)
 
 
 def test_quarter_starts_clip_the_day_of_month() -> None:
     # 31 Jan + 3 months -> 30 April (90 days in 2016), + 6 months -> 31 July (182 days)
-    assert metrics.quarter_starts(dt.date(2016, 1, 31), 200.0) == [
+    assert periods.quarter_starts(dt.date(2016, 1, 31), 200.0) == [
         (dt.date(2016, 1, 31), 0.0, 90.0),
         (dt.date(2016, 4, 30), 90.0, 182.0),
         (dt.date(2016, 7, 31), 182.0, 200.0),
     ]
     # a mid-month start keeps its day: 15 April, 15 July (91 days later)
-    assert metrics.quarter_starts(dt.date(2016, 4, 15), 100.0)[1] == (
+    assert periods.quarter_starts(dt.date(2016, 4, 15), 100.0)[1] == (
         dt.date(2016, 7, 15),
         91.0,
         100.0,

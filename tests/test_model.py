@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ipcsim.engine.model import PathwayModel
-from ipcsim.engine.records import END_STATES, MILESTONES
+from ipcsim.pathway import END_STATES, MILESTONES
 from ipcsim.run import run_scenario
 from tests.conftest import ALWAYS_ON, deterministic_changes, make_scenario
 

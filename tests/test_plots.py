@@ -17,10 +17,9 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from ipcsim.analysis.metrics import STAGES
+from ipcsim.pathway import STEPS, WAITS
 from ipcsim.present import plots
 from ipcsim.present.pathway_diagram import (
-    STAGE_ORDER,
     describe_distribution,
     draw_pathway,
     pathway_graph,
@@ -101,11 +100,11 @@ def test_wait_markers_equal_the_summary_percentiles(run: RunResult) -> None:
     horizon = run.scenario.run.horizon_days
     ax = plots.plot_waits(run.people, horizon_days=horizon)
     waits = run.summary["waits_days"]
-    expected_p90 = as_float([waits[s]["p90"] for s in STAGES])
-    expected_p50 = as_float([waits[s]["p50"] for s in STAGES])
+    expected_p90 = as_float([waits[s]["p90"] for s in WAITS])
+    expected_p50 = as_float([waits[s]["p50"] for s in WAITS])
     assert np.allclose(one(ax, "p90").get_xdata(), expected_p90, equal_nan=True)
     assert np.allclose(one(ax, "p50").get_xdata(), expected_p50, equal_nan=True)
-    # Rows top to bottom in STAGES order.
+    # Rows top to bottom in WAITS order.
     rows = one(ax, "p90").get_ydata()
     assert list(rows) == sorted(rows, reverse=True)
     assert [t.get_text() for t in ax.get_yticklabels()][0] == "Referral to first conversation"
@@ -396,7 +395,7 @@ def test_pathway_graph_follows_the_config() -> None:
     )
     graph = pathway_graph(scenario)
     steps = [n.key for n in graph.nodes if n.kind != "exit"]
-    assert steps == list(STAGE_ORDER)
+    assert steps == list(STEPS)
     signoff = graph.node("signoff")
     assert signoff.title == "Panel sign-off"
     assert "sits every 21 days" in signoff.lines and "max 8 plans/sitting" in signoff.lines

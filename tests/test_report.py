@@ -24,7 +24,7 @@ from ipcsim.errors import OutputError
 from ipcsim.present import report
 from ipcsim.present.report import PlotOptions, read_folder, render_report, write_report
 from ipcsim.run import run_scenario, write_run
-from ipcsim.scenario.schema import Scenario
+from ipcsim.scenario import Scenario
 from tests.conftest import CONFIGS, make_scenario
 
 FACTOR = "workforce.planner.headcount"

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ipcsim.engine.staff import PRIORITY_RANKS, StaffMember, StaffPool, StaffRequest
 from ipcsim.engine.worktime import WorkingWeekCalendar
-from ipcsim.scenario.schema import Role
+from ipcsim.scenario import Role
 
 CALENDAR = WorkingWeekCalendar(
     start_date=dt.date(2016, 4, 1), days_per_week=5, start_hour=9, hours_per_day=8

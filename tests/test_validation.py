@@ -32,10 +32,10 @@ import pytest
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ipcsim.analysis.metrics import STAGES
+from ipcsim.pathway import WAITS
 from ipcsim.run import RunResult, run_scenario
+from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import scenario_from_dict
-from ipcsim.scenario.schema import Scenario
 from tests.conftest import ALWAYS_ON, deterministic_changes, make_scenario
 
 HOURS_PER_DAY = 24.0
@@ -365,7 +365,7 @@ CONSECUTIVE_STAGES = (
     "sign_off_to_budget_agreed",
     "budget_agreed_to_budget_released",
 )
-"""The pathway's consecutive stages (keys of :data:`ipcsim.metrics.STAGES`)."""
+"""The pathway's consecutive stages (keys of :data:`ipcsim.pathway.WAITS`)."""
 """Arrivals counted from the end of year 1 (warm-up) to a year before the horizon, so
 everyone who enters a stage in the window has left it by the end of the run."""
 
@@ -480,7 +480,7 @@ def test_littles_law_per_stage_from_people_records(little_run: RunResult, stage:
     """
     people = little_run.people
     horizon = little_run.scenario.run.horizon_days
-    first, second = STAGES[stage]
+    first, second = WAITS[stage]
     entry, leave = stage_exit_days(people, first, second)
     in_stage = time_average_in_stage(entry, leave, LITTLE_WINDOW, horizon)
     rate, stay = arrival_rate_and_mean_stay(entry, leave, LITTLE_WINDOW)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ipcsim.engine.staff import StaffMember
 from ipcsim.engine.worktime import ContinuousCalendar, WorkingWeekCalendar
-from ipcsim.scenario.schema import Role
+from ipcsim.scenario import Role
 
 # 2016-04-01 was a Friday.
 FRIDAY = dt.date(2016, 4, 1)

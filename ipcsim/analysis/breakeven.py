@@ -28,6 +28,11 @@ from typing import Literal, TypedDict
 import pandas as pd
 
 from ipcsim.errors import IpcsimError
+from ipcsim.scenario.economics import (
+    DEFAULT_ADMISSION_COST,
+    DEFAULT_DISCOUNT_RATE,
+    DEFAULT_THRESHOLDS,
+)
 
 __all__ = [
     "COLUMNS",
@@ -53,12 +58,6 @@ YEARS: tuple[int, ...] = (1, 2, 3)
 #: Cost panels, in report order: set-up costs only, differential running costs only, both.
 PANELS: tuple[str, ...] = ("setup", "delivery", "both")
 
-#: Annual discount rate, costs discounted to year 1 (evidence 6.8, P68; 001:L497).
-DEFAULT_DISCOUNT_RATE = 0.035
-#: Cost-effectiveness thresholds, £ per QALY; £13,000 is the main one (evidence 6.8, P69).
-DEFAULT_THRESHOLDS: tuple[float, ...] = (13000, 20000, 30000, 50000)
-#: Unit cost of an unplanned hospital admission, £ (evidence 6.8, P70; 001:L1039).
-DEFAULT_ADMISSION_COST = 1600.67
 
 _NUMBER_COLUMNS = ("patients", "setup_cost", "running_cost_per_patient")
 _TABLE_COLUMNS_BEFORE_QALYS = (

@@ -22,39 +22,26 @@ in its summary is plain JSON (floats, ints, strings, ``None``; never NaN).
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ipcsim.analysis.breakeven import (
-    COLUMNS,
-    DEFAULT_ADMISSION_COST,
-    DEFAULT_DISCOUNT_RATE,
-    DEFAULT_THRESHOLDS,
-    BreakevenResult,
-    breakeven,
-)
-from ipcsim.analysis.metrics import plain_json
+from ipcsim._json import plain_json
+from ipcsim.analysis.breakeven import COLUMNS, BreakevenResult, breakeven
 from ipcsim.errors import ConfigError
-
-if TYPE_CHECKING:  # schema.py imports this module, so Scenario is only a type here
-    from ipcsim.scenario.schema import Scenario
+from ipcsim.periods import RunYear, run_years
+from ipcsim.scenario import Scenario
+from ipcsim.scenario.economics import Economics
+from ipcsim.units import MINUTES_PER_HOUR
 
 __all__ = [
     "EVALUATION_EXTRA_PER_PATIENT",
-    "Economics",
-    "RunYear",
-    "StandardCare",
     "cost_columns",
     "cost_run",
-    "run_years",
 ]
 
 EVALUATION_EXTRA_PER_PATIENT: Mapping[str, float] = {
@@ -67,267 +54,17 @@ appointments (SD 4.0, range 0-13), +2.4 staff-to-staff contacts (SD 1.8) (Table 
 +£265 running cost (SD £150, range £121-£486) (Table 5-2, P65). Reported next to a run's
 figures for comparison; they are published results, not parameters."""
 
-PatientMilestone = Literal["referred", "first_conversation", "signed_off"]
 _MILESTONE_COLUMN: Mapping[str, str] = {
     "referred": "referred_day",
     "first_conversation": "first_conversation_day",
     "signed_off": "signed_off_day",
 }
 _CIRCULATION = "circulation"
-_MINUTES_PER_HOUR = 60.0
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class StandardCare(_Model):
-    """What a patient would have had under standard care: the comparator for 'extra' figures.
-
-    The evaluation's sites reported only differences from their standard care (Table 5-1:
-    +4.2 appointments and +2.4 staff-to-staff contacts per user), never the levels, and IPC
-    "was provided in addition to standard care" (001:L1956). The model simulates the IPC
-    pathway only, and its circulation contacts per plan (P23, 2.4) are Table 5-1's *extra*
-    contacts. So by default standard care replaces none of the run's activity (0 appointments,
-    0 contacts) and a run's extra appointments and contacts per patient are its own IPC
-    activity, directly comparable with +4.2 and +2.4. Set the counts above zero where IPC
-    replaces standard-care work (e.g. a care-plan review it takes the place of).
-    """
-
-    appointments_per_person: float = Field(
-        default=0.0,
-        ge=0,
-        description="appointments per patient under standard care that IPC replaces "
-        "(assumption: none, as IPC was added to standard care, 001:L1956; Table 5-1 gives "
-        "only IPC's extra +4.2)",
-    )
-    hours_per_appointment: float = Field(
-        default=1.0,
-        ge=0,
-        description="staff hours per standard-care appointment (assumption: like the first "
-        "60-minute planning conversation, P19)",
-    )
-    appointment_role: str | None = Field(
-        default=None,
-        description="workforce role holding standard-care appointments; the pathway's lead "
-        "role if unset (assumption)",
-    )
-    appointment_hourly_cost_gbp: float | None = Field(
-        default=None,
-        ge=0,
-        description="salary-basis pounds per hour for standard-care appointments, instead "
-        "of a role's (P60 rates)",
-    )
-    staff_contacts_per_person: float = Field(
-        default=0.0,
-        ge=0,
-        description="staff-to-staff contacts per patient under standard care that IPC "
-        "replaces (assumption: none; P23's 2.4 contacts per plan are Table 5-1's extra ones)",
-    )
-    hours_per_staff_contact: float | None = Field(
-        default=None,
-        ge=0,
-        description="staff hours per standard-care contact; pathway.circulation."
-        "minutes_per_contact / 60 if unset (P24: 20 minutes)",
-    )
-    staff_contact_role: str | None = Field(
-        default=None,
-        description="workforce role making standard-care contacts; the lead role if unset "
-        "(assumption)",
-    )
-    staff_contact_hourly_cost_gbp: float | None = Field(
-        default=None,
-        ge=0,
-        description="salary-basis pounds per hour for standard-care contacts, instead of a "
-        "role's (P60 rates)",
-    )
-
-    @model_validator(mode="after")
-    def _role_or_cost(self) -> StandardCare:
-        for what in ("appointment", "staff_contact"):
-            if (
-                getattr(self, f"{what}_role") is not None
-                and getattr(self, f"{what}_hourly_cost_gbp") is not None
-            ):
-                raise ValueError(f"give {what}_role or {what}_hourly_cost_gbp, not both")
-        return self
-
-
-class Economics(_Model):
-    """How a run is costed, compared with standard care and turned into break-even figures.
-
-    Hourly costs come from each role's ``hourly_cost_gbp`` (P60: salary basis, as the
-    evaluation costed time at "sites' salary bands", 001:L479, salary "excluding on-costs",
-    001:L2220). The default ``salary`` basis therefore gives running costs comparable with the
-    evaluation's £265 differential (P65); ``full`` multiplies every hourly cost by
-    ``on_cost_multiplier * overhead_multiplier``.
-    """
-
-    cost_basis: Literal["salary", "full"] = Field(
-        default="salary",
-        description="'salary': hourly costs as given (P60, the evaluation's basis); 'full': "
-        "times on_cost_multiplier * overhead_multiplier",
-    )
-    on_cost_multiplier: float = Field(
-        default=1.30,
-        ge=1.0,
-        description="factor from salary to salary plus employer's on-costs, used when "
-        "cost_basis = 'full' (P60: salary-only rates, +30 % for on-costs)",
-    )
-    overhead_multiplier: float = Field(
-        default=1.0,
-        ge=1.0,
-        description="factor for management and capital overheads on top of on-costs, used "
-        "when cost_basis = 'full' (assumption: the sources give no overhead rate)",
-    )
-    non_staff_cost_per_patient_gbp: float = Field(
-        default=7.50,
-        ge=0,
-        description="non-staff running cost per patient, pounds (Der: Table C-2 site 3 room "
-        "bookings £1,000 + leaflets £500 for 200 users; site 9's paper, stamps and events "
-        "come to £15.05 per user, site 8 lists none)",
-    )
-    setup_cost_per_site_year_gbp: float | tuple[float, ...] = Field(
-        default=161919.0,
-        description="set-up cost per year of the run, pounds: one number for every year, or "
-        "a list for years 1, 2, ... (P66: £161,919 average year; by year £151,586, £162,348, "
-        "£146,240, §6.8); a partial last year gets its share",
-    )
-    budgets_in_running_cost: Literal["none", "agreed", "released"] = Field(
-        default="none",
-        description="which personal budgets count in the running cost: 'none' (the "
-        "evaluation's £265 excludes budgets and care packages, 001:L395, L2046-2047), "
-        "'agreed' or 'released' (assumption)",
-    )
-    patient_milestone: PatientMilestone = Field(
-        default="first_conversation",
-        description="who counts as an IPC patient: people who reached this milestone "
-        "(assumption: a first planning conversation, i.e. 'actually received IPC', 001:L2104)",
-    )
-    discount_rate: float = Field(
-        default=DEFAULT_DISCOUNT_RATE,
-        ge=0,
-        description="annual discount rate for the break-even, fraction; year y's costs are "
-        "divided by (1 + rate)^(y - 1) (P68: 3.5 %)",
-    )
-    thresholds_gbp_per_qaly: tuple[float, ...] = Field(
-        default=tuple(float(t) for t in DEFAULT_THRESHOLDS),
-        min_length=1,
-        description="cost-effectiveness thresholds, pounds per QALY (P69: £13,000 main; "
-        "£20,000, £30,000, £50,000, 001:L514, L959)",
-    )
-    admission_cost_gbp: float = Field(
-        default=DEFAULT_ADMISSION_COST,
-        gt=0,
-        description="unit cost of an unplanned hospital admission, pounds (P70)",
-    )
-    standard_care: StandardCare = Field(
-        default_factory=StandardCare,
-        description="the standard-care comparator for extra appointments, contacts and cost",
-    )
-
-    @field_validator("setup_cost_per_site_year_gbp")
-    @classmethod
-    def _setup_costs_valid(cls, value: float | tuple[float, ...]) -> float | tuple[float, ...]:
-        values = value if isinstance(value, tuple) else (value,)
-        if not values:
-            raise ValueError("must be a number or a list of one or more numbers")
-        for number in values:
-            if not math.isfinite(number) or number < 0:
-                raise ValueError(f"must be >= 0 pounds, got {number!r}")
-        return value
-
-    @field_validator("thresholds_gbp_per_qaly")
-    @classmethod
-    def _thresholds_valid(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        for number in value:
-            if not math.isfinite(number) or number <= 0:
-                raise ValueError(f"must be > 0 pounds per QALY, got {number!r}")
-        if len(set(value)) != len(value):
-            raise ValueError(f"must all be different, got {list(value)}")
-        return value
-
-    @property
-    def staff_cost_multiplier(self) -> float:
-        """Factor applied to every salary-basis hourly cost (1.0 on the salary basis)."""
-        if self.cost_basis == "salary":
-            return 1.0
-        return self.on_cost_multiplier * self.overhead_multiplier
-
-    def setup_cost_gbp(self, year: int) -> float:
-        """Set-up cost of a whole year ``year`` (1, 2, ...) of the run, pounds.
-
-        Raises
-        ------
-        ConfigError
-            If a list of set-up costs is too short for ``year``.
-        """
-        value = self.setup_cost_per_site_year_gbp
-        if not isinstance(value, tuple):
-            return float(value)
-        if year > len(value):
-            raise ConfigError(
-                f"economics.setup_cost_per_site_year_gbp: gives {len(value)} year(s) of "
-                f"set-up cost but the run reaches year {year}; give one value per year of the "
-                "run (from the start date to its anniversary), or a single number"
-            )
-        return float(value[year - 1])
 
 
 # --------------------------------------------------------------------------------------------
-# Years of the run
+# Costing a run
 # --------------------------------------------------------------------------------------------
-
-
-class RunYear(NamedTuple):
-    """One year of the run, in days since the start date."""
-
-    year: int
-    """1 for the first year."""
-    start_day: float
-    """Day the year starts: the start date's ``year - 1``-th anniversary."""
-    end_day: float
-    """Day the year ends: the next anniversary, or the horizon for a last, partial year."""
-    full_days: float
-    """Length of the whole year, days (365 or 366), even when the run covers part of it."""
-
-
-def run_years(start_date: dt.date, horizon_days: float) -> list[RunYear]:
-    """Years of the run, each from an anniversary of the start date to the next.
-
-    Parameters
-    ----------
-    start_date
-        Calendar date of day 0. With 1 April, the years are financial years, like the
-        evaluation's implementation years (2015/16 to 2017/18).
-    horizon_days
-        Length of the run, days (> 0); the last year ends there and may be partial.
-
-    Examples
-    --------
-    >>> run_years(dt.date(2019, 4, 1), 500.0)  # 2019/20 has 29 February 2020
-    [RunYear(year=1, start_day=0.0, end_day=366.0, full_days=366.0), \
-RunYear(year=2, start_day=366.0, end_day=500.0, full_days=365.0)]
-    """
-    if not (math.isfinite(horizon_days) and horizon_days > 0):
-        raise ValueError(f"horizon_days must be a finite number > 0, got {horizon_days!r}")
-    years: list[RunYear] = []
-    start_day = 0.0
-    while start_day < horizon_days:
-        k = len(years) + 1
-        next_day = float((_anniversary(start_date, k) - start_date).days)
-        years.append(
-            RunYear(k, start_day, min(next_day, float(horizon_days)), next_day - start_day)
-        )
-        start_day = next_day
-    return years
-
-
-def _anniversary(date: dt.date, years: int) -> dt.date:
-    """``date`` moved on by whole years; 29 February becomes 28 February in other years."""
-    year = date.year + years
-    day = min(date.day, calendar.monthrange(year, date.month)[1])
-    return dt.date(year, date.month, day)
 
 
 def _year_index(days: np.ndarray, years: Sequence[RunYear]) -> np.ndarray:
@@ -347,11 +84,6 @@ def _by_year(years: np.ndarray, values: np.ndarray, n_years: int) -> np.ndarray:
     """Sum of ``values`` per year 1..n_years (index 0 of the result is year 1)."""
     sums = np.bincount(years, weights=values, minlength=n_years + 1)
     return np.asarray(sums[1:], dtype=float)
-
-
-# --------------------------------------------------------------------------------------------
-# Costing a run
-# --------------------------------------------------------------------------------------------
 
 
 def cost_columns(role_names: Sequence[str]) -> list[str]:
@@ -755,7 +487,7 @@ def _site_rates(scenario: Scenario, econ: Economics) -> dict[str, _SiteRates]:
         joined = getattr(config.site, "start_date", None) or scenario.run.start_date
         contact_hours = care.hours_per_staff_contact
         if contact_hours is None:
-            contact_hours = minutes / _MINUTES_PER_HOUR
+            contact_hours = minutes / MINUTES_PER_HOUR
         appointment_rate = _comparator_rate(
             rates,
             role=care.appointment_role or lead,
@@ -908,7 +640,7 @@ def _staff_contacts(
         mine = work_site.is_(site.name) & activity.is_(_CIRCULATION) & role.is_(site.lead_role)
         hours = np.bincount(work_person[mine], weights=work_hours[mine], minlength=len(people))
         at_site = person_site.is_(site.name)
-        contacts[at_site] = hours[at_site] * _MINUTES_PER_HOUR / site.minutes_per_contact
+        contacts[at_site] = hours[at_site] * MINUTES_PER_HOUR / site.minutes_per_contact
     return contacts
 
 

@@ -18,7 +18,6 @@ the monthly counts (open cases never exceed the referrals counted so far).
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,20 +27,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipcsim.engine.records import END_STATES
+from ipcsim._json import plain_json
+from ipcsim.pathway import END_STATES, WAITS
+from ipcsim.periods import check_horizon, month_starts, quarter_starts
+from ipcsim.units import DAYS_PER_QUARTER
 
 __all__ = [
     "LABELS",
-    "STAGES",
     "backlog_clear_day",
     "targets_met",
     "with_rolling_12_months",
     "display_label",
     "kpi_table",
-    "month_starts",
     "people_counts",
-    "plain_json",
-    "quarter_starts",
     "staff_per_person",
     "summary",
     "throughput_per_quarter",
@@ -49,26 +47,6 @@ __all__ = [
     "utilisation",
     "wait_stats",
 ]
-
-DAYS_PER_QUARTER = 365.25 / 4
-"""Mean length of a calendar quarter, days (used to express rates per quarter)."""
-
-STAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        # end-to-end spans
-        "referral_to_first_conversation": ("referred_day", "first_conversation_day"),
-        "referral_to_sign_off": ("referred_day", "signed_off_day"),
-        "referral_to_budget_release": ("referred_day", "budget_released_day"),
-        # consecutive stages
-        "referral_to_consent": ("referred_day", "consented_day"),
-        "consent_to_first_conversation": ("consented_day", "first_conversation_day"),
-        "first_conversation_to_plan_written": ("first_conversation_day", "plan_written_day"),
-        "plan_written_to_sign_off": ("plan_written_day", "signed_off_day"),
-        "sign_off_to_budget_agreed": ("signed_off_day", "budget_agreed_day"),
-        "budget_agreed_to_budget_released": ("budget_agreed_day", "budget_released_day"),
-    }
-)
-"""Waits reported in days: name -> (from milestone column, to milestone column), in order."""
 
 LABELS: Mapping[str, str] = MappingProxyType(
     {
@@ -145,11 +123,6 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
         raise ValueError(f"{what} frame lacks column(s) {', '.join(missing)}")
 
 
-def _check_horizon(horizon_days: float) -> None:
-    if not (math.isfinite(horizon_days) and horizon_days > 0):
-        raise ValueError(f"horizon_days must be a finite number > 0, got {horizon_days!r}")
-
-
 def _float_or_none(value: Any) -> float | None:
     number = float(value)
     return number if math.isfinite(number) else None
@@ -184,102 +157,6 @@ def _reached_by(days: np.ndarray, t: float, *, closed: bool) -> np.ndarray:
         return (days <= t) if closed else (days < t)
 
 
-def _add_months(date: dt.date, months: int) -> dt.date:
-    """``date`` moved by whole calendar months, the day clipped to the month's length."""
-    year, month0 = divmod(date.month - 1 + months, 12)
-    year += date.year
-    day = min(date.day, calendar.monthrange(year, month0 + 1)[1])
-    return dt.date(year, month0 + 1, day)
-
-
-def plain_json(value: Any) -> Any:
-    """``value`` with numpy scalars as Python ones and NaN/inf as None (strict JSON)."""
-    if isinstance(value, Mapping):
-        return {str(k): plain_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain_json(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return _float_or_none(value)
-    if value is None or isinstance(value, str):
-        return value
-    if value is pd.NA or value is pd.NaT:
-        return None
-    raise TypeError(f"cannot put a {type(value).__name__} into the summary: {value!r}")
-
-
-# --------------------------------------------------------------------------- calendar
-def month_starts(start_date: dt.date, horizon_days: float) -> list[tuple[dt.date, float, float]]:
-    """Calendar months of the run.
-
-    Parameters
-    ----------
-    start_date
-        Calendar date of day 0.
-    horizon_days
-        Length of the run, days (> 0).
-
-    Returns
-    -------
-    list of (date, float, float)
-        ``(month_start, start_day, end_day)`` per calendar month, days since ``start_date``.
-        The first month runs from ``start_date`` (which may be mid-month) to the next 1st; the
-        last ends at ``horizon_days``.
-
-    Examples
-    --------
-    >>> month_starts(dt.date(2016, 4, 15), 40.0)
-    [(datetime.date(2016, 4, 15), 0.0, 16.0), (datetime.date(2016, 5, 1), 16.0, 40.0)]
-    """
-    _check_horizon(horizon_days)
-    months = []
-    begin = start_date
-    while True:
-        start_day = float((begin - start_date).days)
-        if start_day >= horizon_days:
-            break
-        following = _add_months(begin.replace(day=1), 1)
-        end_day = min(float((following - start_date).days), float(horizon_days))
-        months.append((begin, start_day, end_day))
-        begin = following
-    return months
-
-
-def quarter_starts(start_date: dt.date, horizon_days: float) -> list[tuple[dt.date, float, float]]:
-    """Quarters of the run: spans of three calendar months from the start date.
-
-    Parameters
-    ----------
-    start_date
-        Calendar date of day 0; quarter ``k`` starts ``3k`` calendar months later (the day of
-        the month clipped to the month's length, so 31 January is followed by 30 April).
-    horizon_days
-        Length of the run, days (> 0).
-
-    Returns
-    -------
-    list of (date, float, float)
-        ``(quarter_start, start_day, end_day)``; the last quarter ends at ``horizon_days`` and
-        may be partial.
-    """
-    _check_horizon(horizon_days)
-    quarters = []
-    k = 0
-    while True:
-        begin = _add_months(start_date, 3 * k)
-        start_day = float((begin - start_date).days)
-        if start_day >= horizon_days:
-            break
-        following = _add_months(start_date, 3 * (k + 1))
-        end_day = min(float((following - start_date).days), float(horizon_days))
-        quarters.append((begin, start_day, end_day))
-        k += 1
-    return quarters
-
-
 # --------------------------------------------------------------------------- people
 def wait_stats(
     people: pd.DataFrame, *, horizon_days: float | None = None
@@ -297,7 +174,7 @@ def wait_stats(
     Returns
     -------
     dict
-        For each name in :data:`STAGES`: ``{"mean", "p50", "p90", "n"}``, the mean, median and
+        For each name in :data:`WAITS`: ``{"mean", "p50", "p90", "n"}``, the mean, median and
         90th percentile in days over the ``n`` people who reached both milestones; ``None`` for
         the statistics when ``n`` is 0.
 
@@ -306,10 +183,10 @@ def wait_stats(
     Percentiles interpolate linearly between order statistics (numpy's default). People still
     waiting at the horizon are left out, so long waits are under-represented in a short run.
     """
-    columns = sorted({c for pair in STAGES.values() for c in pair})
+    columns = sorted({c for pair in WAITS.values() for c in pair})
     _require(people, columns, "people")
     out: dict[str, dict[str, float | int | None]] = {}
-    for name, (first, second) in STAGES.items():
+    for name, (first, second) in WAITS.items():
         a = _days(people[first])
         b = _days(people[second])
         reached = np.isfinite(a) & np.isfinite(b)
@@ -661,7 +538,7 @@ def summary(
     out of the waits, throughput and utilisation. Staff time per person comes from the people
     frame and includes such booked work.
     """
-    _check_horizon(horizon_days)
+    check_horizon(horizon_days)
     quarters = throughput_per_quarter(people, start_date=start_date, horizon_days=horizon_days)
     per_quarter = DAYS_PER_QUARTER / horizon_days
     staff = staff_per_person(people, role_names)

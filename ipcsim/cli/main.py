@@ -29,8 +29,8 @@ from ipcsim.cli import experiment as experiment_cli
 from ipcsim.cli import plot as plot_cli
 from ipcsim.cli._app import SetOption, console, user_errors
 from ipcsim.run import run_scenario, write_run
+from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import load_scenario
-from ipcsim.scenario.schema import Scenario
 
 app = typer.Typer(
     name="ipcsim",

@@ -21,14 +21,10 @@ from typing import Any
 import numpy as np
 
 from ipcsim.engine.rng import Streams, block_draws, exponential_block, uniform_block
+from ipcsim.pathway import BUDGET_TYPES
+from ipcsim.scenario import Effort, IndividualSignoff, SiteConfig
 from ipcsim.scenario.distributions import Distribution, Fixed
-from ipcsim.scenario.schema import BUDGET_TYPES, Effort, IndividualSignoff, SiteConfig
-
-DAYS_PER_MONTH = 365.25 / 12
-MINUTES_PER_HOUR = 60.0
-
-ACTIVITIES = ("referral", "invitation", "plan_writing", "budget_setting")
-"""Pathway activities with a delay and a staff effort table."""
+from ipcsim.units import DAYS_PER_MONTH, MINUTES_PER_HOUR
 
 Efforts = tuple[tuple[str, float], ...]
 """Staff hours of one activity: ``(role, hours)`` for each role with hours > 0, by role."""

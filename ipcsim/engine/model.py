@@ -8,7 +8,6 @@ date; staff effort is in hours.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import gc
 import math
 from collections import deque
@@ -25,8 +24,9 @@ from ipcsim.engine.records import EventLog, PersonRecord
 from ipcsim.engine.rng import Streams
 from ipcsim.engine.staff import StaffMember, StaffPool
 from ipcsim.engine.worktime import make_calendar
-from ipcsim.scenario.backlog import BacklogPerson
-from ipcsim.scenario.schema import (
+from ipcsim.pathway import BACKLOG_STAGES
+from ipcsim.periods import budget_period_starts, day_of
+from ipcsim.scenario import (
     Cohort,
     IndividualSignoff,
     Panel,
@@ -34,16 +34,12 @@ from ipcsim.scenario.schema import (
     Scenario,
     SiteConfig,
 )
+from ipcsim.scenario.backlog import BacklogPerson
+from ipcsim.units import DAYS_PER_MONTH, DAYS_PER_YEAR, MINUTES_PER_HOUR
 
-DAYS_PER_MONTH = 365.25 / 12
-DAYS_PER_YEAR = 365.25
-MINUTES_PER_HOUR = 60.0
 PROGRESS_STEPS = 100
 
 Process = Generator[simpy.Event, Any, Any]
-
-STAGES_IN_ORDER = ("referred", "consented", "plan_written", "signed_off", "budget_agreed")
-"""Stages a person already in the pathway at the start can be waiting in (backlog CSV)."""
 
 
 @dataclass
@@ -115,11 +111,6 @@ def _quiet_cyclic_gc() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
-
-
-def day_of(date: dt.date, start: dt.date) -> float:
-    """Days from the run's start date to ``date``."""
-    return float((date - start).days)
 
 
 class PathwayModel:
@@ -393,7 +384,7 @@ class PathwayModel:
         config = site.config
         pathway = config.pathway
         lead_pool = site.pools[pathway.lead_role]
-        reached = STAGES_IN_ORDER.index(stage) if stage != "new" else -1
+        reached = BACKLOG_STAGES.index(stage) if stage != "new" else -1
         planner: StaffMember | None = None
 
         if reached < 0:
@@ -623,30 +614,14 @@ class PathwayModel:
             yield self.env.timeout(config.interval_days)
 
     # ----------------------------------------------------------------- budget pot
-    def _period_starts(self, period: str) -> list[float]:
-        """Days on which a budget period starts, from day 0 to the horizon."""
-        run = self.scenario.run
-        start, horizon = run.start_date, run.horizon_days
-        days = [0.0]
-        year, month = start.year, start.month
-        while True:
-            month += 1
-            if month > 12:
-                year, month = year + 1, 1
-            if period == "financial_year" and month != 4:
-                continue
-            day = day_of(dt.date(year, month, 1), start)
-            if day >= horizon:
-                return days
-            days.append(day)
-
     def _envelope_periods(self, site: SiteRuntime) -> Process:
         """Refill the site's budget pot each period and release budgets held for it."""
         envelope = site.envelope
         config = site.config.budget_envelope
         if envelope is None or config is None:
             return
-        for day in self._period_starts(config.period):
+        run = self.scenario.run
+        for day in budget_period_starts(run.start_date, run.horizon_days, config.period):
             yield self.env.timeout(day - self.env.now)
             envelope.remaining_gbp = config.amount_gbp
             self._pay_held(envelope)

@@ -26,34 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ipcsim.pathway import END_STATES, EXIT_REASONS, MILESTONES
+
 NAN = math.nan
-
-MILESTONES = (
-    "referred_day",
-    "consented_day",
-    "first_conversation_day",
-    "plan_written_day",
-    "signed_off_day",
-    "budget_agreed_day",
-    "budget_released_day",
-)
-"""Milestone columns of ``people``, float days since the start date, NaN when not reached."""
-
-END_STATES = ("declined", "withdrawn", "plan_in_place", "budget_in_place", "in_progress")
-"""Every referral ends a run in exactly one of these states."""
-
-EXIT_REASONS = (
-    "offer_declined",
-    "plan_declined",
-    "withdrew_before_first_session",
-    "withdrew_while_waiting",
-    "no_budget",
-    "budget_declined",
-    "payment_not_operational",
-    "budget_released",
-    "in_pathway",
-)
-"""Finer reason behind the end state (``exit_reason`` column)."""
 
 _FLOAT_FIELDS = (*MILESTONES, "end_day", "budget_amount_gbp", "budget_held_days")
 _INT_FIELDS = ("sessions_planned", "sessions_held", "rework_count", "reviews_held")

@@ -25,10 +25,8 @@ from operator import attrgetter
 import simpy
 
 from ipcsim.engine.worktime import Calendar
-from ipcsim.scenario.schema import Role
-
-HOURS_PER_DAY = 24.0
-
+from ipcsim.scenario import Role
+from ipcsim.units import HOURS_PER_DAY
 
 PRIORITY_RANKS = {
     "fifo": {"planning": 0, "review": 0},

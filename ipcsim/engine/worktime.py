@@ -16,9 +16,8 @@ import datetime as dt
 import math
 from typing import Protocol
 
-from ipcsim.scenario.schema import RunConfig
-
-HOURS_PER_DAY = 24.0
+from ipcsim.scenario import RunConfig
+from ipcsim.units import HOURS_PER_DAY
 
 
 class Calendar(Protocol):

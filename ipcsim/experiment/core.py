@@ -57,7 +57,7 @@ completed, or the utilisation of an unlimited role):
 - ``plans_signed_off``, ``budgets_released``: events in the window (counts);
   ``plans_signed_off_per_year``, ``budgets_released_per_year``: the same per 365.25 days;
 - ``wait_<stage>_mean``, ``wait_<stage>_p50``, ``wait_<stage>_p90`` (days) and
-  ``wait_<stage>_n`` (people) for each stage of :data:`ipcsim.metrics.STAGES`:
+  ``wait_<stage>_n`` (people) for each stage of :data:`ipcsim.pathway.WAITS`:
   ``referral_to_first_conversation``, ``referral_to_sign_off``, ``referral_to_budget_release``,
   ``referral_to_consent``, ``consent_to_first_conversation``,
   ``first_conversation_to_plan_written``, ``plan_written_to_sign_off``,
@@ -126,11 +126,13 @@ from pydantic import (
 )
 
 from ipcsim.analysis import metrics, sensitivity, stats
-from ipcsim.engine.records import END_STATES
 from ipcsim.errors import ConfigError, OutputError
 from ipcsim.experiment.executors import open_executor
 from ipcsim.io import run_folder as io
+from ipcsim.pathway import END_STATES, WAITS
+from ipcsim.periods import month_starts
 from ipcsim.run import RunResult, run_scenario
+from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import (
     apply_overrides,
     read_toml,
@@ -138,7 +140,7 @@ from ipcsim.scenario.load import (
     scenario_hash,
     validation_message,
 )
-from ipcsim.scenario.schema import Scenario
+from ipcsim.units import DAYS_PER_YEAR
 
 __all__ = [
     "STATE_FILE",
@@ -166,7 +168,6 @@ FORMAT_VERSION = 1
 """Version of the experiment folder layout, recorded in ``experiment.json``."""
 STATE_FILE = "experiment.json"
 WARMUP_FILE = "warmup.json"
-DAYS_PER_YEAR = 365.25
 WAIT_STATS = ("mean", "p50", "p90", "n")
 DEFAULT_KPIS = (
     "wait_referral_to_first_conversation_mean",
@@ -401,7 +402,7 @@ def kpi_names(scenario: Scenario) -> list[str]:
         "plans_signed_off_per_year",
         "budgets_released_per_year",
     ]
-    names += [f"wait_{stage}_{stat}" for stage in metrics.STAGES for stat in WAIT_STATS]
+    names += [f"wait_{stage}_{stat}" for stage in WAITS for stat in WAIT_STATS]
     names += [f"utilisation_{role}" for role in roles]
     names += ["staff_hours_per_person", "staff_cost_per_person_gbp"]
     names += [f"staff_hours_per_person_{role}" for role in roles]
@@ -442,7 +443,7 @@ def flatten_summary(
         out[key] = float(sum(int(q[key]) for q in quarters))
     for key in ("plans_signed_off", "budgets_released"):
         out[f"{key}_per_year"] = out[key] / years
-    for stage in metrics.STAGES:
+    for stage in WAITS:
         waits = summary["waits_days"][stage]
         for stat in WAIT_STATS:
             out[f"wait_{stage}_{stat}"] = _number(waits[stat])
@@ -461,7 +462,7 @@ def flatten_summary(
 
 
 def _month_edges(scenario: Scenario) -> np.ndarray:
-    months = metrics.month_starts(scenario.run.start_date, scenario.run.horizon_days)
+    months = month_starts(scenario.run.start_date, scenario.run.horizon_days)
     return np.array([m[1] for m in months] + [months[-1][2]], dtype=float)
 
 
@@ -605,7 +606,7 @@ def compute_kpis(result: RunResult, *, warmup_days: float = 0.0) -> dict[str, fl
 
 
 def _wait_columns(stage: str) -> tuple[str, str]:
-    return metrics.STAGES[stage]
+    return WAITS[stage]
 
 
 def kpi_series(result: RunResult, *, bin_days: float) -> dict[str, list[float]]:
@@ -664,7 +665,7 @@ def kpi_series(result: RunResult, *, bin_days: float) -> dict[str, list[float]]:
         events = counts(everyone, people[column].to_numpy(dtype=float))
         out[key] = events
         out[f"{key}_per_year"] = events * per_year
-    for stage in metrics.STAGES:
+    for stage in WAITS:
         first, second = _wait_columns(stage)
         a = people[first].to_numpy(dtype=float)
         b = people[second].to_numpy(dtype=float)

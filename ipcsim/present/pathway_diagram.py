@@ -21,8 +21,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from ipcsim.pathway import BUDGET_TYPES, STEPS
 from ipcsim.present.plots import TARGET_COLOR, new_axes, role_colors, style
-from ipcsim.scenario.schema import BUDGET_TYPES, Scenario, SiteConfig
+from ipcsim.scenario import Scenario, SiteConfig
 
 __all__ = [
     "Edge",
@@ -87,20 +88,6 @@ class PathwayGraph:
             if node.key == key:
                 return node
         raise KeyError(key)
-
-
-STAGE_ORDER = (
-    "referral",
-    "invitation",
-    "allocation",
-    "conversations",
-    "plan_writing",
-    "signoff",
-    "budget_setting",
-    "budget_release",
-    "reviews",
-)
-"""Pathway steps in the order a person goes through them."""
 
 
 # --------------------------------------------------------------------------- description
@@ -215,7 +202,7 @@ def pathway_graph(scenario: Scenario, *, site: str | None = None) -> PathwayGrap
     Returns
     -------
     PathwayGraph
-        The steps of :data:`STAGE_ORDER` (the sign-off node following ``signoff.mode``), exit
+        The steps of :data:`STEPS` (the sign-off node following ``signoff.mode``), exit
         nodes (offer declined, withdrew, plan declined when its probability is above 0, no
         budget or budget declined, payment not operational), flow edges between consecutive
         steps, exit edges with their probabilities and the rework loop from sign-off to the
@@ -381,7 +368,7 @@ def pathway_graph(scenario: Scenario, *, site: str | None = None) -> PathwayGrap
         )
     )
 
-    for a, b in zip(STAGE_ORDER, STAGE_ORDER[1:], strict=False):
+    for a, b in zip(STEPS, STEPS[1:], strict=False):
         edges.append(Edge(a, b))
 
     def exit_node(key: str, title: str, source: str, label: str) -> None:
@@ -451,9 +438,9 @@ _EDGE = {"stage": "#0072B2", "signoff": "#E69F00", "exit": "#999999"}
 def _positions() -> dict[str, tuple[float, float]]:
     """Centre of each step: five along the top row, four back along the bottom row."""
     pos = {}
-    for i, key in enumerate(STAGE_ORDER[:5]):
+    for i, key in enumerate(STEPS[:5]):
         pos[key] = (i * _STEP_X, _ROW_Y[0])
-    for i, key in enumerate(STAGE_ORDER[5:]):
+    for i, key in enumerate(STEPS[5:]):
         pos[key] = ((4 - i) * _STEP_X, _ROW_Y[1])
     return pos
 
@@ -571,7 +558,7 @@ def draw_pathway(scenario: Scenario, *, site: str | None = None, ax: Axes | None
                 continue
             x, y = pos[node.key]
             _box(ax, (x, y), _BOX_W, _BOX_H, node.kind)
-            number = STAGE_ORDER.index(node.key) + 1
+            number = STEPS.index(node.key) + 1
             title = ax.text(
                 x - _BOX_W / 2 + 0.12,
                 y + _BOX_H / 2 - 0.12,

@@ -52,7 +52,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ipcsim.analysis.metrics import LABELS, STAGES, display_label
+from ipcsim.analysis.metrics import LABELS, display_label
+from ipcsim.pathway import WAITS
 
 __all__ = [
     "PALETTE",
@@ -261,7 +262,7 @@ def kpi_label(kpi: str) -> tuple[str, str]:
         ``(display_label(kpi), "")``.
     """
     match = re.fullmatch(r"wait_(?P<stage>.+)_(?P<stat>mean|p50|p90|median)", kpi)
-    if match and match["stage"] in STAGES:
+    if match and match["stage"] in WAITS:
         stage = LABELS[match["stage"]]
         stat = _STAT_WORDS[match["stat"]]
         return f"{stat[:1].upper()}{stat[1:]} wait, {stage.lower()}", "days"
@@ -498,7 +499,7 @@ def stage_waits(
     people
         People frame.
     stages
-        Names of :data:`ipcsim.metrics.STAGES` (all, in order, when ``None``).
+        Names of :data:`ipcsim.pathway.WAITS` (all, in order, when ``None``).
     horizon_days
         If given, milestones dated after it count as not reached (as in the summary).
 
@@ -507,13 +508,13 @@ def stage_waits(
     dict
         Stage -> array of waits in days of the people who reached both milestones.
     """
-    names = list(STAGES) if stages is None else list(stages)
-    unknown = [s for s in names if s not in STAGES]
+    names = list(WAITS) if stages is None else list(stages)
+    unknown = [s for s in names if s not in WAITS]
     if unknown:
-        raise ValueError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}")
+        raise ValueError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(WAITS)}")
     out: dict[str, np.ndarray] = {}
     for name in names:
-        first, second = STAGES[name]
+        first, second = WAITS[name]
         a = pd.to_numeric(people[first]).to_numpy(dtype=float, na_value=np.nan)
         b = pd.to_numeric(people[second]).to_numpy(dtype=float, na_value=np.nan)
         reached = np.isfinite(a) & np.isfinite(b)
@@ -538,7 +539,7 @@ def plot_waits(
     people
         People frame (milestone columns, float days).
     stages
-        Stages of :data:`ipcsim.metrics.STAGES` to show, top to bottom (all when ``None``).
+        Stages of :data:`ipcsim.pathway.WAITS` to show, top to bottom (all when ``None``).
     horizon_days
         Leave out milestones dated after the horizon, as the summary does.
     ax

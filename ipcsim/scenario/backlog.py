@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ipcsim.errors import ConfigError
-from ipcsim.scenario.schema import Scenario
+from ipcsim.pathway import BACKLOG_STAGES
+from ipcsim.scenario.scenario import Scenario
 
 COLUMNS = ("person_id", "site", "cohort", "stage", "waiting_since")
-STAGES = ("referred", "consented", "plan_written", "signed_off", "budget_agreed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +93,8 @@ def load_backlog(path: str | Path, scenario: Scenario) -> tuple[BacklogPerson, .
             bad("site", f"unknown site (sites: {', '.join(sites)})")
         if cells["cohort"] not in sites[site_name].cohorts:
             bad("cohort", f"unknown cohort at site '{site_name}'")
-        if cells["stage"] not in STAGES:
-            bad("stage", f"must be one of {', '.join(STAGES)}")
+        if cells["stage"] not in BACKLOG_STAGES:
+            bad("stage", f"must be one of {', '.join(BACKLOG_STAGES)}")
         try:
             since = dt.date.fromisoformat(cells["waiting_since"])
         except ValueError:

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ipcsim.errors import ConfigError
-from ipcsim.scenario.schema import Scenario
+from ipcsim.scenario.scenario import Scenario
 
 
 def parse_override(text: str) -> tuple[str, Any]:

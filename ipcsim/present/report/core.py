@@ -50,8 +50,8 @@ from ipcsim.errors import ConfigError, IpcsimError, OutputError
 from ipcsim.io.run_folder import read_run_outputs
 from ipcsim.present import plots
 from ipcsim.present.pathway_diagram import describe_distribution, draw_pathway
+from ipcsim.scenario import Scenario, SiteConfig
 from ipcsim.scenario.load import scenario_from_dict
-from ipcsim.scenario.schema import Scenario, SiteConfig
 
 __all__ = [
     "EXPERIMENT_KINDS",
@@ -878,7 +878,7 @@ def evidence_ids(description: str) -> str:
     Parameters
     ----------
     description
-        A pydantic field description from :mod:`ipcsim.scenario.schema`.
+        A pydantic field description from :mod:`ipcsim.scenario`.
 
     Returns
     -------
@@ -932,7 +932,7 @@ def _field_description(path: Sequence[str]) -> tuple[str, str]:
 
 def _default_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config every field would have by default, with the same cohorts and roles."""
-    from ipcsim.scenario.schema import Cohort, Role
+    from ipcsim.scenario import Cohort, Role
 
     cohorts = {k: Cohort() for k in (config.get("cohorts") or {})}
     roles = {k: Role() for k in (config.get("workforce") or {})}

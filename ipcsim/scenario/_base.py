@@ -1,0 +1,40 @@
+"""Building blocks of every scenario table: the frozen, strict base model and shared types."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+)
+
+from ipcsim.scenario.distributions import (
+    Discrete,
+    Distribution,
+    Exponential,
+    Fixed,
+    Gamma,
+    LogNormal,
+    Triangular,
+    Uniform,
+)
+
+__all__ = ["AnyDistribution", "Effort", "NonNegative", "Probability"]
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A probability, 0 to 1."""
+NonNegative = Annotated[float, Field(ge=0.0)]
+"""A number >= 0."""
+Effort = NonNegative | Distribution
+"""Staff hours for a task: a number, or a distribution drawn per person."""
+
+AnyDistribution = Fixed | Exponential | Uniform | Triangular | LogNormal | Gamma | Discrete
+"""Any distribution of :mod:`ipcsim.scenario.distributions`, chosen by ``dist``."""
+
+
+class _Model(BaseModel):
+    """Base of every scenario table: frozen (a run never changes it), unknown keys an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")

@@ -1,0 +1,152 @@
+"""Cohorts: who is referred, how often, and what their planning and budgets look like."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import (
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from ipcsim.scenario._base import AnyDistribution, NonNegative, Probability, _Model
+from ipcsim.scenario.budgets import BudgetSplit
+from ipcsim.scenario.distributions import (
+    Discrete,
+    Distribution,
+    Fixed,
+    Triangular,
+    Uniform,
+)
+
+__all__ = [
+    "Batch",
+    "Cohort",
+    "RatePoint",
+]
+
+
+class RatePoint(_Model):
+    """A referral rate in force from a date."""
+
+    date: dt.date = Field(description="date from which the rate applies")
+    referrals_per_month: NonNegative = Field(description="mean referrals per month from the date")
+
+
+class Batch(_Model):
+    """People found at once in a linked dataset, then referred over a few days."""
+
+    date: dt.date = Field(description="date of the batch identification")
+    people: int = Field(ge=0, description="people identified (capped by those still eligible)")
+    spread_days: float = Field(
+        default=30.0, gt=0, description="days over which their referrals are spread (assumption)"
+    )
+
+
+class Cohort(_Model):
+    """One IPC user group: its demand, planning needs, budgets, withdrawals and reviews."""
+
+    label: str = Field(default="", description="display name of the cohort")
+    referrals_per_month: NonNegative = Field(
+        default=2.0,
+        description="mean referrals per month, Poisson arrivals (P08: pilot-mode site rate)",
+    )
+    offer_acceptance: Probability = Field(
+        default=0.8, description="probability a referred person accepts the IPC offer (P12)"
+    )
+    sessions: Distribution = Field(
+        default=Discrete(values=(1, 2, 3), probs=(0.2, 0.45, 0.35)),
+        description="number of planning conversations, sessions (P16)",
+    )
+    first_session_minutes: Distribution = Field(
+        default=Fixed(value=60.0), description="length of the first conversation, minutes (P19)"
+    )
+    later_session_minutes: Distribution = Field(
+        default=Uniform(low=45.0, high=60.0),
+        description="length of each later conversation, minutes (P20: 45-60, mean 52.5)",
+    )
+    session_gap_days: Distribution = Field(
+        default=Uniform(low=2.0, high=7.0),
+        description="earliest gap from one conversation to the next, days (P21)",
+    )
+    withdrawal_probability_before_first_session: Probability = Field(
+        default=0.05,
+        description="probability of withdrawing after consent, before any wait (P53 base)",
+    )
+    withdrawal_hazard_per_month_waiting: Probability = Field(
+        default=0.02,
+        description="monthly probability of withdrawing while waiting for a first conversation "
+        "(P53; x2 for frail or dementia cohorts, P54)",
+    )
+    budget_probability: Probability = Field(
+        default=0.6, description="P(personal budget | signed-off plan) (P36; by cohort P37)"
+    )
+    budget_type_split: BudgetSplit = Field(
+        default_factory=BudgetSplit, description="budget types where a DP is offered (P39)"
+    )
+    budget_amount_gbp: Distribution = Field(
+        default=Triangular(low=200.0, mode=750.0, high=1000.0),
+        description="budget per person per year, pounds (P41: 750, range 200-1,000; shape "
+        "assumption)",
+    )
+    review_interval_days: float = Field(
+        default=365.0, gt=0, description="days between reviews of a plan in place (P49)"
+    )
+    review_probability: Probability = Field(
+        default=0.25, description="probability a due review actually happens (P50, pilot mode)"
+    )
+    review_hours_budget_holder: NonNegative = Field(
+        default=5.0, description="lead-practitioner hours per review, budget holders (P51)"
+    )
+    review_hours_no_budget: NonNegative = Field(
+        default=1.0, description="lead-practitioner hours per review, no budget (P51)"
+    )
+
+    referral_schedule: tuple[RatePoint, ...] = Field(
+        default=(),
+        description="dated referral rates, piecewise constant from each date (replaces "
+        "referrals_per_month from the first date on; before it, referrals_per_month applies)",
+    )
+    eligible_population: int | None = Field(
+        default=None,
+        ge=0,
+        description="people eligible for IPC at the site, depleted by referrals; unlimited if "
+        "unset (P06: Table A-1 projected cohort)",
+    )
+    identification: Literal["practitioner", "annual_review", "batch", "mass_invitation"] = Field(
+        default="practitioner",
+        description="how people are found: 'practitioner' referrals at the given rate (P08), "
+        "'annual_review' (each eligible person raised at their yearly review with probability "
+        "engagement_factor, P09-P10; needs eligible_population), 'batch' identification from a "
+        "linked dataset on the dates in `batches`, 'mass_invitation' (invitations at the given "
+        "rate; set offer_acceptance low, P13: 0.07)",
+    )
+    engagement_factor: Probability = Field(
+        default=0.1,
+        description="share of eligible people at annual review whom practitioners refer (P10)",
+    )
+    batches: tuple[Batch, ...] = Field(
+        default=(), description="batch identifications from a linked dataset (mode 'batch')"
+    )
+
+    @model_validator(mode="after")
+    def _identification_inputs(self) -> Cohort:
+        if self.identification == "annual_review" and self.eligible_population is None:
+            raise ValueError("identification 'annual_review' needs eligible_population")
+        if self.identification == "batch" and not self.batches:
+            raise ValueError("identification 'batch' needs at least one entry in batches")
+        dates = [point.date for point in self.referral_schedule]
+        if dates != sorted(dates):
+            raise ValueError("referral_schedule dates must be in increasing order")
+        return self
+
+    @field_validator("sessions")
+    @classmethod
+    def _at_least_one_session(cls, value: AnyDistribution) -> AnyDistribution:
+        if isinstance(value, Fixed) and value.value < 1:
+            raise ValueError(f"must be >= 1 session, got {value.value:g}")
+        if isinstance(value, Discrete) and min(value.values) < 1:
+            raise ValueError(f"every value must be >= 1 session, got {list(value.values)}")
+        return value

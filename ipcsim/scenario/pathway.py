@@ -1,0 +1,115 @@
+"""The pathway's activities, circulation of plans and the learning curve."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import (
+    Field,
+)
+
+from ipcsim.scenario._base import Effort, NonNegative, Probability, _Model
+from ipcsim.scenario.distributions import (
+    Discrete,
+    Distribution,
+    Fixed,
+    Uniform,
+)
+
+__all__ = [
+    "Activity",
+    "Circulation",
+    "Learning",
+    "Pathway",
+]
+
+
+class Activity(_Model):
+    """A pathway step: a delay, then staff effort by role (done in parallel)."""
+
+    effort_hours: dict[str, Effort] = Field(
+        default_factory=dict,
+        description="staff hours per person by role name (a number or a distribution)",
+    )
+    delay_days: Distribution = Field(
+        default=Fixed(value=0.0), description="elapsed days before the effort starts"
+    )
+
+
+class Circulation(_Model):
+    """Writing up and circulating the plan to other services (staff-to-staff contacts)."""
+
+    contacts: Distribution = Field(
+        default=Discrete(values=(0, 1, 2, 3, 4, 5), probs=(0.1, 0.15, 0.25, 0.3, 0.15, 0.05)),
+        description="staff-to-staff contacts per plan (P23: mean 2.4, range 0-5; shape assumption)",
+    )
+    minutes_per_contact: NonNegative = Field(
+        default=20.0, description="lead-practitioner minutes per contact (P24)"
+    )
+    delay_days: Distribution = Field(
+        default=Fixed(value=0.0), description="elapsed days for services to respond (assumption)"
+    )
+
+
+class Pathway(_Model):
+    """Effort and delays of the pathway activities, in pathway order."""
+
+    priority: Literal["fifo", "new_first", "reviews_first"] = Field(
+        default="fifo",
+        description="who a practitioner serves first when several wait: first come first "
+        "served, new planning first, or reviews first (assumption)",
+    )
+    lead_role: str = Field(
+        default="planner",
+        description="role that holds the planning conversations (lead practitioner)",
+    )
+    referral: Activity = Field(
+        default_factory=Activity,
+        description="referral and information gathering (P14 for incomplete referrals)",
+    )
+    incomplete_referral_probability: Probability = Field(
+        default=0.3, description="probability a referral lacks key information (P14)"
+    )
+    incomplete_referral_extra_hours: NonNegative = Field(
+        default=0.5, description="lead-practitioner hours chasing missing information (P14)"
+    )
+    invitation: Activity = Field(
+        default_factory=lambda: Activity(delay_days=Uniform(low=1.0, high=14.0)),
+        description="invitation and consent: delay from referral to a decision (assumption)",
+    )
+    consent_to_first_appointment_days: Distribution = Field(
+        default=Fixed(value=7.0),
+        description="admin lag from consent to the first possible appointment, days (P15)",
+    )
+    plan_writing: Activity = Field(
+        default_factory=lambda: Activity(effort_hours={"planner": 2.0}),
+        description="writing the plan: non-contact hours per plan by role (P22)",
+    )
+    circulation: Circulation = Field(default_factory=Circulation)
+    budget_setting: Activity = Field(
+        default_factory=lambda: Activity(effort_hours={"finance_officer": 6.0}),
+        description="setting the budget: hours per budget by role (P43)",
+    )
+
+
+class Learning(_Model):
+    """A site's learning curve: sessions get shorter and rework rarer with experience."""
+
+    plans_to_learn: int = Field(
+        default=0,
+        ge=0,
+        description="signed-off plans after which the site is experienced; 0 = no learning "
+        "curve (P64: over the first 12 delivery months)",
+    )
+    final_session_multiplier: float = Field(
+        default=0.85, gt=0, le=1, description="planning-time multiplier once experienced (P64)"
+    )
+    final_rework_probability: Probability = Field(
+        default=0.05, description="rework probability once experienced (P33)"
+    )
+
+    def progress(self, signed_off: int) -> float:
+        """0 for a new site, 1 once ``plans_to_learn`` plans are signed off."""
+        if self.plans_to_learn == 0:
+            return 0.0
+        return min(1.0, signed_off / self.plans_to_learn)

@@ -1,0 +1,82 @@
+"""When a run starts, how long it lasts, its seed and working calendar, and the site's name."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+
+from ipcsim.scenario._base import _Model
+
+__all__ = [
+    "RunConfig",
+    "Site",
+]
+
+
+class RunConfig(_Model):
+    """When the simulation starts, how long it runs and its seed."""
+
+    start_date: dt.date = Field(
+        default=dt.date(2016, 4, 1),
+        description="calendar date of simulation day 0 (assumption: a financial-year start)",
+    )
+    horizon_days: float = Field(
+        default=730.0, gt=0, description="simulated days from the start date (assumption)"
+    )
+    seed: int = Field(default=20150401, ge=0, description="master seed of the named RNG streams")
+    calendar: Literal["working_week", "continuous"] = Field(
+        default="working_week",
+        description=(
+            "staff working time: 'working_week' (staff work in daily windows on working days) "
+            "or 'continuous' (around the clock; for theory checks) (assumption)"
+        ),
+    )
+    working_days_per_week: int = Field(
+        default=5, ge=1, le=7, description="working days per week, Monday first (assumption)"
+    )
+    working_day_start_hour: float = Field(
+        default=9.0, ge=0, lt=24, description="hour of day the working window opens (assumption)"
+    )
+    working_hours_per_day: float = Field(
+        default=8.0,
+        gt=0,
+        le=24,
+        description="length of the daily working window, hours (assumption)",
+    )
+
+    @model_validator(mode="after")
+    def _window_fits_day(self) -> RunConfig:
+        if self.working_day_start_hour + self.working_hours_per_day > 24:
+            raise ValueError(
+                "working_day_start_hour + working_hours_per_day must be <= 24, got "
+                f"{self.working_day_start_hour} + {self.working_hours_per_day}"
+            )
+        return self
+
+    @property
+    def window_hours_per_week(self) -> float:
+        """Hours of working window per week (168 for the continuous calendar)."""
+        if self.calendar == "continuous":
+            return 168.0
+        return self.working_days_per_week * self.working_hours_per_day
+
+
+class Site(_Model):
+    """The site (one ICS, CCG or local authority programme) the scenario describes."""
+
+    name: str = Field(default="site", min_length=1, description="site name used in outputs")
+    start_date: dt.date | None = Field(
+        default=None,
+        description="date the site joined the programme; the run's start date if unset (P02)",
+    )
+    design_phase_months: float = Field(
+        default=0.0,
+        ge=0,
+        description="months from joining to the first referral (P04: 12 for Demonstrators, "
+        "P05: 6 for Early Adopters; 0 = already delivering)",
+    )

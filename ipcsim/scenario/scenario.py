@@ -1,0 +1,278 @@
+"""The scenario: one site's tables, targets, and several sites with shared teams."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+
+from ipcsim.pathway import ACTIVITIES, BUDGET_TYPES
+from ipcsim.periods import run_years
+from ipcsim.scenario._base import _Model
+from ipcsim.scenario.budgets import BudgetEnvelope, BudgetReleaseByType
+from ipcsim.scenario.cohorts import Cohort
+from ipcsim.scenario.economics import Economics
+from ipcsim.scenario.pathway import Activity, Learning, Pathway
+from ipcsim.scenario.run import RunConfig, Site
+from ipcsim.scenario.signoff import SharedPanel, Signoff
+from ipcsim.scenario.workforce import Role, SharedPool
+
+__all__ = [
+    "SITE_KEYS",
+    "Scenario",
+    "SiteConfig",
+    "Target",
+]
+
+
+class SiteConfig(_Model):
+    """One site's cohorts, staff, pathway, sign-off and finance (validated together)."""
+
+    site: Site = Field(default_factory=Site)
+    cohorts: dict[str, Cohort] = Field(
+        default_factory=dict, description="IPC user groups by name (the four IPC groups, §3.1)"
+    )
+    workforce: dict[str, Role] = Field(default_factory=dict, description="staff roles by name")
+    pathway: Pathway = Field(default_factory=Pathway)
+    signoff: Signoff = Field(default_factory=Signoff)
+    budget_release: BudgetReleaseByType = Field(default_factory=BudgetReleaseByType)
+    budget_envelope: BudgetEnvelope | None = Field(
+        default=None, description="personal-budget pot per period; unlimited if unset (§7 #7)"
+    )
+    learning: Learning = Field(default_factory=Learning)
+
+    def check(self, *, window_hours_per_week: float) -> None:
+        """Cross-field checks: roles exist, the lead role has staff, hours fit the week.
+
+        Raises
+        ------
+        ValueError
+            Naming the key and the value.
+        """
+        if not self.cohorts:
+            raise ValueError("cohorts: at least one cohort is needed")
+        if not self.workforce:
+            raise ValueError("workforce: at least one role is needed")
+
+        def need(role: str, where: str) -> None:
+            if role not in self.workforce:
+                known = ", ".join(sorted(self.workforce))
+                raise ValueError(f"{where}: role '{role}' is not in [workforce] (has: {known})")
+
+        lead = self.pathway.lead_role
+        need(lead, "pathway.lead_role")
+        lead_role = self.workforce[lead]
+        if not lead_role.unlimited and not lead_role.member_fte() and not lead_role.changes:
+            raise ValueError(f"workforce.{lead}: the lead role needs at least one person")
+        for step in ACTIVITIES:
+            activity: Activity = getattr(self.pathway, step)
+            for role in activity.effort_hours:
+                need(role, f"pathway.{step}.effort_hours")
+        for budget_type in BUDGET_TYPES:
+            for role in self.budget_release.for_type(budget_type).effort_hours:
+                need(role, f"budget_release.{budget_type}.effort_hours")
+        for role in self.signoff.reviewer_roles():
+            need(role, f"signoff.{self.signoff.mode}.reviewer_role")
+        for name, role_cfg in self.workforce.items():
+            shares = [role_cfg.ipc_share] + [c.ipc_share for c in role_cfg.changes if c.ipc_share]
+            weekly = role_cfg.contracted_hours_per_week * max(shares)
+            if weekly > window_hours_per_week + 1e-9:
+                raise ValueError(
+                    f"workforce.{name}: {weekly:g} IPC hours a week do not fit in the "
+                    f"{window_hours_per_week:g}-hour working week of [run]"
+                )
+
+    @property
+    def role_names(self) -> list[str]:
+        """Role names in a stable (sorted) order."""
+        return sorted(self.workforce)
+
+
+class Target(_Model):
+    """A point on a target trajectory: plans or budgets a year by a date."""
+
+    date: dt.date = Field(description="date by which the target should be met")
+    plans_per_year: float | None = Field(
+        default=None, ge=0, description="signed-off plans in the 12 months to the date"
+    )
+    budgets_per_year: float | None = Field(
+        default=None, ge=0, description="budgets released in the 12 months to the date"
+    )
+    site: str | None = Field(default=None, description="a site, or all sites together if unset")
+
+
+SITE_KEYS = tuple(SiteConfig.model_fields)
+
+
+class Scenario(SiteConfig):
+    """Everything one run needs.
+
+    The site tables at the top level (``site``, ``cohorts``, ``workforce``, ``pathway``,
+    ``signoff``, ``budget_release``, ``budget_envelope``, ``learning``) describe a single
+    site; with ``[sites.<name>]`` tables they are the template every site starts from, each
+    site table overriding what it sets.
+    """
+
+    name: str = Field(default="scenario", description="scenario name used in outputs")
+    description: str = Field(default="", description="what the scenario represents")
+    run: RunConfig = Field(default_factory=RunConfig)
+    sites: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="several sites: each table overrides the top-level site tables",
+    )
+    shared_pools: dict[str, SharedPool] = Field(
+        default_factory=dict, description="teams shared by several sites, by pool name"
+    )
+    shared_panels: dict[str, SharedPanel] = Field(
+        default_factory=dict, description="panels shared by several sites, by panel name"
+    )
+    targets: tuple[Target, ...] = Field(
+        default=(), description="target trajectory of plans and budgets a year (assumption)"
+    )
+    initial_state: str | None = Field(
+        default=None,
+        description="CSV of people already in the pathway at the start date (person_id, site, "
+        "cohort, stage, waiting_since), relative to the scenario file",
+    )
+    economics: Economics = Field(
+        default_factory=Economics,
+        description="costs, standard-care comparator and break-even (P60, P65-P70)",
+    )
+
+    _resolved: list[SiteConfig] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _resolve_sites(self) -> Scenario:
+        window = self.run.window_hours_per_week
+        template = self.model_dump(include=set(SITE_KEYS), by_alias=True, exclude_unset=True)
+        specs: list[SiteConfig] = []
+        if not self.sites:
+            site = SiteConfig.model_validate(template)
+            specs.append(self._with_shared(site, site.site.name))
+        for name, table in self.sites.items():
+            if not isinstance(table, dict):
+                raise ValueError(f"sites.{name}: expected a table, got {table!r}")
+            merged = _deep_merge(template, table)
+            merged.setdefault("site", {})
+            merged["site"] = {**merged["site"], "name": name}
+            try:
+                site = SiteConfig.model_validate(merged)
+            except ValidationError as e:
+                first = e.errors()[0]
+                where = ".".join(str(part) for part in first["loc"])
+                value = first.get("input")
+                shown = "" if isinstance(value, dict | list) else f", got {value!r}"
+                raise ValueError(f"sites.{name}.{where}: {first['msg']}{shown}") from None
+            specs.append(self._with_shared(site, name))
+        names = [spec.site.name for spec in specs]
+        for spec in specs:
+            prefix = f"sites.{spec.site.name}." if self.sites else ""
+            try:
+                spec.check(window_hours_per_week=window)
+            except ValueError as e:
+                raise ValueError(f"{prefix}{e}") from None
+            start = spec.site.start_date or self.run.start_date
+            for role_name, role in spec.workforce.items():
+                for change in role.changes:
+                    if change.date < start:
+                        raise ValueError(
+                            f"{prefix}workforce.{role_name}.changes: date {change.date} is "
+                            f"before the site starts ({start})"
+                        )
+        for kind, shared in (
+            ("shared_pools", self.shared_pools),
+            ("shared_panels", self.shared_panels),
+        ):
+            for pool_name, pool in shared.items():
+                for site_name in pool.sites:
+                    if site_name not in names:
+                        raise ValueError(
+                            f"{kind}.{pool_name}.sites: unknown site '{site_name}' "
+                            f"(sites: {', '.join(names)})"
+                        )
+        for panel_name, panel in self.shared_panels.items():
+            for spec in specs:
+                if spec.site.name in panel.sites and spec.signoff.mode != "panel":
+                    raise ValueError(
+                        f"shared_panels.{panel_name}: site '{spec.site.name}' signs off by "
+                        f"'{spec.signoff.mode}', not by panel"
+                    )
+        for target in self.targets:
+            if target.site is not None and target.site not in names:
+                raise ValueError(f"targets: unknown site '{target.site}'")
+        care = self.economics.standard_care
+        for spec in specs:
+            for key in ("appointment_role", "staff_contact_role"):
+                role = getattr(care, key)
+                if role is not None and role not in spec.workforce:
+                    raise ValueError(
+                        f"economics.standard_care.{key}: role '{role}' is not in the "
+                        f"workforce of site '{spec.site.name}'"
+                    )
+        setup = self.economics.setup_cost_per_site_year_gbp
+        years = len(run_years(self.run.start_date, self.run.horizon_days))
+        if isinstance(setup, tuple) and len(setup) < years:
+            raise ValueError(
+                f"economics.setup_cost_per_site_year_gbp: gives {len(setup)} year(s) of set-up "
+                f"cost but the run covers {years} ({self.run.horizon_days:g} days)"
+            )
+        self._resolved = specs
+        return self
+
+    def _with_shared(self, site: SiteConfig, name: str) -> SiteConfig:
+        """The site with each shared pool's role put into its workforce."""
+        workforce = dict(site.workforce)
+        for pool in self.shared_pools.values():
+            if name in pool.sites:
+                workforce[pool.role] = Role.model_validate(
+                    pool.model_dump(exclude={"role", "sites"})
+                )
+        if workforce == site.workforce:
+            return site
+        return site.model_copy(update={"workforce": workforce})
+
+    @property
+    def site_configs(self) -> list[SiteConfig]:
+        """Every site, resolved (template merged with its table), in file order."""
+        return list(self._resolved)
+
+    @property
+    def site_names(self) -> list[str]:
+        """Site names in file order."""
+        return [spec.site.name for spec in self._resolved]
+
+    @property
+    def role_names(self) -> list[str]:
+        """Every role at any site, sorted."""
+        return sorted({role for spec in self._resolved for role in spec.workforce})
+
+    def shared_pool_for(self, site: str, role: str) -> str | None:
+        """Name of the shared pool that provides ``role`` at ``site``, if any."""
+        for pool_name, pool in self.shared_pools.items():
+            if pool.role == role and site in pool.sites:
+                return pool_name
+        return None
+
+    def shared_panel_for(self, site: str) -> str | None:
+        """Name of the shared panel that signs off ``site``'s plans, if any."""
+        for panel_name, panel in self.shared_panels.items():
+            if site in panel.sites:
+                return panel_name
+        return None
+
+
+def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with nested ``changes`` applied (tables merge, values replace)."""
+    result = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict) and "dist" not in value:
+            result[key] = _deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
