@@ -1,0 +1,41 @@
+"""ipcsim: a discrete-event simulation of the scale-up of Integrated Personal Commissioning.
+
+The front door: what a script or notebook needs, without knowing the package's folders.
+
+>>> import ipcsim
+>>> scenario = ipcsim.load_scenario("configs/demonstrator_site.toml")  # doctest: +SKIP
+>>> result = ipcsim.run_scenario(scenario)  # doctest: +SKIP
+>>> result.summary["waits_days"]["referral_to_first_conversation"]  # doctest: +SKIP
+
+The folders follow the data flow: ``scenario/`` (describe: TOML -> one frozen ``Scenario``)
+-> ``engine/`` (execute: the SimPy model, tidy records) -> ``analysis/`` (pure functions:
+KPIs, costs, statistics) -> ``run.py`` (one run) -> ``experiment/`` (many runs) -> ``io/``
+(files) -> ``present/`` (plots, report) -> ``cli/``; shared vocabulary (``units``,
+``periods``, ``pathway``) sits at the bottom.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ipcsim.experiment import load_spec, plan_experiment, run_experiment
+from ipcsim.run import RunResult, run_scenario, write_run
+from ipcsim.scenario import Scenario, load_scenario, scenario_from_dict
+
+try:
+    __version__ = version("ipcsim")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "RunResult",
+    "Scenario",
+    "__version__",
+    "load_scenario",
+    "load_spec",
+    "plan_experiment",
+    "run_experiment",
+    "run_scenario",
+    "scenario_from_dict",
+    "write_run",
+]

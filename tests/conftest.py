@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import scenario_from_dict
+
+# Property tests never flap: by default hypothesis is derandomised (the same examples on every
+# run, on every machine) and keeps no example database, so a test passes or fails for the code,
+# not for the day. Examples it once found are kept in the tests as explicit @example cases.
+# HYPOTHESIS_PROFILE=explore searches afresh (more examples, random) when looking for bugs.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=500, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.toml"))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import tomllib
+import typing
 from typing import Any
 
 import numpy as np
@@ -643,13 +645,30 @@ def test_defaults_follow_the_evidence() -> None:
     assert economics.budgets_in_running_cost == "none"
 
 
-def test_every_setting_names_its_unit_source_or_says_assumption() -> None:
-    for model in (Economics, StandardCare):
-        for name, field in model.model_fields.items():
-            text = field.description or ""
-            if name == "standard_care":
-                continue
-            assert any(tag in text for tag in ("P6", "P7", "P1", "P2", "assumption", "Der")), name
+EVIDENCE_TAG = re.compile(r"\bP\d{2}\b|\bassumption\b|\bDer\b")
+"""An evidence ID (P01-P80, whole: "P1" is not one), the word assumption, or Der (derived)."""
+UNIT_WORDS = ("pounds", "hours", "minutes", "days", "fraction", "factor", "per patient")
+"""How a numeric setting's description states its unit."""
+
+
+@pytest.mark.parametrize(
+    ("text", "tagged"),
+    [("(P60 rates)", True), ("(P1 rates)", False), ("P100", False), ("(assumption)", True)],
+)
+def test_the_evidence_tag_pattern_matches_whole_ids_only(text: str, tagged: bool) -> None:
+    assert bool(EVIDENCE_TAG.search(text)) is tagged
+
+
+@pytest.mark.parametrize("model", [Economics, StandardCare])
+def test_every_setting_names_its_unit_and_source_or_says_assumption(model: type) -> None:
+    for name, field in model.model_fields.items():
+        if name == "standard_care":  # a nested table: its own fields are checked
+            continue
+        text = field.description or ""
+        assert EVIDENCE_TAG.search(text), f"{model.__name__}.{name}: no evidence ID: {text!r}"
+        numeric = {float, int} & set(typing.get_args(field.annotation) or (field.annotation,))
+        if numeric or "tuple" in str(field.annotation):
+            assert any(word in text for word in UNIT_WORDS), f"{model.__name__}.{name}: no unit"
 
 
 @pytest.mark.parametrize(
@@ -712,8 +731,6 @@ def test_the_tables_proposed_for_the_shipped_configs_validate(name: str) -> None
 
 
 def test_several_sites_are_costed_at_their_own_rates_and_averaged_for_breakeven() -> None:
-    if "sites" not in Scenario.model_fields:
-        pytest.skip("this schema has one site per scenario")
     sc = make_scenario(
         {
             "run": {"horizon_days": 2 * YEAR, "start_date": "2016-04-01"},

@@ -1,7 +1,8 @@
-"""What every ``ipcsim`` command shares: consoles, the --set option, one-line errors.
+"""What every ``ipcsim`` command shares: the typer app, consoles, the --set option, one-line errors.
 
-Command modules (``cli.py`` and the ``*_cli.py`` modules it registers) import from here, so
-they never import each other.
+Command modules (one per command: ``run``, ``validate``, ``breakeven``, ``schema``,
+``experiment``, ``plot``) import from here, so they never import each other; only the CLI
+prints.
 """
 
 from __future__ import annotations
@@ -13,8 +14,27 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from ipcsim.errors import IpcsimError
+
+app = typer.Typer(
+    name="ipcsim",
+    help="Discrete-event simulation of Integrated Personal Commissioning (IPC) scale-up.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _kpi_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
+
 
 console = Console()
 err_console = Console(stderr=True)
@@ -51,3 +71,13 @@ def user_errors(func: F) -> F:
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def kpi_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    """A two-column table of labelled values (``rows`` of ``(label, value)``)."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
