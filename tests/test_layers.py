@@ -4,7 +4,7 @@ The data flow (``../shared/design/layout.md``) read bottom to top::
 
     units, periods, pathway, _json, errors     shared vocabulary
     scenario/                                  describe (pydantic only)
-    engine/ | analysis/ | io/                  execute | analyse | files (siblings: none imports another)
+    engine/ | analysis/ | io/                  execute | analyse | files (none imports another)
     run.py                                     one run: engine -> analysis
     experiment/                                many runs
     present/                                   plots, diagram, report
