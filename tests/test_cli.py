@@ -128,6 +128,14 @@ def test_error_messages_keep_table_names_in_brackets() -> None:
     assert "role 'gp' is not in [workforce]" in bad.stderr
 
 
+def test_error_messages_are_printed_literally_not_as_markup_or_emoji() -> None:
+    config = str(ROOT / "configs" / "demonstrator_site.toml")
+    bad = ipcsim("validate", config, "--set", 'signoff.mode=":x: [b]panel[/b]"')
+    assert bad.returncode == 2
+    assert ":x: [b]panel[/b]" in bad.stderr and "\u274c" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
 def test_override_is_applied(tmp_path: Path) -> None:
     config = str(ROOT / "configs" / "demonstrator_site.toml")
     result = ipcsim(

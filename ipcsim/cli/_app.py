@@ -13,8 +13,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ipcsim.errors import IpcsimError
 
@@ -51,9 +51,11 @@ SetOption = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> None:
-    # Escape the message: it may name TOML tables such as [workforce], which rich would
-    # otherwise take for markup and drop.
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    # The message is printed literally: it may name TOML tables such as [workforce], which
+    # rich would take for markup, or echo a value such as ":x:", which it would make an emoji.
+    line = Text("error: ", style="bold red")
+    line.append(message)
+    err_console.print(line, highlight=False, soft_wrap=True, emoji=False, markup=False)
     raise typer.Exit(code)
 
 
