@@ -94,3 +94,50 @@ def test_ipc_hours_must_fit_the_working_week() -> None:
         make_scenario(
             {"workforce": {"planner": {"contracted_hours_per_week": 60, "ipc_share": 1.0}}}
         )
+
+
+DEMONSTRATOR = Path(__file__).resolve().parents[1] / "configs" / "demonstrator_site.toml"
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "says"),
+    [
+        # issue 14: +inf got through validate in 10 of 22 places and then crashed or hung run
+        ("workforce.finance_officer.hourly_cost_gbp=inf", "hourly_cost_gbp", "finite"),
+        ("cohorts.children.referrals_per_month=inf", "referrals_per_month", "finite"),
+        (
+            'budget_release.direct_payment.processing_delay_days={dist="fixed", value=inf}',
+            "processing_delay_days.value",
+            "finite",
+        ),
+        (
+            'pathway.plan_writing.delay_days={dist="uniform", low=0, high=inf}',
+            "delay_days.high",
+            "finite",
+        ),
+        # lax conversions: a boolean or a string taken as a number
+        ("workforce.planner.ipc_share=true", "workforce.planner.ipc_share", "not a boolean"),
+        (
+            'workforce.planner.contracted_hours_per_week="8.0"',
+            "workforce.planner.contracted_hours_per_week",
+            "not a string",
+        ),
+        ('cohorts.children.sessions={dist="fixed", value=true}', "sessions.value", "boolean"),
+    ],
+)
+def test_non_finite_numbers_and_lax_conversions_are_rejected_naming_the_key(
+    override: str, key: str, says: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_scenario(DEMONSTRATOR, [override])
+    message = str(info.value)
+    assert "\n" not in message and key in message and says in message
+    assert "demonstrator_site.toml" in message
+
+
+@pytest.mark.parametrize(
+    "override",
+    ['workforce.planner.headcount="unlimited"', "run.start_date=2017-04-01", "run.seed=3"],
+)
+def test_strings_and_dates_where_the_schema_takes_them_still_validate(override: str) -> None:
+    load_scenario(DEMONSTRATOR, [override])

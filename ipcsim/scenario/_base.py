@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
 )
 
+from ipcsim.scenario._strict import StrictModel
 from ipcsim.scenario.distributions import (
     Discrete,
     Distribution,
@@ -34,7 +33,6 @@ AnyDistribution = Fixed | Exponential | Uniform | Triangular | LogNormal | Gamma
 """Any distribution of :mod:`ipcsim.scenario.distributions`, chosen by ``dist``."""
 
 
-class _Model(BaseModel):
-    """Base of every scenario table: frozen (a run never changes it), unknown keys an error."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Model(StrictModel):
+    """Base of every scenario table: frozen (a run never changes it), unknown keys an error,
+    finite numbers, no lax conversions (see :class:`~ipcsim.scenario._strict.StrictModel`)."""

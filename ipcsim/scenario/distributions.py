@@ -16,14 +16,16 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+
+from ipcsim.scenario._strict import StrictModel
 
 # z for the 95th percentile of the standard normal, used by the median/p95 lognormal.
 _Z95 = 1.6448536269514722
 
 
-class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Dist(StrictModel):
+    """A distribution: draws one value or a block of values from a numpy generator."""
 
     def sample(self, rng: np.random.Generator) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -58,7 +60,9 @@ class Exponential(_Dist):
     dist: Literal["exponential"] = "exponential"
     mean_value: float = Field(gt=0, alias="mean", description="mean, in the unit of the field")
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True
+    )
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.exponential(self.mean_value))
@@ -140,7 +144,9 @@ class LogNormal(_Dist):
     median: float | None = Field(default=None, gt=0, description="median, same unit")
     p95: float | None = Field(default=None, gt=0, description="95th percentile, same unit")
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True
+    )
 
     @model_validator(mode="after")
     def _one_parameterisation(self) -> LogNormal:
@@ -181,7 +187,9 @@ class Gamma(_Dist):
     mean_value: float = Field(gt=0, alias="mean", description="mean, in the unit of the field")
     sd: float = Field(gt=0, description="standard deviation, same unit")
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True
+    )
 
     def sample(self, rng: np.random.Generator) -> float:
         shape = (self.mean_value / self.sd) ** 2

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ipcsim.errors import ConfigError
+from ipcsim.scenario._strict import LAX_INPUT
 from ipcsim.scenario.scenario import Scenario
 
 
@@ -91,8 +92,11 @@ def validation_message(error: ValidationError, data: Any, source: str) -> str:
     """One line naming the source, the key and the value of the first validation error."""
     first = error.errors()[0]
     kind = first.get("type")
+    raw_loc = tuple(first.get("loc", ()))
+    if kind == LAX_INPUT:  # raised by the table, about one of its keys
+        raw_loc = (*raw_loc, first.get("ctx", {}).get("key", ""))
     keep_absent_last = kind in ("missing", "extra_forbidden")
-    loc = _user_location(tuple(first.get("loc", ())), data, keep_absent_last=keep_absent_last)
+    loc = _user_location(raw_loc, data, keep_absent_last=keep_absent_last)
     found, value = _lookup(data, loc)
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     if first.get("type") == "extra_forbidden":
