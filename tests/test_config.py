@@ -123,6 +123,9 @@ DEMONSTRATOR = Path(__file__).resolve().parents[1] / "configs" / "demonstrator_s
             "not a string",
         ),
         ('cohorts.children.sessions={dist="fixed", value=true}', "sessions.value", "boolean"),
+        # dates out of range named their key nowhere ("year 10000 is out of range")
+        ("run.start_date=9999-12-31", "run.start_date", "less than or equal to 2100-12-31"),
+        ("run.horizon_days=1e9", "run.horizon_days", "less than or equal to 36525"),
     ],
 )
 def test_non_finite_numbers_and_lax_conversions_are_rejected_naming_the_key(

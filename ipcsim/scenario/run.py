@@ -13,9 +13,19 @@ from pydantic import (
 from ipcsim.scenario._base import _Model
 
 __all__ = [
+    "EARLIEST_START",
+    "LATEST_START",
+    "LONGEST_HORIZON_DAYS",
     "RunConfig",
     "Site",
 ]
+
+EARLIEST_START = dt.date(1990, 1, 1)
+"""Earliest start date a scenario may have (before IPC by decades; guards date arithmetic)."""
+LATEST_START = dt.date(2100, 12, 31)
+"""Latest start date a scenario may have: with the longest horizon, dates stay in range."""
+LONGEST_HORIZON_DAYS = 36525.0
+"""Longest run, days (100 years): far beyond any plan, and no date of the run overflows."""
 
 
 class RunConfig(_Model):
@@ -23,12 +33,23 @@ class RunConfig(_Model):
 
     start_date: dt.date = Field(
         default=dt.date(2016, 4, 1),
-        description="calendar date of simulation day 0 (assumption: a financial-year start)",
+        ge=EARLIEST_START,
+        le=LATEST_START,
+        description="calendar date of simulation day 0, 1990-01-01 to 2100-12-31 (assumption: "
+        "a financial-year start)",
     )
     horizon_days: float = Field(
-        default=730.0, gt=0, description="simulated days from the start date (assumption)"
+        default=730.0,
+        gt=0,
+        le=LONGEST_HORIZON_DAYS,
+        description="simulated days from the start date, at most 36,525 (100 years) (assumption)",
     )
-    seed: int = Field(default=20150401, ge=0, description="master seed of the named RNG streams")
+    seed: int = Field(
+        default=20150401,
+        ge=0,
+        lt=2**63,
+        description="master seed of the named RNG streams (0 to 2^63 - 1)",
+    )
     calendar: Literal["working_week", "continuous"] = Field(
         default="working_week",
         description=(
