@@ -8,6 +8,7 @@ import typer
 
 from ipcsim.cli._app import SetOption, console, kpi_table, user_errors
 from ipcsim.scenario import Scenario
+from ipcsim.scenario.backlog import load_backlog
 from ipcsim.scenario.load import load_scenario
 
 
@@ -44,9 +45,13 @@ def validate(
     config: Annotated[str, typer.Argument(help="Scenario TOML file.")],
     set_: SetOption = None,
 ) -> None:
-    """Check a scenario file and print what it describes."""
+    """Check a scenario file and the files it names, and print what it describes."""
     scenario = load_scenario(config, set_ or [])
-    table = kpi_table(f"{config}: valid", _describe(scenario))
+    rows = _describe(scenario)
+    if scenario.initial_state:  # read and checked now, so that `run` never rejects it later
+        backlog = load_backlog(scenario.initial_state, scenario)
+        rows.append(("initial state", f"{len(backlog):,} people waiting at the start"))
+    table = kpi_table(f"{config}: valid", rows)
     table.columns[0].header = "setting"
     console.print(table)
 

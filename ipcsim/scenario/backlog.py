@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,47 @@ from ipcsim.pathway import BACKLOG_STAGES
 from ipcsim.scenario.scenario import Scenario
 
 COLUMNS = ("person_id", "site", "cohort", "stage", "waiting_since")
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Largest backlog file read, bytes (64 MiB: about a million people)."""
+MAX_CELL_CHARS = 1000
+"""Longest value of one cell, characters (site and cohort names are short)."""
+MAX_PERSON_ID = 2**53 - 1
+"""Largest person id: ids travel through float columns, which hold whole numbers exactly to 2^53."""
+_SHOWN_CHARS = 40
+"""At most this much of a bad value is echoed in an error (never a whole line of the file)."""
+
+
+def _shown(value: str) -> str:
+    """``value`` quoted for an error message, cut to :data:`_SHOWN_CHARS` characters."""
+    return repr(value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "...")
+
+
+def _read_text(path: Path) -> str:
+    """The text of a regular file of at most :data:`MAX_FILE_BYTES`, UTF-8 with or without BOM."""
+    try:
+        info = path.stat()
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: initial_state file not found") from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the initial_state file ({e.strerror})") from e
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: initial_state must be a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"{path}: initial_state file is {info.st_size:,} bytes, more than the "
+            f"{MAX_FILE_BYTES:,} allowed"
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the initial_state file ({e.strerror})") from e
+    try:
+        # utf-8-sig: a file saved by Excel as "CSV UTF-8" starts with a byte-order mark
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: initial_state is not UTF-8 text (byte {e.start})") from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,46 +88,39 @@ def load_backlog(path: str | Path, scenario: Scenario) -> tuple[BacklogPerson, .
         One line naming the file, the row (file line number) and column, and the value.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise ConfigError(f"{path}: initial_state file not found") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read the initial_state file ({e})") from e
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
+    rows = _rows(path, _read_text(path))
+    header = next(rows, None)
     if header is None:
         raise ConfigError(f"{path}: empty file, expected a header {','.join(COLUMNS)}")
     header = [h.strip() for h in header]
     missing = [c for c in COLUMNS if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
+    unknown = [_shown(c) for c in header if c not in COLUMNS]
     if missing or unknown:
         raise ConfigError(
             f"{path}: row 1: expected columns {','.join(COLUMNS)}, "
-            f"missing {missing or 'none'}, unknown {unknown or 'none'}"
+            f"missing {', '.join(missing) or 'none'}, unknown {', '.join(unknown[:5]) or 'none'}"
         )
     sites = {config.site.name: config for config in scenario.site_configs}
     start = scenario.run.start_date
     people: list[BacklogPerson] = []
     seen: set[int] = set()
-    for line, row in enumerate(reader, start=2):
+    for line, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise ConfigError(
-                f"{path}: row {line}: expected {len(header)} values, got {len(row)}: {row!r}"
-            )
+            raise ConfigError(f"{path}: row {line}: expected {len(header)} values, got {len(row)}")
         cells = {name: value.strip() for name, value in zip(header, row, strict=True)}
 
         def bad(column: str, why: str, cells: dict[str, str] = cells, line: int = line) -> None:
-            raise ConfigError(f"{path}: row {line}, column {column}: {why}, got {cells[column]!r}")
+            shown = _shown(cells[column])
+            raise ConfigError(f"{path}: row {line}, column {column}: {why}, got {shown}")
 
         try:
             person_id = int(cells["person_id"])
         except ValueError:
             bad("person_id", "must be a whole number")
-        if person_id < 0:
-            bad("person_id", "must be >= 0")
+        if not 0 <= person_id <= MAX_PERSON_ID:
+            bad("person_id", f"must be 0 to {MAX_PERSON_ID}")
         if person_id in seen:
             bad("person_id", "duplicate person_id")
         seen.add(person_id)
@@ -111,3 +147,23 @@ def load_backlog(path: str | Path, scenario: Scenario) -> tuple[BacklogPerson, .
             )
         )
     return tuple(people)
+
+
+def _rows(path: Path, text: str) -> Iterator[list[str]]:
+    """CSV rows of ``text``; a malformed row or an over-long cell is a one-line error."""
+    reader = csv.reader(text.splitlines())
+    line = 0
+    while True:
+        line += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise ConfigError(f"{path}: row {line}: malformed CSV ({e})") from e
+        for number, cell in enumerate(row, start=1):
+            if len(cell) > MAX_CELL_CHARS:
+                raise ConfigError(
+                    f"{path}: row {line}, value {number}: longer than {MAX_CELL_CHARS} characters"
+                )
+        yield row
