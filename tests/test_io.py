@@ -16,6 +16,8 @@ import pytest
 
 from ipcsim.engine.records import EventLog
 from ipcsim.errors import OutputError
+from ipcsim.io import files
+from ipcsim.io import manifest as manifest_io
 from ipcsim.io import run_folder as io
 
 
@@ -43,7 +45,7 @@ SUMMARY: dict[str, Any] = {"people": {"referred": 2}, "waits_days": {"x": {"mean
 
 
 def manifest() -> dict[str, Any]:
-    return io.build_manifest(
+    return manifest_io.build_manifest(
         scenario_json={"name": "test", "run": {"seed": 7}},
         config_hash="abc123",
         seed=7,
@@ -185,7 +187,7 @@ def test_manifest_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     order: list[str] = []
     real_parquet = pd.DataFrame.to_parquet
     real_csv = pd.DataFrame.to_csv
-    real_text = io._write_text
+    real_text = files.write_text_synced
 
     def parquet(self: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> Any:
         order.append(Path(path).name)
@@ -201,7 +203,7 @@ def test_manifest_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", parquet)
     monkeypatch.setattr(pd.DataFrame, "to_csv", csv)
-    monkeypatch.setattr(io, "_write_text", text)
+    monkeypatch.setattr(files, "write_text_synced", text)
     write(tmp_path / "run", csv=True)
     assert len(order) == 8
     assert order[-1] == "manifest.json"
@@ -270,7 +272,7 @@ def test_manifest_fields() -> None:
         "rng_streams",
     ):
         assert key in result, key
-    assert set(result["versions"]) == {"python", *io.VERSIONED_PACKAGES}
+    assert set(result["versions"]) == {"python", *manifest_io.VERSIONED_PACKAGES}
     assert result["versions"]["pandas"] == pd.__version__
     assert set(result["platform"]) == {"machine", "system", "python_implementation", "cpu_count"}
     assert result["created_utc"].endswith("+00:00")
@@ -296,8 +298,8 @@ def test_manifest_without_git_or_packages(monkeypatch: pytest.MonkeyPatch) -> No
             raise importlib.metadata.PackageNotFoundError(name)
         return real_version(name)
 
-    monkeypatch.setattr(io.subprocess, "run", no_git)
-    monkeypatch.setattr(io.importlib.metadata, "version", version)
+    monkeypatch.setattr(manifest_io.subprocess, "run", no_git)
+    monkeypatch.setattr(manifest_io.importlib.metadata, "version", version)
     result = manifest()
     assert result["git_commit"] is None
     assert result["git_dirty"] is None
@@ -306,7 +308,7 @@ def test_manifest_without_git_or_packages(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_git_state_outside_a_repository_is_none(tmp_path: Path) -> None:
-    assert io._git_state(tmp_path) == (None, None)
+    assert manifest_io._git_state(tmp_path) == (None, None)
 
 
 def test_git_state_of_a_repository(tmp_path: Path) -> None:
@@ -318,19 +320,19 @@ def test_git_state_of_a_repository(tmp_path: Path) -> None:
         subprocess.run([*git, "commit", "-q", "-m", "a"], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("git is not usable here")
-    commit, dirty = io._git_state(tmp_path)
+    commit, dirty = manifest_io._git_state(tmp_path)
     assert commit is not None and re.fullmatch(r"[0-9a-f]{40}", commit)
     assert dirty is False
     (tmp_path / "a.txt").write_text("changed")
-    assert io._git_state(tmp_path) == (commit, True)
+    assert manifest_io._git_state(tmp_path) == (commit, True)
     # a sub-folder of a repository is not that repository's top level
     (tmp_path / "sub").mkdir()
-    assert io._git_state(tmp_path / "sub") == (None, None)
+    assert manifest_io._git_state(tmp_path / "sub") == (None, None)
 
 
 def test_extra_may_not_replace_standard_entries() -> None:
     with pytest.raises(ValueError, match="'seed'"):
-        io.build_manifest(
+        manifest_io.build_manifest(
             scenario_json={},
             config_hash="h",
             seed=1,
