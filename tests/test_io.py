@@ -16,7 +16,7 @@ import pytest
 
 from ipcsim.engine.records import EventLog
 from ipcsim.errors import OutputError
-from ipcsim.io import files
+from ipcsim.io import experiment_folder, files
 from ipcsim.io import manifest as manifest_io
 from ipcsim.io import run_folder as io
 
@@ -407,3 +407,83 @@ def test_modified_summary_fails_its_checksum(tmp_path: Path) -> None:
     (out / "summary.json").write_text(text.replace("2", "3"))
     with pytest.raises(OutputError, match=r"summary\.json: checksum differs"):
         io.read_run_outputs(out)
+
+
+def test_manifest_asks_git_about_the_checkout_holding_the_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[Path] = []
+
+    def git_state(folder: Path) -> tuple[str | None, bool | None]:
+        asked.append(folder)
+        return "f" * 40, False
+
+    monkeypatch.setattr(manifest_io, "_git_state", git_state)
+    result = manifest()
+    package = Path(manifest_io.__file__).resolve().parents[1]
+    assert asked == [package.parent]
+    assert (result["git_commit"], result["git_dirty"]) == ("f" * 40, False)
+
+
+# --------------------------------------------------------------------------- single files
+def test_atomic_writers_leave_only_the_file(tmp_path: Path) -> None:
+    files.atomic_write_json(tmp_path / "a.json", {"b": 1, "a": [1.5, None]})
+    files.atomic_write_parquet(tmp_path / "t.parquet", pd.DataFrame({"x": [1, 2]}))
+    assert sorted(os.listdir(tmp_path)) == ["a.json", "t.parquet"]
+    assert (tmp_path / "a.json").read_text() == '{\n "a": [\n  1.5,\n  null\n ],\n "b": 1\n}\n'
+    assert files.read_json(tmp_path / "a.json") == {"a": [1.5, None], "b": 1}
+    assert files.read_parquet(tmp_path / "t.parquet")["x"].tolist() == [1, 2]
+
+
+def test_atomic_json_refuses_nan_and_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        files.atomic_write_json(tmp_path / "a.json", {"x": math.nan})
+    assert os.listdir(tmp_path) == []
+
+
+def test_readers_name_the_file_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match=r"absent\.json: missing"):
+        files.read_json(tmp_path / "absent.json")
+    (tmp_path / "list.json").write_text("[1]")
+    with pytest.raises(OutputError, match=r"list\.json: expected a JSON object, got list"):
+        files.read_json(tmp_path / "list.json")
+    with pytest.raises(OutputError, match=r"absent\.parquet: missing"):
+        files.read_parquet(tmp_path / "absent.parquet")
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 half a file")
+    with pytest.raises(OutputError, match=r"bad\.parquet: unreadable parquet file") as info:
+        files.read_parquet(tmp_path / "bad.parquet")
+    assert "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- experiment folders
+def test_experiment_folder_tables_round_trip(tmp_path: Path) -> None:
+    one = {"scenario": ["s000"], "kpi": ["k"]}
+    tables = {
+        "replications": pd.DataFrame({**one, "replication": [0], "value": [1.0]}),
+        "summary": pd.DataFrame({**one, "mean": [1.0]}),
+        "scenarios": pd.DataFrame({"scenario": ["s000"], "is_baseline": [True]}),
+    }
+    facts = experiment_folder.write_tables(tmp_path, tables)
+    assert list(facts) == ["replications.parquet", "summary.parquet", "scenarios.parquet"]
+    assert facts["summary.parquet"] == files.file_facts(tmp_path / "summary.parquet")
+    experiment_folder.write_manifest(tmp_path, {"files": facts, "share": math.nan})
+    back = experiment_folder.read_experiment_tables(tmp_path)
+    assert back.manifest == {"files": facts, "share": None}
+    for name, frame in tables.items():
+        pd.testing.assert_frame_equal(getattr(back, name), frame)
+    assert back.paired is None and back.sensitivity is None
+    (tmp_path / "summary.parquet").unlink()
+    with pytest.raises(OutputError, match=r"summary\.parquet: missing"):
+        experiment_folder.read_experiment_tables(tmp_path)
+
+
+def test_unreadable_cell_records_are_left_out(tmp_path: Path) -> None:
+    assert experiment_folder.read_cell_records(tmp_path) == []
+    experiment_folder.write_cell_record(tmp_path, "s000", 0, {"scenario": "s000"})
+    experiment_folder.write_cell_record(tmp_path, "s000", 1, {"scenario": "s000"})
+    (experiment_folder.cell_dir(tmp_path, "s000", 1) / experiment_folder.CELL_RECORD).write_text(
+        "{half"
+    )
+    assert experiment_folder.read_cell_records(tmp_path) == [{"scenario": "s000"}]
+    assert experiment_folder.cell_dir(tmp_path, "s000", 1) == tmp_path / "runs/s000/rep-001"
+    assert experiment_folder.read_state(tmp_path) is None

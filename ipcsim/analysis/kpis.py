@@ -62,40 +62,51 @@ WAIT_STATS = ("mean", "p50", "p90", "n")
 class RunOutputs(Protocol):
     """What the KPI functions read of a run (:class:`ipcsim.run.RunResult` has it all).
 
-    Attributes
-    ----------
-    scenario
-        The scenario run (its horizon, start date and roles).
-    summary
-        The run's summary (:func:`ipcsim.analysis.metrics.summary`).
-    people, work, timeseries
-        The run's people, work and monthly series frames.
-    frames
-        Every frame by name; a ``capacity`` frame (IPC hours per role and month) is used when
-        present.
+    Notes
+    -----
+    The scenario gives the horizon, start date and roles; the summary is
+    :func:`ipcsim.analysis.metrics.summary` of the run; a ``capacity`` frame in ``frames`` (IPC
+    hours per role and month) is used when present.
     """
 
     @property
-    def scenario(self) -> Scenario: ...
+    def scenario(self) -> Scenario:
+        """The scenario run."""
 
     @property
-    def summary(self) -> Mapping[str, Any]: ...
+    def summary(self) -> Mapping[str, Any]:
+        """The run's summary."""
 
     @property
-    def people(self) -> pd.DataFrame: ...
+    def people(self) -> pd.DataFrame:
+        """One row per person."""
 
     @property
-    def work(self) -> pd.DataFrame: ...
+    def work(self) -> pd.DataFrame:
+        """One row per piece of staff work."""
 
     @property
-    def timeseries(self) -> pd.DataFrame: ...
+    def timeseries(self) -> pd.DataFrame:
+        """The monthly series."""
 
     @property
-    def frames(self) -> Mapping[str, pd.DataFrame]: ...
+    def frames(self) -> Mapping[str, pd.DataFrame]:
+        """Every frame by name."""
 
 
 def kpi_names(scenario: Scenario) -> list[str]:
-    """Every KPI a replication of ``scenario`` reports, in output order (see module notes)."""
+    """Every KPI a replication of ``scenario`` reports, in output order (see module notes).
+
+    Parameters
+    ----------
+    scenario
+        The scenario (its roles name the per-role KPIs).
+
+    Returns
+    -------
+    list of str
+        KPI names.
+    """
     roles = list(scenario.role_names)
     names = ["referred", *END_STATES]
     names += [

@@ -1,13 +1,14 @@
-"""Monte Carlo experiments: scenario grids and designs, replications with confidence intervals,
-common random numbers, any executor, resumable batches.
+"""Many runs: Monte Carlo experiments over scenario grids and designs.
 
-An experiment is described by a TOML spec (:mod:`~ipcsim.experiment.spec`), turned into a plan
-of scenarios with their seeds (:mod:`~ipcsim.experiment.plan`) and run cell by cell, a cell
-being one replication of one scenario (:mod:`~ipcsim.experiment.run`). Each cell runs
-:func:`ipcsim.run.run_scenario` in a worker (:mod:`~ipcsim.experiment.cell`), which writes the
-replication's tables and returns only its KPIs (:mod:`ipcsim.analysis.kpis`). The cells' KPIs
-become the experiment's tables (:mod:`~ipcsim.experiment.frames`), written to a folder laid out
-by :mod:`ipcsim.io.experiment_folder`. Where cells run is :mod:`~ipcsim.experiment.executors`.
+Replications with confidence intervals, common random numbers, any executor, resumable
+batches. An experiment is described by a TOML spec (:mod:`~ipcsim.experiment.spec`), turned
+into a plan of scenarios with their seeds (:mod:`~ipcsim.experiment.plan`) and run cell by
+cell, a cell being one replication of one scenario (:mod:`~ipcsim.experiment.run`). Each cell
+runs :func:`ipcsim.run.run_scenario` in a worker (:mod:`~ipcsim.experiment.cell`), which writes
+the replication's tables and returns only its KPIs (:mod:`ipcsim.analysis.kpis`). The cells'
+KPIs become the experiment's tables (:mod:`~ipcsim.experiment.frames`), written to a folder
+laid out by :mod:`ipcsim.io.experiment_folder`. Where cells run is
+:mod:`~ipcsim.experiment.executors`.
 """
 
 # Re-exported so that callers import the experiment entry points from the package.

@@ -34,7 +34,19 @@ logger = logging.getLogger(__name__)
 
 
 def scenarios_frame(plan: ExperimentPlan) -> pd.DataFrame:
-    """Each scenario's factor levels and whether it is the baseline (``scenarios.parquet``)."""
+    """Each scenario's factor levels and whether it is the baseline (``scenarios.parquet``).
+
+    Parameters
+    ----------
+    plan
+        The experiment's plan.
+
+    Returns
+    -------
+    DataFrame
+        ``scenario``, one column per factor (its level; ``None`` where a scenario has none)
+        and ``is_baseline``, in plan order.
+    """
     rows = []
     for p in plan.scenarios:
         row: dict[str, Any] = {"scenario": p.scenario_id}
@@ -49,7 +61,23 @@ def scenarios_frame(plan: ExperimentPlan) -> pd.DataFrame:
 def replications_frame(
     plan: ExperimentPlan, cells: Mapping[tuple[str, int], CellResult], runs: Mapping[str, int]
 ) -> pd.DataFrame:
-    """Long table of every KPI of every replication, sorted by scenario, replication, KPI."""
+    """Long table of every KPI of every replication, sorted by scenario, replication, KPI.
+
+    Parameters
+    ----------
+    plan
+        The experiment's plan (scenario order and KPI order).
+    cells
+        Finished cells by ``(scenario, replication)``.
+    runs
+        Replications of each scenario to include (``0 .. runs - 1``; all must be in
+        ``cells``).
+
+    Returns
+    -------
+    DataFrame
+        ``scenario``, ``replication``, ``kpi``, ``value`` (NaN where undefined).
+    """
     order = {kpi: i for i, kpi in enumerate(plan.kpis)}
     rows: list[tuple[str, int, str, float]] = []
     for p in plan.scenarios:
@@ -64,7 +92,21 @@ def replications_frame(
 
 
 def summary_frame(plan: ExperimentPlan, replications: pd.DataFrame) -> pd.DataFrame:
-    """Mean, sd, n and t CI of each KPI of each scenario, with the factor columns."""
+    """Mean, sd, n and t CI of each KPI of each scenario, with the factor columns.
+
+    Parameters
+    ----------
+    plan
+        The experiment's plan (its confidence level, scenarios and KPIs).
+    replications
+        From :func:`replications_frame`.
+
+    Returns
+    -------
+    DataFrame
+        ``scenario``, ``kpi``, ``mean``, ``sd``, ``n``, ``ci_low``, ``ci_high``, ``half_width``
+        (in the KPI's unit), then the columns of :func:`scenarios_frame`.
+    """
     rows = []
     values = _by_cell(replications[["scenario", "replication", "kpi", "value"]])
     for p in plan.scenarios:
@@ -103,6 +145,22 @@ def _by_cell(replications: pd.DataFrame) -> dict[tuple[str, str], dict[int, floa
 def paired_frame(plan: ExperimentPlan, replications: pd.DataFrame) -> pd.DataFrame:
     """Each scenario minus the baseline, replication by replication, with the factor columns.
 
+    Parameters
+    ----------
+    plan
+        The experiment's plan (its baseline, confidence level, scenarios and KPIs).
+    replications
+        From :func:`replications_frame`.
+
+    Returns
+    -------
+    DataFrame
+        ``scenario``, ``baseline``, ``kpi``, ``mean_diff``, ``sd_diff``, ``n``, ``ci_low``,
+        ``ci_high``, ``half_width`` (in the KPI's unit), ``variance_reduction`` (ratio), then
+        the factor columns; no rows for the baseline itself.
+
+    Notes
+    -----
     Pairs are the replications both have (the same replication number: the same streams).
     """
     rows = []
@@ -148,7 +206,21 @@ def paired_frame(plan: ExperimentPlan, replications: pd.DataFrame) -> pd.DataFra
 
 
 def sensitivity_frame(plan: ExperimentPlan, summary: pd.DataFrame) -> pd.DataFrame | None:
-    """Sensitivity indices of the spec's KPIs over the design (``None`` without a design)."""
+    """Sensitivity indices of the spec's KPIs over the design (``None`` without a design).
+
+    Parameters
+    ----------
+    plan
+        The experiment's plan (its design and the design's points).
+    summary
+        From :func:`summary_frame` (the mean of each KPI at each design point).
+
+    Returns
+    -------
+    DataFrame or None
+        ``method``, ``kpi``, ``parameter``, ``index``, ``value``, ``ci_low``, ``ci_high``; a
+        KPI the method cannot analyse is left out with a warning logged.
+    """
     design = plan.spec.design
     if design is None or plan.design_matrix is None:
         return None

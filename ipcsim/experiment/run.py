@@ -58,7 +58,7 @@ from ipcsim.experiment.frames import (
     sensitivity_frame,
     summary_frame,
 )
-from ipcsim.experiment.plan import ExperimentPlan
+from ipcsim.experiment.plan import ExperimentPlan, PlannedScenario
 from ipcsim.io import experiment_folder
 from ipcsim.io import manifest as io_manifest
 from ipcsim.io.experiment_folder import FORMAT_VERSION, STATE_FILE
@@ -218,6 +218,43 @@ def _warmup_days(
         days = {k: float(v) for k, v in saved["days"].items()}
         return days, float(saved["default_days"]), saved
     baseline = plan.scenario(plan.baseline_id)
+    total = settings.pilot_replications
+    pilots = _run_pilots(plan, baseline, out_dir, handle, progress, counters)
+    bin_days = settings.bin_days
+    per_kpi, details = _mser_truncations(
+        plan.kpis, [pilots[r].series for r in range(total)], bin_days
+    )
+    longest = max(per_kpi.values(), default=0.0)
+    if settings.combine == "max":
+        days = dict.fromkeys(plan.kpis, longest)
+    else:
+        # A KPI whose series could not be analysed takes the longest warm-up found.
+        days = {kpi: per_kpi.get(kpi, longest) for kpi in plan.kpis}
+    record = {
+        "spec_hash": plan.spec_hash,
+        "mode": "mser5",
+        "scenario": baseline.scenario_id,
+        "pilot_replications": total,
+        "bin_days": bin_days,
+        "combine": settings.combine,
+        "days": days,
+        "default_days": longest,
+        "mser": details,
+    }
+    experiment_folder.write_warmup(out_dir, record)
+    return days, longest, record
+
+
+def _run_pilots(
+    plan: ExperimentPlan,
+    baseline: PlannedScenario,
+    out_dir: Path,
+    handle: Any,
+    progress: ProgressCallback | None,
+    counters: dict[str, int],
+) -> dict[int, CellResult]:
+    """The warm-up pilots of the baseline, with their KPI series: from disk, or run now."""
+    settings = plan.spec.warmup
     pilots: dict[int, CellResult] = {}
     for r in range(settings.pilot_replications):
         record = experiment_folder.read_pilot_record(out_dir, baseline.scenario_id, r)
@@ -251,15 +288,32 @@ def _warmup_days(
     ]
     _execute(tasks, handle, done)
     counters["reused"] += reused
+    return pilots
+
+
+def _mser_truncations(
+    kpis: Sequence[str], pilot_series: Sequence[Mapping[str, list[float]] | None], bin_days: float
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """MSER-5 warm-up of each KPI whose series averaged over the pilots has 10 periods or more.
+
+    Parameters
+    ----------
+    kpis
+        The KPIs to analyse, in order.
+    pilot_series
+        Each pilot's series (KPI -> one value per period of ``bin_days``).
+    bin_days
+        Period length, days.
+
+    Returns
+    -------
+    tuple
+        KPI -> warm-up (days), and KPI -> ``{"days", "at_limit"}`` for ``warmup.json``.
+    """
     per_kpi: dict[str, float] = {}
     details: dict[str, Any] = {}
-    bin_days = settings.bin_days
-    for kpi in plan.kpis:
-        rows = [
-            series[kpi]
-            for series in (pilots[r].series for r in range(total))
-            if series is not None and kpi in series
-        ]
+    for kpi in kpis:
+        rows = [series[kpi] for series in pilot_series if series is not None and kpi in series]
         if not rows:
             continue
         averaged = stats.mean_series(rows)
@@ -277,25 +331,7 @@ def _warmup_days(
                 kpi,
                 day,
             )
-    longest = max(per_kpi.values(), default=0.0)
-    if settings.combine == "max":
-        days = dict.fromkeys(plan.kpis, longest)
-    else:
-        # A KPI whose series could not be analysed takes the longest warm-up found.
-        days = {kpi: per_kpi.get(kpi, longest) for kpi in plan.kpis}
-    record = {
-        "spec_hash": plan.spec_hash,
-        "mode": "mser5",
-        "scenario": baseline.scenario_id,
-        "pilot_replications": total,
-        "bin_days": bin_days,
-        "combine": settings.combine,
-        "days": days,
-        "default_days": longest,
-        "mser": details,
-    }
-    experiment_folder.write_warmup(out_dir, record)
-    return days, longest, record
+    return per_kpi, details
 
 
 def run_experiment(
@@ -312,7 +348,7 @@ def run_experiment(
     Parameters
     ----------
     plan
-        From :func:`plan_experiment`.
+        From :func:`ipcsim.experiment.plan.plan_experiment`.
     out_dir
         Output folder. It must be missing or empty unless ``resume``.
     executor

@@ -283,6 +283,24 @@ def spec_from_dict(
 
 
 def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentSpec:
-    """Read and validate an experiment spec (see :func:`spec_from_dict`)."""
+    """Read and validate an experiment spec.
+
+    Parameters
+    ----------
+    path
+        The spec's TOML file.
+    overrides
+        ``key=value`` strings (see :func:`spec_from_dict`).
+
+    Returns
+    -------
+    ExperimentSpec
+        The validated spec.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, the key and the value.
+    """
     path = Path(path)
     return spec_from_dict(read_toml(path), source=str(path), overrides=overrides)

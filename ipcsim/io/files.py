@@ -87,7 +87,7 @@ def json_text(data: Any, *, indent: int, what: str | None = None) -> str:
 
 
 def write_text_synced(path: Path, text: str) -> None:
-    """Write UTF-8 text with ``\\n`` line ends and flush it to disk before returning."""
+    """Write UTF-8 text with Unix line ends and flush it to disk before returning."""
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
         handle.flush()
