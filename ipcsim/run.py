@@ -16,7 +16,8 @@ from ipcsim.analysis import metrics
 from ipcsim.analysis.costs import cost_run
 from ipcsim.engine.model import PathwayModel
 from ipcsim.engine.staff import StaffPool
-from ipcsim.io import run_folder as io
+from ipcsim.io.manifest import build_manifest
+from ipcsim.io.run_folder import write_run_outputs
 from ipcsim.pathway import MILESTONES
 from ipcsim.periods import month_starts
 from ipcsim.scenario import Scenario
@@ -252,7 +253,7 @@ def write_run(
 ) -> Path:
     """Write a run's tables, ``summary.json`` and ``manifest.json`` atomically to ``out_dir``."""
     scenario = result.scenario
-    manifest = io.build_manifest(
+    manifest = build_manifest(
         scenario_json=scenario.model_dump(mode="json", by_alias=True),
         config_hash=scenario_hash(scenario),
         seed=result.seed,
@@ -261,6 +262,6 @@ def write_run(
         streams=result.rng_streams,
         extra={"replication": result.replication, "kind": "run"},
     )
-    return io.write_run_outputs(
+    return write_run_outputs(
         Path(out_dir), frames=result.frames, summary=result.summary, manifest=manifest, csv=csv
     )

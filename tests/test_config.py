@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ipcsim.errors import ConfigError
-from ipcsim.scenario.load import apply_overrides, load_scenario, parse_override, scenario_hash
+from ipcsim.scenario.load import (
+    apply_overrides,
+    dotted_get,
+    dotted_set,
+    load_scenario,
+    parse_override,
+    scenario_hash,
+)
 from tests.conftest import CONFIGS, make_scenario
 
 
@@ -144,3 +152,32 @@ def test_non_finite_numbers_and_lax_conversions_are_rejected_naming_the_key(
 )
 def test_strings_and_dates_where_the_schema_takes_them_still_validate(override: str) -> None:
     load_scenario(DEMONSTRATOR, [override])
+
+
+# --------------------------------------------------------------------------- dotted keys
+def test_dotted_get_walks_tables_and_arrays() -> None:
+    data = {"a": {"b": [{"c": 1}, {"c": 2}]}, "x": 3}
+    assert dotted_get(data, "x") == (True, 3)
+    assert dotted_get(data, ("a", "b", 1, "c")) == (True, 2)
+    assert dotted_get(data, "a.b") == (True, [{"c": 1}, {"c": 2}])
+    assert dotted_get(data, "a.missing") == (False, None)
+    assert dotted_get(data, "x.y") == (False, None)
+    assert dotted_get(data, ("a", "b", 2)) == (False, None)
+
+
+def test_dotted_set_creates_tables_and_refuses_to_replace_a_value() -> None:
+    data: dict[str, Any] = {"run": {"seed": 1}}
+    dotted_set(data, "workforce.planner.headcount", 4)
+    assert data == {"run": {"seed": 1}, "workforce": {"planner": {"headcount": 4}}}
+    with pytest.raises(ConfigError, match="'seed' is a value, not a table"):
+        dotted_set(data, "run.seed.value", 2)
+    with pytest.raises(ConfigError, match=r"--set run\.seed\.x=2: 'seed' is a value"):
+        apply_overrides(data, ["run.seed.x=2"])
+
+
+def test_dotted_set_copies_a_missing_table_from_the_template() -> None:
+    template = {"stage": {"duration": {"dist": "uniform", "low": 1.0, "high": 2.0}}}
+    data: dict[str, Any] = {}
+    dotted_set(data, "stage.duration.high", 5.0, template=template)
+    assert data == {"stage": {"duration": {"dist": "uniform", "low": 1.0, "high": 5.0}}}
+    assert template["stage"]["duration"]["high"] == 2.0  # the template is left as it was

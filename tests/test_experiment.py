@@ -30,7 +30,7 @@ from ipcsim.experiment import (
     run_experiment,
     spec_from_dict,
 )
-from ipcsim.io import run_folder as io
+from ipcsim.io import manifest as io_manifest
 from ipcsim.run import run_scenario
 from tests.conftest import make_scenario
 
@@ -356,7 +356,7 @@ def test_a_folder_started_by_other_model_code_is_refused_on_resume(
     run_experiment(make_plan(), out)
     before = read_outputs(out)
     # The same spec under another version of the model code (as after an upgrade).
-    monkeypatch.setattr(io, "code_fingerprint", lambda: "0" * 64)
+    monkeypatch.setattr(io_manifest, "code_fingerprint", lambda: "0" * 64)
     with pytest.raises(OutputError, match="model code changed since this folder") as info:
         run_experiment(make_plan(), out, resume=True)
     assert "\n" not in str(info.value)
@@ -365,7 +365,7 @@ def test_a_folder_started_by_other_model_code_is_refused_on_resume(
 
 
 def test_the_code_fingerprint_covers_the_model_not_the_report() -> None:
-    package = Path(io.__file__).resolve().parent.parent
+    package = Path(io_manifest.__file__).resolve().parent.parent
     digest = hashlib.sha256()
     names = []
     for path in sorted(package.rglob("*.py")):
@@ -380,7 +380,7 @@ def test_the_code_fingerprint_covers_the_model_not_the_report() -> None:
     )
     assert not [name for name in names if name.startswith(("present/", "cli/"))]
     assert "scenario/load.py" in names
-    assert io.code_fingerprint() == digest.hexdigest()
+    assert io_manifest.code_fingerprint() == digest.hexdigest()
 
 
 class _StopAfter:

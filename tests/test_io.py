@@ -16,6 +16,8 @@ import pytest
 
 from ipcsim.engine.records import EventLog
 from ipcsim.errors import OutputError
+from ipcsim.io import experiment_folder, files
+from ipcsim.io import manifest as manifest_io
 from ipcsim.io import run_folder as io
 
 
@@ -43,7 +45,7 @@ SUMMARY: dict[str, Any] = {"people": {"referred": 2}, "waits_days": {"x": {"mean
 
 
 def manifest() -> dict[str, Any]:
-    return io.build_manifest(
+    return manifest_io.build_manifest(
         scenario_json={"name": "test", "run": {"seed": 7}},
         config_hash="abc123",
         seed=7,
@@ -185,7 +187,7 @@ def test_manifest_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     order: list[str] = []
     real_parquet = pd.DataFrame.to_parquet
     real_csv = pd.DataFrame.to_csv
-    real_text = io._write_text
+    real_text = files.write_text_synced
 
     def parquet(self: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> Any:
         order.append(Path(path).name)
@@ -201,7 +203,7 @@ def test_manifest_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", parquet)
     monkeypatch.setattr(pd.DataFrame, "to_csv", csv)
-    monkeypatch.setattr(io, "_write_text", text)
+    monkeypatch.setattr(files, "write_text_synced", text)
     write(tmp_path / "run", csv=True)
     assert len(order) == 8
     assert order[-1] == "manifest.json"
@@ -270,7 +272,7 @@ def test_manifest_fields() -> None:
         "rng_streams",
     ):
         assert key in result, key
-    assert set(result["versions"]) == {"python", *io.VERSIONED_PACKAGES}
+    assert set(result["versions"]) == {"python", *manifest_io.VERSIONED_PACKAGES}
     assert result["versions"]["pandas"] == pd.__version__
     assert set(result["platform"]) == {"machine", "system", "python_implementation", "cpu_count"}
     assert result["created_utc"].endswith("+00:00")
@@ -296,8 +298,8 @@ def test_manifest_without_git_or_packages(monkeypatch: pytest.MonkeyPatch) -> No
             raise importlib.metadata.PackageNotFoundError(name)
         return real_version(name)
 
-    monkeypatch.setattr(io.subprocess, "run", no_git)
-    monkeypatch.setattr(io.importlib.metadata, "version", version)
+    monkeypatch.setattr(manifest_io.subprocess, "run", no_git)
+    monkeypatch.setattr(manifest_io.importlib.metadata, "version", version)
     result = manifest()
     assert result["git_commit"] is None
     assert result["git_dirty"] is None
@@ -306,7 +308,7 @@ def test_manifest_without_git_or_packages(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_git_state_outside_a_repository_is_none(tmp_path: Path) -> None:
-    assert io._git_state(tmp_path) == (None, None)
+    assert manifest_io._git_state(tmp_path) == (None, None)
 
 
 def test_git_state_of_a_repository(tmp_path: Path) -> None:
@@ -318,19 +320,19 @@ def test_git_state_of_a_repository(tmp_path: Path) -> None:
         subprocess.run([*git, "commit", "-q", "-m", "a"], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("git is not usable here")
-    commit, dirty = io._git_state(tmp_path)
+    commit, dirty = manifest_io._git_state(tmp_path)
     assert commit is not None and re.fullmatch(r"[0-9a-f]{40}", commit)
     assert dirty is False
     (tmp_path / "a.txt").write_text("changed")
-    assert io._git_state(tmp_path) == (commit, True)
+    assert manifest_io._git_state(tmp_path) == (commit, True)
     # a sub-folder of a repository is not that repository's top level
     (tmp_path / "sub").mkdir()
-    assert io._git_state(tmp_path / "sub") == (None, None)
+    assert manifest_io._git_state(tmp_path / "sub") == (None, None)
 
 
 def test_extra_may_not_replace_standard_entries() -> None:
     with pytest.raises(ValueError, match="'seed'"):
-        io.build_manifest(
+        manifest_io.build_manifest(
             scenario_json={},
             config_hash="h",
             seed=1,
@@ -405,3 +407,83 @@ def test_modified_summary_fails_its_checksum(tmp_path: Path) -> None:
     (out / "summary.json").write_text(text.replace("2", "3"))
     with pytest.raises(OutputError, match=r"summary\.json: checksum differs"):
         io.read_run_outputs(out)
+
+
+def test_manifest_asks_git_about_the_checkout_holding_the_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[Path] = []
+
+    def git_state(folder: Path) -> tuple[str | None, bool | None]:
+        asked.append(folder)
+        return "f" * 40, False
+
+    monkeypatch.setattr(manifest_io, "_git_state", git_state)
+    result = manifest()
+    package = Path(manifest_io.__file__).resolve().parents[1]
+    assert asked == [package.parent]
+    assert (result["git_commit"], result["git_dirty"]) == ("f" * 40, False)
+
+
+# --------------------------------------------------------------------------- single files
+def test_atomic_writers_leave_only_the_file(tmp_path: Path) -> None:
+    files.atomic_write_json(tmp_path / "a.json", {"b": 1, "a": [1.5, None]})
+    files.atomic_write_parquet(tmp_path / "t.parquet", pd.DataFrame({"x": [1, 2]}))
+    assert sorted(os.listdir(tmp_path)) == ["a.json", "t.parquet"]
+    assert (tmp_path / "a.json").read_text() == '{\n "a": [\n  1.5,\n  null\n ],\n "b": 1\n}\n'
+    assert files.read_json(tmp_path / "a.json") == {"a": [1.5, None], "b": 1}
+    assert files.read_parquet(tmp_path / "t.parquet")["x"].tolist() == [1, 2]
+
+
+def test_atomic_json_refuses_nan_and_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        files.atomic_write_json(tmp_path / "a.json", {"x": math.nan})
+    assert os.listdir(tmp_path) == []
+
+
+def test_readers_name_the_file_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match=r"absent\.json: missing"):
+        files.read_json(tmp_path / "absent.json")
+    (tmp_path / "list.json").write_text("[1]")
+    with pytest.raises(OutputError, match=r"list\.json: expected a JSON object, got list"):
+        files.read_json(tmp_path / "list.json")
+    with pytest.raises(OutputError, match=r"absent\.parquet: missing"):
+        files.read_parquet(tmp_path / "absent.parquet")
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 half a file")
+    with pytest.raises(OutputError, match=r"bad\.parquet: unreadable parquet file") as info:
+        files.read_parquet(tmp_path / "bad.parquet")
+    assert "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- experiment folders
+def test_experiment_folder_tables_round_trip(tmp_path: Path) -> None:
+    one = {"scenario": ["s000"], "kpi": ["k"]}
+    tables = {
+        "replications": pd.DataFrame({**one, "replication": [0], "value": [1.0]}),
+        "summary": pd.DataFrame({**one, "mean": [1.0]}),
+        "scenarios": pd.DataFrame({"scenario": ["s000"], "is_baseline": [True]}),
+    }
+    facts = experiment_folder.write_tables(tmp_path, tables)
+    assert list(facts) == ["replications.parquet", "summary.parquet", "scenarios.parquet"]
+    assert facts["summary.parquet"] == files.file_facts(tmp_path / "summary.parquet")
+    experiment_folder.write_manifest(tmp_path, {"files": facts, "share": math.nan})
+    back = experiment_folder.read_experiment_tables(tmp_path)
+    assert back.manifest == {"files": facts, "share": None}
+    for name, frame in tables.items():
+        pd.testing.assert_frame_equal(getattr(back, name), frame)
+    assert back.paired is None and back.sensitivity is None
+    (tmp_path / "summary.parquet").unlink()
+    with pytest.raises(OutputError, match=r"summary\.parquet: missing"):
+        experiment_folder.read_experiment_tables(tmp_path)
+
+
+def test_unreadable_cell_records_are_left_out(tmp_path: Path) -> None:
+    assert experiment_folder.read_cell_records(tmp_path) == []
+    experiment_folder.write_cell_record(tmp_path, "s000", 0, {"scenario": "s000"})
+    experiment_folder.write_cell_record(tmp_path, "s000", 1, {"scenario": "s000"})
+    (experiment_folder.cell_dir(tmp_path, "s000", 1) / experiment_folder.CELL_RECORD).write_text(
+        "{half"
+    )
+    assert experiment_folder.read_cell_records(tmp_path) == [{"scenario": "s000"}]
+    assert experiment_folder.cell_dir(tmp_path, "s000", 1) == tmp_path / "runs/s000/rep-001"
+    assert experiment_folder.read_state(tmp_path) is None

@@ -6,7 +6,7 @@ import copy
 import hashlib
 import json
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +48,76 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[s
     result: dict[str, Any] = copy.deepcopy(dict(data))
     for text in overrides:
         key, value = parse_override(text)
-        node = result
-        parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(f"--set {text}: '{part}' is a value, not a table")
-            node = child
-        node[parts[-1]] = value
+        try:
+            dotted_set(result, key, value)
+        except ConfigError as e:
+            raise ConfigError(f"--set {text}: {e}") from e
     return result
+
+
+def dotted_get(data: Any, key: str | Sequence[int | str]) -> tuple[bool, Any]:
+    """Look a dotted key up in nested tables (and arrays, for integer parts).
+
+    Parameters
+    ----------
+    data
+        Nested mappings and lists, e.g. a scenario as read from TOML or dumped to JSON.
+    key
+        ``"workforce.planner.headcount"``, or its parts (``("cohorts", "frail", 0)``).
+
+    Returns
+    -------
+    tuple
+        ``(True, value)`` when every part is there, else ``(False, None)``.
+    """
+    node = data
+    for part in key.split(".") if isinstance(key, str) else key:
+        in_table = isinstance(node, Mapping) and part in node
+        in_array = isinstance(node, list | tuple) and isinstance(part, int) and part < len(node)
+        if not (in_table or in_array):
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def dotted_set(
+    data: dict[str, Any], key: str, value: Any, *, template: Mapping[str, Any] | None = None
+) -> None:
+    """Set a dotted key in nested tables, in place, creating the tables on its path.
+
+    Parameters
+    ----------
+    data
+        Nested dicts, changed in place.
+    key
+        A dotted key such as ``workforce.planner.headcount``.
+    value
+        The value to set.
+    template
+        The same data fully resolved (e.g. the validated scenario dumped to JSON). A table on
+        the path that ``data`` lacks, or holds a value in place of, is first copied from it,
+        so a partial change stays valid: setting ``high`` of a distribution the file left at
+        its default keeps its ``dist`` and ``low``. Without a template, missing tables are
+        created empty.
+
+    Raises
+    ------
+    ConfigError
+        Without a template, when a part of the path holds a value, not a table.
+    """
+    parts = key.split(".")
+    node = data
+    resolved: Any = template
+    for part in parts[:-1]:
+        resolved = resolved.get(part) if isinstance(resolved, Mapping) else None
+        child: Any = node.get(part)
+        if not isinstance(child, dict):
+            if part in node and template is None:
+                raise ConfigError(f"'{part}' is a value, not a table")
+            child = copy.deepcopy(resolved) if isinstance(resolved, Mapping) else {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
 
 
 def _user_location(
@@ -76,18 +137,6 @@ def _user_location(
     return tuple(kept)
 
 
-def _lookup(data: Any, loc: tuple[int | str, ...]) -> tuple[bool, Any]:
-    node = data
-    for part in loc:
-        in_table = isinstance(node, dict) and part in node
-        in_array = isinstance(node, list | tuple) and isinstance(part, int) and part < len(node)
-        if in_table or in_array:
-            node = node[part]
-        else:
-            return False, None
-    return True, node
-
-
 def validation_message(error: ValidationError, data: Any, source: str) -> str:
     """One line naming the source, the key and the value of the first validation error."""
     first = error.errors()[0]
@@ -97,7 +146,7 @@ def validation_message(error: ValidationError, data: Any, source: str) -> str:
         raw_loc = (*raw_loc, first.get("ctx", {}).get("key", ""))
     keep_absent_last = kind in ("missing", "extra_forbidden")
     loc = _user_location(raw_loc, data, keep_absent_last=keep_absent_last)
-    found, value = _lookup(data, loc)
+    found, value = dotted_get(data, loc)
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     if first.get("type") == "extra_forbidden":
         message = "unknown key (check the spelling; see `ipcsim schema`)"

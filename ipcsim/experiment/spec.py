@@ -1,0 +1,306 @@
+"""Experiment specs: the TOML that describes a Monte Carlo experiment, validated.
+
+Spec
+----
+::
+
+    name = "planner_capacity"
+    base = "../../configs/demonstrator_site.toml"   # or [bases] name = "path", ...
+    master_seed = 20240401                           # default: the first base's run.seed
+    kpis = ["wait_referral_to_first_conversation_mean", "plans_signed_off_per_year"]
+    overrides = ["run.horizon_days=730"]             # applied to every scenario
+    confidence = 0.95
+
+    [grid]                                           # a full grid of levels ...
+    "workforce.planner.headcount" = [2, 3, 4]
+    [baseline]                                       # the scenario differences are paired with
+    "workforce.planner.headcount" = 2
+
+    [design]                                         # ... or a design over ranges
+    method = "morris"                                # latin | morris | sobol
+    samples = 10                                     # points | trajectories | base sample N
+    [design.factors."pathway.incomplete_referral_probability"]
+    low = 0.1
+    high = 0.5
+
+    [replications]
+    mode = "auto"                                    # fixed (n) | auto (Hoad et al.)
+    relative_precision = 0.05
+    max = 50
+
+    [warmup]
+    mode = "mser5"                                   # none | fixed (days) | mser5
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+
+from ipcsim.errors import ConfigError
+from ipcsim.scenario import Scenario
+from ipcsim.scenario.load import apply_overrides, read_toml, validation_message
+
+__all__ = [
+    "DEFAULT_KPIS",
+    "DesignSpec",
+    "ExperimentSpec",
+    "FactorRangeSpec",
+    "ReplicationSettings",
+    "WarmupSettings",
+    "load_spec",
+    "spec_from_dict",
+]
+
+DEFAULT_KPIS = (
+    "wait_referral_to_first_conversation_mean",
+    "wait_referral_to_sign_off_mean",
+    "plans_signed_off_per_year",
+    "staff_cost_per_person_gbp",
+)
+"""KPIs of a spec that names none."""
+_SPEC_ONLY_KEYS = frozenset({"name", "description"})
+
+Level = StrictBool | StrictInt | StrictFloat | StrictStr
+
+
+class _Spec(BaseModel):
+    """Frozen, and unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReplicationSettings(_Spec):
+    """How many replications each scenario gets."""
+
+    mode: Literal["fixed", "auto"] = Field(
+        default="fixed",
+        description="'fixed' (n replications) or 'auto' (Hoad-Robinson-Davies: add replications "
+        "until the CI half-width of the chosen KPIs is within relative_precision of the mean)",
+    )
+    n: int = Field(default=10, ge=1, description="replications per scenario (fixed mode)")
+    initial: int = Field(default=3, ge=2, description="replications before the first check (auto)")
+    max: int = Field(default=50, ge=2, description="cap on replications per scenario (auto)")
+    relative_precision: float = Field(
+        default=0.05, gt=0, lt=1, description="target CI half-width / |mean| (auto)"
+    )
+    look_ahead: int = Field(
+        default=5, ge=0, description="replications that must keep the precision (auto; kLimit)"
+    )
+    kpis: tuple[str, ...] | None = Field(
+        default=None, description="KPIs whose precision is checked (auto; default: kpis)"
+    )
+
+    @model_validator(mode="after")
+    def _cap_above_initial(self) -> ReplicationSettings:
+        if self.max < self.initial:
+            raise ValueError(f"max ({self.max}) must be >= initial ({self.initial})")
+        return self
+
+
+class WarmupSettings(_Spec):
+    """Which start of each run the KPIs leave out."""
+
+    mode: Literal["none", "fixed", "mser5"] = Field(
+        default="none",
+        description="'none' (e.g. starting from a backlog), 'fixed' (days) or 'mser5' (automatic)",
+    )
+    days: float = Field(default=0.0, ge=0, description="warm-up, days (fixed mode)")
+    pilot_replications: int = Field(
+        default=5, ge=1, description="baseline replications MSER-5 averages (mser5 mode)"
+    )
+    bin_days: float = Field(
+        default=7.0, gt=0, description="period of the series MSER-5 analyses, days (mser5 mode)"
+    )
+    combine: Literal["per_kpi", "max"] = Field(
+        default="per_kpi",
+        description="each KPI its own warm-up, or every KPI the longest (mser5 mode)",
+    )
+
+
+class FactorRangeSpec(_Spec):
+    """A factor's range in a design."""
+
+    low: float = Field(description="lower bound, in the key's unit")
+    high: float = Field(description="upper bound, in the key's unit")
+    integer: bool = Field(default=False, description="round sampled values to whole numbers")
+    also: tuple[str, ...] = Field(
+        default=(),
+        description="other dotted keys set to the same value (e.g. the same parameter of "
+        "every cohort)",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FactorRangeSpec:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError(f"low and high must be finite, got [{self.low}, {self.high}]")
+        if self.low >= self.high:
+            raise ValueError(f"need low < high, got low = {self.low:g}, high = {self.high:g}")
+        return self
+
+
+class DesignSpec(_Spec):
+    """A design over factor ranges (SALib)."""
+
+    method: Literal["latin", "morris", "sobol"] = Field(description="latin, morris or sobol")
+    samples: int = Field(
+        ge=1,
+        description="latin: points; morris: trajectories (k + 1 points each); sobol: base "
+        "sample N, a power of 2 (N (k + 2) points)",
+    )
+    levels: int = Field(default=4, ge=2, description="grid levels of a Morris design (even)")
+    seed: int | None = Field(default=None, ge=0, description="design seed (default: master)")
+    resamples: int = Field(default=1000, ge=10, description="bootstrap resamples for the CIs")
+    factors: dict[str, FactorRangeSpec] = Field(
+        min_length=1, description="dotted scenario key -> its range"
+    )
+
+    @model_validator(mode="after")
+    def _method_rules(self) -> DesignSpec:
+        if self.method == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"samples must be a power of 2 for sobol, got {self.samples}")
+        if self.method == "morris" and self.levels % 2:
+            raise ValueError(f"levels must be even for morris, got {self.levels}")
+        if self.method == "latin" and self.samples < 2:
+            raise ValueError(f"samples must be >= 2 for latin, got {self.samples}")
+        return self
+
+
+class ExperimentSpec(_Spec):
+    """A Monte Carlo experiment: scenarios, replications, warm-up, KPIs and seed."""
+
+    name: str | None = Field(default=None, description="experiment name (default: spec folder)")
+    description: str = Field(default="", description="the question the experiment answers")
+    base: str | None = Field(default=None, description="scenario file, relative to the spec")
+    bases: dict[str, str] | None = Field(
+        default=None, description="several scenario files by name, relative to the spec"
+    )
+    master_seed: int | None = Field(
+        default=None, ge=0, description="seed of every replication (default: the first base's)"
+    )
+    common_random_numbers: bool = Field(
+        default=True, description="same streams for replication r of every scenario"
+    )
+    kpis: tuple[str, ...] = Field(
+        default=DEFAULT_KPIS, min_length=1, description="KPIs shown and used for precision"
+    )
+    confidence: float = Field(default=0.95, gt=0, lt=1, description="confidence level of CIs")
+    overrides: tuple[str, ...] = Field(
+        default=(), description="key=value overrides applied to every scenario"
+    )
+    grid: dict[str, Annotated[list[Level], Field(min_length=1)]] | None = Field(
+        default=None, description="dotted scenario key -> levels; every combination is run"
+    )
+    design: DesignSpec | None = Field(default=None, description="a design over ranges")
+    baseline: dict[str, Level] = Field(
+        default_factory=dict,
+        description="factor levels of the baseline scenario (and 'base' with several bases)",
+    )
+    replications: ReplicationSettings = Field(default_factory=ReplicationSettings)
+    warmup: WarmupSettings = Field(default_factory=WarmupSettings)
+    save_tables: bool = Field(
+        default=True, description="write each replication's people and timeseries tables"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExperimentSpec:
+        if (self.base is None) == (self.bases is None):
+            raise ValueError("give exactly one of 'base' (a scenario file) or '[bases]'")
+        if self.bases is not None and not self.bases:
+            raise ValueError("[bases] needs at least one scenario file")
+        if self.grid is not None and self.design is not None:
+            raise ValueError("give either [grid] or [design], not both")
+        if self.grid is not None and not self.grid:
+            raise ValueError("[grid] is empty: give at least one factor with its levels")
+        return self
+
+    def base_files(self) -> dict[str, str]:
+        """Base scenario files by name (a single ``base`` is named by its file stem)."""
+        if self.bases is not None:
+            return dict(self.bases)
+        if self.base is None:
+            raise ConfigError("give exactly one of 'base' (a scenario file) or '[bases]'")
+        return {Path(self.base).stem: self.base}
+
+
+def _route_override(text: str) -> str:
+    """``spec`` for spec keys (replications.n=3), ``scenario`` for scenario keys (run.x=1)."""
+    key = text.split("=", 1)[0].strip()
+    first = key.split(".", 1)[0]
+    scenario_tables = set(Scenario.model_fields) - _SPEC_ONLY_KEYS
+    return "scenario" if first in scenario_tables else "spec"
+
+
+def spec_from_dict(
+    data: Mapping[str, Any], *, source: str = "<spec>", overrides: Iterable[str] = ()
+) -> ExperimentSpec:
+    """Validate a spec mapping, with ``key=value`` overrides.
+
+    Parameters
+    ----------
+    data
+        The spec as read from TOML.
+    source
+        Where it came from, for error messages.
+    overrides
+        ``key=value`` strings. Keys whose first part is a scenario table (``run``,
+        ``workforce``, ``cohorts``, ...) are appended to the spec's ``overrides`` (they apply
+        to every scenario); others set spec keys (``replications.n=3``, ``master_seed=7``).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the source, the key and the value.
+    """
+    overrides = list(overrides)
+    spec_sets = [o for o in overrides if _route_override(o) == "spec"]
+    scenario_sets = [o for o in overrides if _route_override(o) == "scenario"]
+    merged = apply_overrides(data, spec_sets)
+    if scenario_sets:
+        existing = merged.get("overrides", [])
+        if not isinstance(existing, list):
+            raise ConfigError(f"{source}: overrides: must be a list of key=value strings")
+        merged["overrides"] = [*existing, *scenario_sets]
+    where = source + (" with --set " + " ".join(overrides) if overrides else "")
+    try:
+        return ExperimentSpec.model_validate(merged)
+    except ValidationError as e:
+        raise ConfigError(validation_message(e, merged, where)) from e
+
+
+def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentSpec:
+    """Read and validate an experiment spec.
+
+    Parameters
+    ----------
+    path
+        The spec's TOML file.
+    overrides
+        ``key=value`` strings (see :func:`spec_from_dict`).
+
+    Returns
+    -------
+    ExperimentSpec
+        The validated spec.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, the key and the value.
+    """
+    path = Path(path)
+    return spec_from_dict(read_toml(path), source=str(path), overrides=overrides)
