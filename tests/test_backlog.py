@@ -89,3 +89,38 @@ def test_validate_reads_the_backlog_so_run_never_rejects_what_validate_accepted(
     assert bad.returncode == 2, bad.stderr
     assert "backlog.csv: row 2, column person_id" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def _scenario_naming(tmp_path: Path, state: str) -> Path:
+    root = Path(__file__).resolve().parents[1]
+    folder = tmp_path / "scenarios"
+    folder.mkdir(exist_ok=True)
+    shipped = (root / "configs" / "demonstrator_site.toml").read_text(encoding="utf-8")
+    path = folder / "site.toml"
+    path.write_text(f"initial_state = {state!r}\n" + shipped, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("state", ["/etc/passwd", "../outside.csv", "/dev/zero", "link.csv"])
+def test_files_a_scenario_names_must_lie_in_its_folder(tmp_path: Path, state: str) -> None:
+    from ipcsim.scenario.load import load_scenario
+
+    (tmp_path / "outside.csv").write_text(HEADER + "\n")
+    path = _scenario_naming(tmp_path, state)
+    (path.parent / "link.csv").symlink_to(tmp_path / "outside.csv")
+    with pytest.raises(ConfigError, match="initial_state: .* is outside the scenario's folder"):
+        load_scenario(path)
+    # allowed explicitly, the file is read (and checked) as any other
+    if state in ("../outside.csv", "link.csv"):
+        scenario = load_scenario(path, allow_outside_files=True)
+        assert load_backlog(scenario.initial_state or "", scenario) == ()
+
+
+def test_a_file_beside_the_scenario_is_allowed(tmp_path: Path) -> None:
+    from ipcsim.scenario.load import load_scenario
+
+    path = _scenario_naming(tmp_path, "sub/backlog.csv")
+    (path.parent / "sub").mkdir()
+    (path.parent / "sub" / "backlog.csv").write_text(HEADER + "\n")
+    scenario = load_scenario(path)
+    assert Path(scenario.initial_state or "").name == "backlog.csv"

@@ -49,6 +49,14 @@ SetOption = Annotated[
     ),
 ]
 
+AllowOutsideOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-outside-files",
+        help="Let the scenario name files outside its own folder (initial_state).",
+    ),
+]
+
 
 def _fail(message: str, code: int = 2) -> None:
     # The message is printed literally: it may name TOML tables such as [workforce], which

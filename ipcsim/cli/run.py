@@ -17,7 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ipcsim.analysis import metrics
-from ipcsim.cli._app import SetOption, console, kpi_table, user_errors
+from ipcsim.cli._app import AllowOutsideOption, SetOption, console, kpi_table, user_errors
 from ipcsim.run import run_scenario, write_run
 from ipcsim.scenario.load import load_scenario
 
@@ -31,9 +31,10 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed, overriding run.seed.")] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Also write CSV copies of tables.")] = False,
     set_: SetOption = None,
+    allow_outside_files: AllowOutsideOption = False,
 ) -> None:
     """Run one scenario: print headline KPIs and write tables, summary and manifest."""
-    scenario = load_scenario(config, set_ or [])
+    scenario = load_scenario(config, set_ or [], allow_outside_files=allow_outside_files)
     out_dir = out if out is not None else Path("outputs") / Path(config).stem
     columns = (
         TextColumn("[progress.description]{task.description}"),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ipcsim.cli._app import SetOption, console, kpi_table, user_errors
+from ipcsim.cli._app import AllowOutsideOption, SetOption, console, kpi_table, user_errors
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.backlog import load_backlog
 from ipcsim.scenario.load import load_scenario
@@ -44,9 +44,10 @@ def _describe(scenario: Scenario) -> list[tuple[str, str]]:
 def validate(
     config: Annotated[str, typer.Argument(help="Scenario TOML file.")],
     set_: SetOption = None,
+    allow_outside_files: AllowOutsideOption = False,
 ) -> None:
     """Check a scenario file and the files it names, and print what it describes."""
-    scenario = load_scenario(config, set_ or [])
+    scenario = load_scenario(config, set_ or [], allow_outside_files=allow_outside_files)
     rows = _describe(scenario)
     if scenario.initial_state:  # read and checked now, so that `run` never rejects it later
         backlog = load_backlog(scenario.initial_state, scenario)

@@ -183,7 +183,9 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
         raise ConfigError(validation_message(e, data, source)) from e
 
 
-def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: Iterable[str] = (), *, allow_outside_files: bool = False
+) -> Scenario:
     """Read, override and validate a scenario file.
 
     Parameters
@@ -193,6 +195,9 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     overrides
         Dotted ``key=value`` strings applied before validation, e.g.
         ``workforce.planner.headcount=6``.
+    allow_outside_files
+        Let files the scenario names (``initial_state``) lie outside the scenario file's folder.
+        Off by default: a scenario from someone else must not make ipcsim read ``/etc/...``.
 
     Returns
     -------
@@ -207,12 +212,36 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     path = Path(path)
     overrides = list(overrides)
     data = apply_overrides(read_toml(path), overrides)
-    state = data.get("initial_state")
-    if isinstance(state, str) and state and not Path(state).is_absolute():
-        # A backlog file is named relative to the scenario file that names it.
-        data["initial_state"] = str(path.parent / state)
     source = str(path) + (" with --set " + " ".join(overrides) if overrides else "")
+    state = data.get("initial_state")
+    if isinstance(state, str) and state:
+        # A backlog file is named relative to the scenario file that names it.
+        data["initial_state"] = str(
+            _confined(path, state, key="initial_state", source=source, allow=allow_outside_files)
+        )
     return scenario_from_dict(data, source=source)
+
+
+def _confined(scenario_path: Path, name: str, *, key: str, source: str, allow: bool) -> Path:
+    """The file ``name`` (relative to the scenario's folder), checked to lie inside that folder.
+
+    Raises
+    ------
+    ConfigError
+        When the file resolves (``..`` chains, absolute paths, symbolic links) outside the
+        scenario's folder and ``allow`` is false.
+    """
+    folder = scenario_path.parent
+    candidate = folder / name
+    if allow:
+        return candidate
+    inside = folder.resolve()
+    if not candidate.resolve().is_relative_to(inside):
+        raise ConfigError(
+            f"{source}: {key}: {name!r} is outside the scenario's folder {inside}; keep the file "
+            "beside the scenario (or pass --allow-outside-files)"
+        )
+    return candidate
 
 
 def scenario_hash(scenario: Scenario) -> str:
