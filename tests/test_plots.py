@@ -133,7 +133,7 @@ def test_utilisation_heatmap_holds_the_timeseries_in_percent(run: RunResult) -> 
     drawn = np.ma.filled(image.get_array().astype(float), np.nan)
     expected = 100.0 * run.timeseries[[f"utilisation_{r}" for r in roles]].to_numpy(dtype=float).T
     assert np.allclose(drawn, expected, equal_nan=True)
-    assert [t.get_text() for t in ax.get_yticklabels()] == [plots._pretty(r) for r in roles]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [plots.pretty_name(r) for r in roles]
 
 
 def _queue_frame() -> pd.DataFrame:

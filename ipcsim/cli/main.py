@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ipcsim.analysis import breakeven, metrics
+from ipcsim.analysis import breakeven, labels
 from ipcsim.analysis.breakeven import BreakevenInputError
 from ipcsim.cli import experiment as experiment_cli
 from ipcsim.cli import plot as plot_cli
@@ -83,7 +83,7 @@ def run(
         _kpi_table(
             f"{scenario.name}: {scenario.run.horizon_days:g} days from "
             f"{scenario.run.start_date}, seed {result.seed}",
-            metrics.kpi_table(result.summary),
+            labels.kpi_table(result.summary),
         )
     )
     sites = result.summary.get("sites")

@@ -37,7 +37,6 @@ drawn equals the data.
 from __future__ import annotations
 
 import math
-import re
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -52,7 +51,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ipcsim.analysis.metrics import LABELS, display_label
+from ipcsim.analysis.labels import (
+    LABELS,
+    Direction,
+    display_label,
+    factor_label,
+    kpi_axis_label,
+    kpi_direction,
+    kpi_label,
+    kpi_scale,
+    pretty_name,
+)
 from ipcsim.pathway import WAITS
 
 __all__ = [
@@ -128,10 +137,7 @@ STYLE_RC: Mapping[str, Any] = {
 TOTAL_SITE = "all"
 """``site`` of the rows that total all sites in a multi-site run (as in :mod:`ipcsim.run`)."""
 
-Direction = Literal["lower", "higher"]
 Period = Literal["month", "quarter"]
-
-_STAT_WORDS = {"mean": "mean", "p50": "median", "p90": "90th percentile", "median": "median"}
 
 
 # --------------------------------------------------------------------------- style
@@ -201,17 +207,6 @@ def role_colors(roles: Sequence[str]) -> dict[str, str]:
     return {role: PALETTE[i % len(PALETTE)] for i, role in enumerate(ordered)}
 
 
-def _pretty(name: str) -> str:
-    """``mdt_coordinator`` -> ``MDT coordinator``; ``planner`` -> ``Planner``."""
-    words = name.replace("_", " ").split()
-    fixed = [
-        w.upper() if w.lower() in {"mdt", "vcse", "ltc", "cyp", "gp", "dp", "phb"} else w
-        for w in words
-    ]
-    text = " ".join(fixed)
-    return text[:1].upper() + text[1:]
-
-
 def _months(values: Sequence[Any] | pd.Series | pd.Index) -> np.ndarray:
     """ISO date strings (or dates) as numpy datetime64[D]."""
     return pd.to_datetime(pd.Series(list(values))).to_numpy(dtype="datetime64[D]")
@@ -242,109 +237,6 @@ def _note(ax: Axes, text: str) -> None:
         color="#555555",
         annotation_clip=False,
     )
-
-
-# --------------------------------------------------------------------------- labels
-def kpi_label(kpi: str) -> tuple[str, str]:
-    """Display label and unit of an experiment KPI name.
-
-    Parameters
-    ----------
-    kpi
-        A KPI name such as ``wait_referral_to_first_conversation_mean``,
-        ``plans_signed_off_per_year`` or ``utilisation_planner``.
-
-    Returns
-    -------
-    (str, str)
-        ``(label, unit)``, e.g. ``("Referral to first conversation: mean wait", "days")``;
-        utilisation is in ``"%"`` (see :func:`kpi_scale`). Unknown names give
-        ``(display_label(kpi), "")``.
-    """
-    match = re.fullmatch(r"wait_(?P<stage>.+)_(?P<stat>mean|p50|p90|median)", kpi)
-    if match and match["stage"] in WAITS:
-        stage = LABELS[match["stage"]]
-        stat = _STAT_WORDS[match["stat"]]
-        return f"{stat[:1].upper()}{stat[1:]} wait, {stage.lower()}", "days"
-    match = re.fullmatch(r"(?P<what>.+)_per_(?P<per>year|quarter|month)", kpi)
-    if match and match["what"] in LABELS:
-        return f"{LABELS[match['what']]} per {match['per']}", f"per {match['per']}"
-    if kpi.startswith("utilisation_"):
-        return f"{LABELS['utilisation']}: {kpi.removeprefix('utilisation_')}", "%"
-    if "cost" in kpi and "gbp" in kpi:
-        return _pretty(kpi.replace("_gbp", "")), "£"
-    return display_label(kpi), ""
-
-
-def kpi_scale(kpi: str) -> float:
-    """Factor that turns a KPI's stored value into its display unit (100 for utilisation)."""
-    return 100.0 if kpi.startswith("utilisation_") else 1.0
-
-
-def _kpi_axis_label(kpi: str) -> str:
-    label, unit = kpi_label(kpi)
-    return f"{label} ({unit})" if unit and not unit.startswith("per ") else label
-
-
-def kpi_direction(kpi: str) -> Direction:
-    """Whether lower or higher values of a KPI are better, guessed from its name.
-
-    Waits, queues, costs and utilisation are better lower; throughput (plans, budgets,
-    referrals) is better higher. Callers should pass the direction explicitly when it matters.
-    """
-    if any(word in kpi for word in ("signed_off", "budgets_released", "plan_in_place")):
-        return "higher"
-    if "budget_in_place" in kpi or kpi.startswith(("throughput", "referrals")):
-        return "higher"
-    return "lower"
-
-
-def factor_label(key: str) -> str:
-    """Display label of an experiment factor (a dotted config key), with its unit.
-
-    Examples
-    --------
-    >>> factor_label("workforce.planner.headcount")
-    'Planners (headcount)'
-    >>> factor_label("signoff.panel.interval_days")
-    'Panel interval (days)'
-    """
-    parts = key.split(".")
-    if len(parts) == 3 and parts[0] == "workforce":
-        role = _pretty(parts[1])
-        field = parts[2]
-        if field == "headcount":
-            return f"{role}s (headcount)"
-        if field == "fte":
-            return f"{role} WTE"
-        if field == "ipc_share":
-            return f"{role}: share of time for IPC"
-        if field == "caseload_cap":
-            return f"{role}: caseload cap (people)"
-        return f"{role}: {field.replace('_', ' ')}"
-    if len(parts) == 3 and parts[0] == "cohorts" and parts[2] == "referrals_per_month":
-        return f"{_pretty(parts[1])}: referrals per month"
-    known = {
-        "signoff.panel.interval_days": "Panel interval (days)",
-        "signoff.panel.max_plans_per_sitting": "Plans reviewed per panel sitting",
-        "signoff.rework_probability": "Probability of rework",
-        "run.horizon_days": "Run length (days)",
-    }
-    if key in known:
-        return known[key]
-    last = parts[-1]
-    unit = ""
-    for suffix, word in (
-        ("_days", "days"),
-        ("_hours", "hours"),
-        ("_gbp", "£"),
-        ("_minutes", "min"),
-    ):
-        if last.endswith(suffix):
-            last, unit = last.removesuffix(suffix), word
-    text = " ".join(_pretty(p) for p in parts[:-1][-1:]) + (": " if len(parts) > 1 else "")
-    text += last.replace("_", " ")
-    return f"{text} ({unit})" if unit else text
 
 
 # --------------------------------------------------------------------------- run plots
@@ -697,7 +589,7 @@ def plot_utilisation_heatmap(
                         color="white" if value > 0.6 * vmax else "#333333",
                     )
         ax.set_yticks(np.arange(len(names)))
-        ax.set_yticklabels([_pretty(r) for r in names])
+        ax.set_yticklabels([pretty_name(r) for r in names])
         step = max(1, len(months) // 12)
         ax.set_xticks(np.arange(len(months))[::step])
         ax.set_xticklabels([pd.Timestamp(m).strftime("%b %Y") for m in months[::step]])
@@ -755,7 +647,7 @@ def plot_queues(
                 marker="o",
                 markersize=4,
                 color=colors[role],
-                label=_pretty(role),
+                label=pretty_name(role),
             )
             line.set_gid(f"queue_{role}")
         _date_axis(ax)
@@ -778,7 +670,7 @@ def plot_queues(
                 color="#555555",
             )
         elif never and roles is None:
-            never_text = ", ".join(_pretty(r).lower() for r in never)
+            never_text = ", ".join(pretty_name(r).lower() for r in never)
             _note(ax, f"Nobody waited at any month end for: {never_text}.")
     return ax
 
@@ -832,7 +724,7 @@ def cost_breakdown(
         names.update(labels or {})
         for key, count in keys.value_counts().items():
             if count:
-                rows[names.get(str(key), _pretty(str(key)))] = people[keys == key]
+                rows[names.get(str(key), pretty_name(str(key)))] = people[keys == key]
     out = pd.DataFrame(
         {
             role: [float(frame[f"cost_{role}_gbp"].mean()) for frame in rows.values()]
@@ -881,7 +773,7 @@ def plot_cost_per_person(
         for role in roles:
             values = costs[role].fillna(0.0).to_numpy(dtype=float)
             bars = ax.barh(
-                y, values, left=left, color=colors[role], label=_pretty(role), height=0.65
+                y, values, left=left, color=colors[role], label=pretty_name(role), height=0.65
             )
             for bar in bars:
                 bar.set_gid(role)
@@ -1098,7 +990,7 @@ def plot_capacity_whatif(
         if len(levels) <= 15 and np.allclose(levels, np.round(levels)):
             ax.set_xticks(levels)
         label, unit = kpi_label(kpi)
-        ax.set_ylabel(_kpi_axis_label(kpi) if unit != "%" else f"{label} (%)")
+        ax.set_ylabel(kpi_axis_label(kpi) if unit != "%" else f"{label} (%)")
         ax.set_xlabel(factor_label(factor))
         better = "lower is better" if direction == "lower" else "higher is better"
         ax.set_title(f"{label}, by {factor_label(factor).split(' (')[0].lower()}")

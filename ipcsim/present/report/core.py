@@ -45,7 +45,7 @@ import pyarrow as pa
 from matplotlib.figure import Figure
 from pydantic import BaseModel
 
-from ipcsim.analysis import metrics
+from ipcsim.analysis import labels
 from ipcsim.errors import ConfigError, IpcsimError, OutputError
 from ipcsim.io.run_folder import read_run_outputs
 from ipcsim.present import plots
@@ -1720,7 +1720,7 @@ def _run_headline(run: RunFolder) -> tuple[str, str]:
         cards.append(_card("staff cost per referred person", f"£{cost:,.0f}"))
     rows = [
         [_e(label), f'<span class="num">{_e(value)}</span>']
-        for label, value in metrics.kpi_table(summary)
+        for label, value in labels.kpi_table(summary)
     ]
     half = (len(rows) + 1) // 2
     table = (
