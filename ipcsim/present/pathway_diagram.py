@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from ipcsim.pathway import BUDGET_TYPES, STEPS
-from ipcsim.present.plots import TARGET_COLOR, new_axes, role_colors, style
+from ipcsim.present.style import TARGET_COLOR, new_axes, role_colors, style
 from ipcsim.scenario import Scenario, SiteConfig
 
 __all__ = [

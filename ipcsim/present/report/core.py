@@ -48,7 +48,7 @@ from pydantic import BaseModel
 from ipcsim.analysis import labels
 from ipcsim.errors import ConfigError, IpcsimError, OutputError
 from ipcsim.io.run_folder import read_run_outputs
-from ipcsim.present import plots
+from ipcsim.present import experiment_plots, run_plots, style
 from ipcsim.present.pathway_diagram import describe_distribution, draw_pathway
 from ipcsim.scenario import Scenario, SiteConfig
 from ipcsim.scenario.load import scenario_from_dict
@@ -357,11 +357,11 @@ class PlotOptions:
         Scenario of an experiment for the fan chart (the baseline when ``None``).
     criterion
         ``"mean"`` or ``"ci"``: how a level meets a target (see
-        :func:`ipcsim.plots.plot_capacity_whatif`).
+        :func:`ipcsim.experiment_plots.plot_capacity_whatif`).
     """
 
     targets: Mapping[str, float] = field(default_factory=dict)
-    directions: Mapping[str, plots.Direction] = field(default_factory=dict)
+    directions: Mapping[str, labels.Direction] = field(default_factory=dict)
     trajectory: tuple[float, float] | None = None
     factor: str | None = None
     kpis: Sequence[str] | None = None
@@ -388,14 +388,14 @@ def _fig(ax: Any) -> Figure:
 
 def _manifest_targets(
     manifest: Mapping[str, Any],
-) -> tuple[dict[str, float], dict[str, plots.Direction]]:
+) -> tuple[dict[str, float], dict[str, labels.Direction]]:
     """Targets recorded in an experiment manifest, if any (``targets`` anywhere one level down)."""
     found: Any = manifest.get("targets")
     if found is None:
         spec = manifest.get("spec")
         found = spec.get("targets") if isinstance(spec, Mapping) else None
     targets: dict[str, float] = {}
-    directions: dict[str, plots.Direction] = {}
+    directions: dict[str, labels.Direction] = {}
     if isinstance(found, Mapping):
         for kpi, value in found.items():
             if isinstance(value, int | float):
@@ -409,7 +409,7 @@ def _manifest_targets(
 
 def _merged_targets(
     folder: Folder, options: PlotOptions
-) -> tuple[dict[str, float], dict[str, plots.Direction]]:
+) -> tuple[dict[str, float], dict[str, labels.Direction]]:
     targets, directions = _manifest_targets(folder.manifest)
     targets.update(options.targets)
     directions.update(options.directions)
@@ -454,7 +454,9 @@ def _trajectory(
         return None
     if options.trajectory is not None:
         start, end = options.trajectory
-        return plots.linear_trajectory(list(periods), start=start / per_year, end=end / per_year)
+        return experiment_plots.linear_trajectory(
+            list(periods), start=start / per_year, end=end / per_year
+        )
     points = _target_points(scenario)
     if not points:
         return None
@@ -514,7 +516,7 @@ def _run_figures(run: RunFolder, kinds: Sequence[str], options: PlotOptions) -> 
             if quarters.empty:
                 continue
             target = _trajectory(list(quarters["quarter_start"]), options, 4.0, run.scenario)
-            ax = plots.plot_throughput(
+            ax = run_plots.plot_throughput(
                 quarters, target=target, target_label=_trajectory_label(options, run.scenario)
             )
             caption = "Plans signed off and budgets released in each quarter of the run."
@@ -526,7 +528,7 @@ def _run_figures(run: RunFolder, kinds: Sequence[str], options: PlotOptions) -> 
                 )
             out.append(FigureSpec("throughput", kind, "Throughput per quarter", caption, _fig(ax)))
         elif kind == "waits":
-            ax = plots.plot_waits(people, horizon_days=horizon)
+            ax = run_plots.plot_waits(people, horizon_days=horizon)
             out.append(
                 FigureSpec(
                     "waits",
@@ -539,7 +541,7 @@ def _run_figures(run: RunFolder, kinds: Sequence[str], options: PlotOptions) -> 
                 )
             )
         elif kind == "utilisation":
-            ax = plots.plot_utilisation_heatmap(timeseries)
+            ax = run_plots.plot_utilisation_heatmap(timeseries)
             out.append(
                 FigureSpec(
                     "utilisation",
@@ -551,7 +553,7 @@ def _run_figures(run: RunFolder, kinds: Sequence[str], options: PlotOptions) -> 
                 )
             )
         elif kind == "queues":
-            ax = plots.plot_queues(timeseries)
+            ax = run_plots.plot_queues(timeseries)
             out.append(
                 FigureSpec(
                     "queues",
@@ -574,19 +576,19 @@ def _run_figures(run: RunFolder, kinds: Sequence[str], options: PlotOptions) -> 
                     for spec in _site_specs(run.scenario)
                     for k, c in spec.cohorts.items()
                 }
-            by_cohort = plots.cost_breakdown(people, roles, by="cohort", labels=labels)
-            by_budget = plots.cost_breakdown(people, roles, by="budget_type")
+            by_cohort = run_plots.cost_breakdown(people, roles, by="cohort", labels=labels)
+            by_budget = run_plots.cost_breakdown(people, roles, by="budget_type")
             rows = (len(by_cohort), len(by_budget))
-            figure = plots.new_figure((plots.SLIDE_SIZE_IN[0], 0.85 * sum(rows) + 3.0))
-            with plots.style():
+            figure = style.new_figure((style.SLIDE_SIZE_IN[0], 0.85 * sum(rows) + 3.0))
+            with style.style():
                 top, bottom = figure.subplots(2, 1, height_ratios=rows, sharex=True)
-            plots.plot_cost_per_person(
+            run_plots.plot_cost_per_person(
                 by_cohort,
                 lines=options.cost_lines,
                 ax=top,
                 title="Staff cost per referred person, by cohort",
             )
-            plots.plot_cost_per_person(
+            run_plots.plot_cost_per_person(
                 by_budget, lines=options.cost_lines, ax=bottom, title="... and by budget type"
             )
             top.get_legend().remove()  # type: ignore[union-attr]
@@ -654,7 +656,7 @@ def _scenario_label(experiment: ExperimentFolder, name: str) -> str:
     if rows.empty or not experiment.factors:
         return name + flag
     levels = ", ".join(
-        f"{plots.factor_label(f).split(' (')[0].lower()} {_format_value(rows.iloc[0][f])}"
+        f"{labels.factor_label(f).split(' (')[0].lower()} {_format_value(rows.iloc[0][f])}"
         for f in experiment.factors
     )
     return f"{name}{flag}: {levels}"
@@ -689,8 +691,8 @@ def _experiment_figures(
             for kpi in kpis:
                 if kpi not in set(experiment.summary["kpi"].astype(str)):
                     raise ReportError(f"--kpi {kpi}: not in summary.parquet")
-                direction = directions.get(kpi) or plots.kpi_direction(kpi)
-                ax = plots.plot_capacity_whatif(
+                direction = directions.get(kpi) or labels.kpi_direction(kpi)
+                ax = experiment_plots.plot_capacity_whatif(
                     experiment.summary,
                     kpi=kpi,
                     factor=factor,
@@ -698,10 +700,10 @@ def _experiment_figures(
                     direction=direction,
                     criterion=options.criterion,
                 )
-                label, _unit = plots.kpi_label(kpi)
+                label, _unit = labels.kpi_label(kpi)
                 caption = (
                     f"Mean over replications with its 95% confidence band, against "
-                    f"{plots.factor_label(factor).lower()}."
+                    f"{labels.factor_label(factor).lower()}."
                 )
                 if kpi in targets:
                     rule = "whole 95% CI" if options.criterion == "ci" else "mean"
@@ -722,7 +724,7 @@ def _experiment_figures(
             months = sorted(frame["month"].astype(str).unique())
             quarters = months[::3]
             target = _trajectory(quarters, options, 4.0, experiment.scenario)
-            ax = plots.plot_throughput_fan(
+            ax = experiment_plots.plot_throughput_fan(
                 frame,
                 series="plans_signed_off",
                 period="quarter",
@@ -743,8 +745,8 @@ def _experiment_figures(
                 continue
             present = list(dict.fromkeys(experiment.sensitivity["kpi"].astype(str)))
             for kpi in [k for k in kpis if k in present] or present[:2]:
-                ax = plots.plot_tornado(experiment.sensitivity, kpi=kpi)
-                label, _unit = plots.kpi_label(kpi)
+                ax = experiment_plots.plot_tornado(experiment.sensitivity, kpi=kpi)
+                label, _unit = labels.kpi_label(kpi)
                 out.append(
                     FigureSpec(
                         f"tornado-{kpi}",
@@ -845,7 +847,7 @@ def save_figures(
         paths = []
         for spec in figures:
             path = folder / f"{spec.name}.{image_format}"
-            with plots.style():
+            with style.style():
                 spec.figure.savefig(path, format=image_format, metadata=_metadata(image_format))
             paths.append(path)
     except OSError as e:
@@ -860,7 +862,7 @@ def _metadata(image_format: str) -> dict[str, Any]:
 
 def _data_uri(spec: FigureSpec, image_format: str) -> str:
     buffer = _io.BytesIO()
-    with plots.style():
+    with style.style():
         spec.figure.savefig(
             buffer,
             format=image_format,
@@ -1069,8 +1071,8 @@ def _todo(text: str) -> str:
 def _fmt_kpi(kpi: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    number = float(value) * plots.kpi_scale(kpi)
-    _label, unit = plots.kpi_label(kpi)
+    number = float(value) * labels.kpi_scale(kpi)
+    _label, unit = labels.kpi_label(kpi)
     if unit == "days":
         return f"{number:,.1f}"
     if unit == "%":
@@ -1253,7 +1255,7 @@ def stress_items(folder: Folder, *, pathway_image: str | None = None) -> list[St
     add("1.1", "Purpose of the model", purpose)
     if isinstance(folder, ExperimentFolder):
         kpis = sorted(set(folder.summary["kpi"].astype(str)))
-        outputs = ", ".join(_e(plots.kpi_label(k)[0]) for k in kpis)
+        outputs = ", ".join(_e(labels.kpi_label(k)[0]) for k in kpis)
         add(
             "1.2",
             "Model outputs",
@@ -1274,7 +1276,7 @@ def stress_items(folder: Folder, *, pathway_image: str | None = None) -> list[St
     if isinstance(folder, ExperimentFolder):
         factor_text = (
             "; ".join(
-                f"{_e(plots.factor_label(f))} ({_e(f)}): "
+                f"{_e(labels.factor_label(f))} ({_e(f)}): "
                 + ", ".join(
                     _e(_format_value(v))
                     for v in sorted(folder.scenarios[f].dropna().unique(), key=str)
@@ -1753,7 +1755,7 @@ def _ci_text(kpi: str, row: Mapping[Any, Any]) -> str:
 def _target_answers(
     experiment: ExperimentFolder,
     targets: Mapping[str, float],
-    directions: Mapping[str, plots.Direction],
+    directions: Mapping[str, labels.Direction],
     options: PlotOptions,
 ) -> str:
     """A box saying, per target, the smallest level of the main factor that meets it."""
@@ -1770,14 +1772,14 @@ def _target_answers(
         data = summary[summary["kpi"].astype(str) == kpi]
         if data.empty:
             continue
-        direction = directions.get(kpi) or plots.kpi_direction(kpi)
+        direction = directions.get(kpi) or labels.kpi_direction(kpi)
         groups = list(data.groupby(others, sort=True)) if others else [((), data)]
         cells = []
         for key, group in groups:
             keys = key if isinstance(key, tuple) else (key,)
             label = (
                 ", ".join(
-                    f"{plots.factor_label(o).split(' (')[0].lower()} {_format_value(v)}"
+                    f"{labels.factor_label(o).split(' (')[0].lower()} {_format_value(v)}"
                     for o, v in zip(others, keys, strict=True)
                 )
                 or "all scenarios"
@@ -1787,12 +1789,12 @@ def _target_answers(
             x = group[factor].to_numpy(dtype=float)
             mean = group["mean"].to_numpy(dtype=float)
             bound = group["ci_high" if direction == "lower" else "ci_low"].to_numpy(dtype=float)
-            best = plots.smallest_level_meeting(
+            best = experiment_plots.smallest_level_meeting(
                 x, mean if options.criterion == "mean" else bound, target, direction=direction
             )
             cells.append("none tried" if best is None else f"<b>{best:g}</b>")
         sign = "≤" if direction == "lower" else "≥"
-        label, unit = plots.kpi_label(kpi)
+        label, unit = labels.kpi_label(kpi)
         shown = _fmt_kpi(kpi, target) + (f" {unit}" if unit == "days" else "")
         rows.append([f"{_e(label)} {sign} {_e(shown)}", *cells])
     if not rows:
@@ -1800,7 +1802,7 @@ def _target_answers(
     headers = ["target", *groups_seen]
     return (
         '<div class="callout answer"><b>Smallest level of '
-        f"{_e(plots.factor_label(factor).lower())} that meets each target</b> ({_e(rule)} "
+        f"{_e(labels.factor_label(factor).lower())} that meets each target</b> ({_e(rule)} "
         "of the scenario must meet it; targets given with the report):"
         + _table(headers, rows, cls="compact")
         + "</div>"
@@ -1825,7 +1827,7 @@ def _experiment_headline(
         if row.empty:
             continue
         record = row.iloc[0].to_dict()
-        label, unit = plots.kpi_label(kpi)
+        label, unit = labels.kpi_label(kpi)
         suffix = f" ({unit})" if unit in {"days"} else ""
         cards.append(
             _card(
@@ -1833,10 +1835,10 @@ def _experiment_headline(
             )
         )
     order = list(dict.fromkeys(experiment.scenarios["scenario"].astype(str)))
-    headers = ["scenario", *[plots.factor_label(f) for f in experiment.factors]]
+    headers = ["scenario", *[labels.factor_label(f) for f in experiment.factors]]
     headers += [
-        plots.kpi_label(k)[0]
-        + (f" ({plots.kpi_label(k)[1]})" if plots.kpi_label(k)[1] in {"days", "%", "£"} else "")
+        labels.kpi_label(k)[0]
+        + (f" ({labels.kpi_label(k)[1]})" if labels.kpi_label(k)[1] in {"days", "%", "£"} else "")
         for k in kpis
     ]
     rows = []
@@ -1859,7 +1861,7 @@ def _experiment_headline(
             target = targets.get(kpi)
             mark = ""
             if target is not None and math.isfinite(float(record["mean"])):
-                direction = plots.kpi_direction(kpi)
+                direction = labels.kpi_direction(kpi)
                 ok = record["mean"] <= target if direction == "lower" else record["mean"] >= target
                 mark = " ✓" if ok else ""
             ci = (
@@ -1884,7 +1886,7 @@ def _experiment_headline(
             prow.append(
                 [
                     _e(r["scenario"]),
-                    _e(plots.kpi_label(kpi)[0]),
+                    _e(labels.kpi_label(kpi)[0]),
                     f'<span class="num">{_e(_fmt_kpi(kpi, r["mean_diff"]))}</span>',
                     f'<span class="num">{_e(_fmt_kpi(kpi, r["ci_low"]))} to '
                     f"{_e(_fmt_kpi(kpi, r['ci_high']))}</span>",
