@@ -1205,23 +1205,13 @@ def _resource_text(scenario: Scenario) -> str:
 
 
 def _signoff_text(scenario: Scenario) -> str:
+    """Sign-off as the active mode describes itself, and the shares returned or declined."""
     s = _site_specs(scenario)[0].signoff
-    if s.mode == "panel":
-        cap = (
-            f"at most {s.panel.max_plans_per_sitting} plans a sitting"
-            if s.panel.max_plans_per_sitting
-            else "no cap on plans per sitting"
-        )
-        how = f"a panel sitting every {s.panel.interval_days:g} days ({cap})"
-    elif s.mode == "individual":
-        how = f"one reviewer, delay {describe_distribution(s.individual.delay_days, 'days')}"
-    else:
-        how = f"{len(s.sequential.steps)} reviewers in series"
     return (
-        f"Sign-off by {how}; {s.rework_probability:.0%} of plans are returned for rework "
-        f"(one more conversation, then resubmission), {s.plan_decline_probability:.0%} "
-        f"declined; {s.budget_decline_probability:.0%} of budget requests declined"
-        f"{_sites_note(scenario)}."
+        f"Sign-off by {s.describe().text}; {s.rework_probability:.0%} of plans are returned "
+        f"for rework (one more conversation, then resubmission), "
+        f"{s.plan_decline_probability:.0%} declined; {s.budget_decline_probability:.0%} of "
+        f"budget requests declined{_sites_note(scenario)}."
     )
 
 
@@ -1401,8 +1391,8 @@ def stress_items(folder: Folder, *, pathway_image: str | None = None) -> list[St
             + (f", who holds at most {cap} open planning cases" if cap else "")
             + ". Plans wait for the next panel sitting"
             + (
-                f", which reviews at most {first.signoff.panel.max_plans_per_sitting}"
-                if first.signoff.mode == "panel" and first.signoff.panel.max_plans_per_sitting
+                f", which reviews at most {per_sitting}"
+                if (per_sitting := first.signoff.describe().max_plans_per_sitting)
                 else ""
             )
             + ".</p>",
