@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipcsim import periods
-from ipcsim.analysis import metrics
+from ipcsim.analysis import labels, metrics
 from ipcsim.engine.records import END_STATES, EventLog
 from ipcsim.pathway import WAITS
 
@@ -479,25 +479,25 @@ def test_summary_is_strict_json_of_plain_types() -> None:
 
 
 def test_kpi_table_rows() -> None:
-    rows = dict(metrics.kpi_table(make_summary()))
-    assert rows[metrics.LABELS["referred"]] == "2"
-    assert rows[metrics.LABELS["plans_signed_off"]] == "1"
-    assert rows[metrics.LABELS["declined"]] == "1 (50.0%)"
-    assert rows[metrics.LABELS["withdrawn"]] == "0 (0.0%)"
-    assert rows[metrics.LABELS["referral_to_sign_off"]] == "mean 30.0, p90 30.0 days (n=1)"
-    assert rows[metrics.LABELS["referral_to_first_conversation"]] == "n/a (none reached)"
+    rows = dict(labels.kpi_table(make_summary()))
+    assert rows[labels.LABELS["referred"]] == "2"
+    assert rows[labels.LABELS["plans_signed_off"]] == "1"
+    assert rows[labels.LABELS["declined"]] == "1 (50.0%)"
+    assert rows[labels.LABELS["withdrawn"]] == "0 (0.0%)"
+    assert rows[labels.LABELS["referral_to_sign_off"]] == "mean 30.0, p90 30.0 days (n=1)"
+    assert rows[labels.LABELS["referral_to_first_conversation"]] == "n/a (none reached)"
     assert rows["Utilisation: planner"] == "25.0%"
     assert rows["Utilisation: admin"].startswith("n/a")
-    assert rows[metrics.LABELS["staff_hours_total"]] == "1.5 h"
-    assert rows[metrics.LABELS["staff_cost_gbp_total"]] == "£30.00"
+    assert rows[labels.LABELS["staff_hours_total"]] == "1.5 h"
+    assert rows[labels.LABELS["staff_cost_gbp_total"]] == "£30.00"
     assert all(isinstance(label, str) and isinstance(v, str) for label, v in rows.items())
 
 
 def test_display_labels_for_role_columns() -> None:
-    assert metrics.display_label("queue_planner") == "Queue at month end: planner"
-    assert metrics.display_label("cost_admin_gbp") == "Staff cost: admin"
-    assert metrics.display_label("referrals") == metrics.LABELS["referrals"]
-    assert metrics.display_label("no_such_column") == "no_such_column"
+    assert labels.display_label("queue_planner") == "Queue at month end: planner"
+    assert labels.display_label("cost_admin_gbp") == "Staff cost: admin"
+    assert labels.display_label("referrals") == labels.LABELS["referrals"]
+    assert labels.display_label("no_such_column") == "no_such_column"
 
 
 # --------------------------------------------------------------------------- properties

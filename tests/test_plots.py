@@ -1,7 +1,8 @@
 """Figures draw the data they are given: each test reads the drawn artists back.
 
-Artists that carry data have a ``gid`` (see :mod:`ipcsim.present.plots`); the tests compare what is
-drawn with the summary, the timeseries or the experiment tables, not just that a file exists.
+Artists that carry data have a ``gid`` (see :mod:`ipcsim.present.run_plots`); the tests
+compare what is drawn with the summary, the timeseries or the experiment tables, not just that
+a file exists.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from ipcsim.analysis import labels
 from ipcsim.pathway import STEPS, WAITS
-from ipcsim.present import plots
+from ipcsim.present import experiment_plots, run_plots, style
 from ipcsim.present.pathway_diagram import (
     describe_distribution,
     draw_pathway,
@@ -72,8 +74,10 @@ def experiment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 # --------------------------------------------------------------------------- run plots
 def test_quarterly_throughput_bars_equal_the_summary(run: RunResult) -> None:
     quarters = pd.DataFrame(run.summary["throughput_per_quarter"])
-    target = plots.linear_trajectory(list(quarters["quarter_start"]), start=10.0, end=30.0)
-    ax = plots.plot_throughput(quarters, target=target)
+    target = experiment_plots.linear_trajectory(
+        list(quarters["quarter_start"]), start=10.0, end=30.0
+    )
+    ax = run_plots.plot_throughput(quarters, target=target)
     for series in ("plans_signed_off", "budgets_released"):
         heights = [bar.get_height() for bar in artists(ax, series)]
         assert heights == [q[series] for q in run.summary["throughput_per_quarter"]]
@@ -85,7 +89,7 @@ def test_quarterly_throughput_bars_equal_the_summary(run: RunResult) -> None:
 
 def test_monthly_throughput_adds_up_the_sites(run: RunResult) -> None:
     other = run.timeseries.assign(site="other", plans_signed_off=1)
-    ax = plots.plot_throughput(pd.concat([run.timeseries, other]), series=["plans_signed_off"])
+    ax = run_plots.plot_throughput(pd.concat([run.timeseries, other]), series=["plans_signed_off"])
     heights = [bar.get_height() for bar in artists(ax, "plans_signed_off")]
     assert heights == list(run.timeseries["plans_signed_off"] + 1)
     assert ax.get_ylabel() == "People per month"
@@ -93,12 +97,12 @@ def test_monthly_throughput_adds_up_the_sites(run: RunResult) -> None:
 
 def test_throughput_needs_a_period_column() -> None:
     with pytest.raises(ValueError, match="'month' column"):
-        plots.plot_throughput(pd.DataFrame({"plans_signed_off": [1]}))
+        run_plots.plot_throughput(pd.DataFrame({"plans_signed_off": [1]}))
 
 
 def test_wait_markers_equal_the_summary_percentiles(run: RunResult) -> None:
     horizon = run.scenario.run.horizon_days
-    ax = plots.plot_waits(run.people, horizon_days=horizon)
+    ax = run_plots.plot_waits(run.people, horizon_days=horizon)
     waits = run.summary["waits_days"]
     expected_p90 = as_float([waits[s]["p90"] for s in WAITS])
     expected_p50 = as_float([waits[s]["p50"] for s in WAITS])
@@ -112,18 +116,18 @@ def test_wait_markers_equal_the_summary_percentiles(run: RunResult) -> None:
 
 
 def test_stage_waits_count_as_the_summary_does(run: RunResult) -> None:
-    waits = plots.stage_waits(run.people, horizon_days=run.scenario.run.horizon_days)
+    waits = run_plots.stage_waits(run.people, horizon_days=run.scenario.run.horizon_days)
     for stage, values in waits.items():
         stats = run.summary["waits_days"][stage]
         assert values.size == stats["n"]
         if values.size:
             assert math.isclose(float(values.mean()), stats["mean"])
     with pytest.raises(ValueError, match="unknown stage"):
-        plots.stage_waits(run.people, stages=["nope"])
+        run_plots.stage_waits(run.people, stages=["nope"])
 
 
 def test_utilisation_heatmap_holds_the_timeseries_in_percent(run: RunResult) -> None:
-    ax = plots.plot_utilisation_heatmap(run.timeseries)
+    ax = run_plots.plot_utilisation_heatmap(run.timeseries)
     roles = sorted(
         c.removeprefix("utilisation_")
         for c in run.timeseries.columns
@@ -133,7 +137,7 @@ def test_utilisation_heatmap_holds_the_timeseries_in_percent(run: RunResult) -> 
     drawn = np.ma.filled(image.get_array().astype(float), np.nan)
     expected = 100.0 * run.timeseries[[f"utilisation_{r}" for r in roles]].to_numpy(dtype=float).T
     assert np.allclose(drawn, expected, equal_nan=True)
-    assert [t.get_text() for t in ax.get_yticklabels()] == [plots._pretty(r) for r in roles]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [labels.pretty_name(r) for r in roles]
 
 
 def _queue_frame() -> pd.DataFrame:
@@ -150,21 +154,21 @@ def _queue_frame() -> pd.DataFrame:
 
 def test_queue_lines_equal_the_timeseries_and_silent_roles_are_named() -> None:
     frame = _queue_frame()
-    ax = plots.plot_queues(frame)
+    ax = run_plots.plot_queues(frame)
     for role in ("planner", "finance_officer"):
         assert list(one(ax, f"queue_{role}").get_ydata()) == list(frame[f"queue_{role}"])
     assert artists(ax, "queue_admin") == []
     notes = [t.get_text() for t in ax.texts]
     assert any("Nobody waited at any month end for: admin" in t for t in notes)
-    explicit = plots.plot_queues(frame, roles=["admin"])
+    explicit = run_plots.plot_queues(frame, roles=["admin"])
     assert list(one(explicit, "queue_admin").get_ydata()) == [0, 0, 0]
 
 
 def test_cost_bars_equal_the_summary_per_role(run: RunResult) -> None:
     roles = run.scenario.role_names
-    costs = plots.cost_breakdown(run.people, roles, by="budget_type")
+    costs = run_plots.cost_breakdown(run.people, roles, by="budget_type")
     lines = {"break-even": 160.0, "evaluation": 265.0}
-    ax = plots.plot_cost_per_person(costs, lines=lines)
+    ax = run_plots.plot_cost_per_person(costs, lines=lines)
     expected = run.summary["staff_cost_per_person_gbp"]
     left = 0.0
     for role in roles:
@@ -183,7 +187,7 @@ def test_cost_bars_equal_the_summary_per_role(run: RunResult) -> None:
 def test_cost_breakdown_groups_cover_everyone(run: RunResult) -> None:
     roles = run.scenario.role_names
     for by in ("cohort", "budget_type"):
-        costs = plots.cost_breakdown(run.people, roles, by=by)
+        costs = run_plots.cost_breakdown(run.people, roles, by=by)
         assert costs.loc["All referred", "people"] == len(run.people)
         assert costs["people"].iloc[1:].sum() == len(run.people)
         # The all-people row is the people-weighted mean of the groups.
@@ -204,7 +208,7 @@ def test_capacity_curve_equals_the_summary_and_marks_the_smallest_level(
 ) -> None:
     summary = experiment["summary"]
     kpi, target = KPIS[0], 20.0
-    ax = plots.plot_capacity_whatif(summary, kpi=kpi, factor=FACTOR, target=target)
+    ax = experiment_plots.plot_capacity_whatif(summary, kpi=kpi, factor=FACTOR, target=target)
     assert list(one(ax, "target").get_ydata()) == [target, target]
     for k, level in enumerate(sorted(summary[SECOND].unique())):
         rows = summary[(summary["kpi"] == kpi) & (summary[SECOND] == level)].sort_values(FACTOR)
@@ -232,7 +236,7 @@ def test_capacity_smallest_level_for_higher_is_better_and_whole_ci(
     kpi = KPIS[1]
     rows_all = summary[summary["kpi"] == kpi]
     target = float(rows_all["mean"].median())
-    ax = plots.plot_capacity_whatif(
+    ax = experiment_plots.plot_capacity_whatif(
         summary, kpi=kpi, factor=FACTOR, target=target, direction="higher", criterion="ci"
     )
     for k, level in enumerate(sorted(summary[SECOND].unique())):
@@ -243,14 +247,18 @@ def test_capacity_smallest_level_for_higher_is_better_and_whole_ci(
 
 
 def test_capacity_without_a_reachable_target_marks_nothing(experiment: dict[str, Any]) -> None:
-    ax = plots.plot_capacity_whatif(experiment["summary"], kpi=KPIS[0], factor=FACTOR, target=0.5)
+    ax = experiment_plots.plot_capacity_whatif(
+        experiment["summary"], kpi=KPIS[0], factor=FACTOR, target=0.5
+    )
     assert not any(str(a.get_gid()).startswith("smallest-level") for a in ax.get_children())
 
 
 def test_capacity_shows_utilisation_in_percent(tmp_path: Path) -> None:
     folder = make_experiment_folder(tmp_path / "e", second_factor=False)
     summary = pd.read_parquet(folder / "summary.parquet")
-    ax = plots.plot_capacity_whatif(summary, kpi="utilisation_planner", factor=FACTOR, target=0.3)
+    ax = experiment_plots.plot_capacity_whatif(
+        summary, kpi="utilisation_planner", factor=FACTOR, target=0.3
+    )
     rows = summary[summary["kpi"] == "utilisation_planner"].sort_values(FACTOR)
     assert np.allclose(one(ax, "mean:0").get_ydata(), 100.0 * rows["mean"])
     assert list(one(ax, "target").get_ydata()) == [30.0, 30.0]
@@ -262,9 +270,9 @@ def test_capacity_shows_utilisation_in_percent(tmp_path: Path) -> None:
 def test_capacity_rejects_unknown_kpi_and_text_factor(experiment: dict[str, Any]) -> None:
     summary = experiment["summary"]
     with pytest.raises(ValueError, match="no KPI 'nope'"):
-        plots.plot_capacity_whatif(summary, kpi="nope", factor=FACTOR)
+        experiment_plots.plot_capacity_whatif(summary, kpi="nope", factor=FACTOR)
     with pytest.raises(ValueError, match="must be numeric"):
-        plots.plot_capacity_whatif(summary, kpi=KPIS[0], factor="scenario")
+        experiment_plots.plot_capacity_whatif(summary, kpi=KPIS[0], factor="scenario")
 
 
 @pytest.mark.parametrize(
@@ -282,10 +290,13 @@ def test_smallest_level_meeting(
     levels: list[float],
     values: list[float],
     target: float,
-    direction: plots.Direction,
+    direction: labels.Direction,
     expected: float | None,
 ) -> None:
-    assert plots.smallest_level_meeting(levels, values, target, direction=direction) == expected
+    assert (
+        experiment_plots.smallest_level_meeting(levels, values, target, direction=direction)
+        == expected
+    )
 
 
 def test_fan_chart_equals_quantiles_across_replications(experiment: dict[str, Any]) -> None:
@@ -293,7 +304,7 @@ def test_fan_chart_equals_quantiles_across_replications(experiment: dict[str, An
 
     folder = read_folder(experiment["path"])
     frame = replication_timeseries(folder, folder.baseline)  # type: ignore[arg-type]
-    ax = plots.plot_throughput_fan(frame, series="plans_signed_off", period="month")
+    ax = experiment_plots.plot_throughput_fan(frame, series="plans_signed_off", period="month")
     table = frame.pivot_table(index="month", columns="replication", values="plans_signed_off")
     q = np.quantile(table.to_numpy(dtype=float), [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
     x = mdates.date2num(pd.to_datetime(table.index))
@@ -320,59 +331,62 @@ def test_fan_chart_quarters_add_three_months_and_draw_the_target(
         .sum()
         .unstack()
     )
-    target = plots.linear_trajectory(list(sums.index), start=20.0, end=35.0)
-    ax = plots.plot_throughput_fan(frame, period="quarter", target=target)
+    target = experiment_plots.linear_trajectory(list(sums.index), start=20.0, end=35.0)
+    ax = experiment_plots.plot_throughput_fan(frame, period="quarter", target=target)
     assert np.allclose(one(ax, "median").get_ydata(), sums.median(axis=1))
     assert np.allclose(one(ax, "target").get_ydata(), target.to_numpy())
     with pytest.raises(ValueError, match="no timeseries rows for site"):
-        plots.plot_throughput_fan(frame, site="elsewhere")
+        experiment_plots.plot_throughput_fan(frame, site="elsewhere")
 
 
 def test_tornado_bars_are_the_indices_largest_first(experiment: dict[str, Any]) -> None:
     sens = experiment["sensitivity"]
     kpi = KPIS[0]
-    ax = plots.plot_tornado(sens, kpi=kpi, top=3)
+    ax = experiment_plots.plot_tornado(sens, kpi=kpi, top=3)
     rows = sens[(sens["kpi"] == kpi) & (sens["index"] == "mu_star")]
     expected = rows.assign(a=rows["value"].abs()).sort_values("a", ascending=False).head(3)
     bars = artists(ax, "index")
     top_down = sorted(bars, key=lambda b: -b.get_y())
     assert [b.get_width() for b in top_down] == list(expected["value"])
     ticks = sorted(zip(ax.get_yticks(), ax.get_yticklabels(), strict=True), key=lambda t: -t[0])
-    labels = [label.get_text() for _y, label in ticks]
-    assert labels == [plots.factor_label(p) for p in expected["parameter"]]
+    tick_labels = [label.get_text() for _y, label in ticks]
+    assert tick_labels == [labels.factor_label(p) for p in expected["parameter"]]
     assert "μ*" in ax.get_xlabel()
-    signed = plots.plot_tornado(sens, kpi=kpi, index="mu")
+    signed = experiment_plots.plot_tornado(sens, kpi=kpi, index="mu")
     widths = sorted((b.get_width() for b in artists(signed, "index")), key=abs, reverse=True)
     mu = sens[(sens["kpi"] == kpi) & (sens["index"] == "mu")]["value"]
     assert widths == sorted(mu, key=abs, reverse=True)
     with pytest.raises(ValueError, match="no KPI"):
-        plots.plot_tornado(sens, kpi="nope")
+        experiment_plots.plot_tornado(sens, kpi="nope")
 
 
 # --------------------------------------------------------------------------- labels
 def test_labels_say_what_and_in_which_unit() -> None:
-    assert plots.kpi_label("wait_referral_to_sign_off_p90") == (
+    assert labels.kpi_label("wait_referral_to_sign_off_p90") == (
         "90th percentile wait, referral to plan sign-off",
         "days",
     )
-    assert plots.kpi_label("plans_signed_off_per_year") == ("Plans signed off per year", "per year")
-    assert plots.kpi_label("utilisation_planner") == ("Utilisation: planner", "%")
-    assert plots.kpi_direction("plans_signed_off_per_year") == "higher"
-    assert plots.kpi_direction("wait_referral_to_sign_off_mean") == "lower"
-    assert plots.factor_label("workforce.vcse_planner.fte") == "VCSE planner WTE"
-    assert plots.factor_label("cohorts.ltc.referrals_per_month") == "LTC: referrals per month"
-    assert plots.factor_label("signoff.panel.interval_days") == "Panel interval (days)"
+    assert labels.kpi_label("plans_signed_off_per_year") == (
+        "Plans signed off per year",
+        "per year",
+    )
+    assert labels.kpi_label("utilisation_planner") == ("Utilisation: planner", "%")
+    assert labels.kpi_direction("plans_signed_off_per_year") == "higher"
+    assert labels.kpi_direction("wait_referral_to_sign_off_mean") == "lower"
+    assert labels.factor_label("workforce.vcse_planner.fte") == "VCSE planner WTE"
+    assert labels.factor_label("cohorts.ltc.referrals_per_month") == "LTC: referrals per month"
+    assert labels.factor_label("signoff.panel.interval_days") == "Panel interval (days)"
 
 
 def test_every_plot_draws_on_a_given_axes_and_saves(run: RunResult, tmp_path: Path) -> None:
-    figure = plots.new_figure()
+    figure = style.new_figure()
     assert isinstance(figure.canvas, FigureCanvasAgg)
     axes = figure.subplots(2, 2)
     drawn = [
-        plots.plot_waits(run.people, ax=axes[0, 0]),
-        plots.plot_queues(run.timeseries, ax=axes[0, 1]),
-        plots.plot_utilisation_heatmap(run.timeseries, ax=axes[1, 0]),
-        plots.plot_throughput(run.timeseries, ax=axes[1, 1]),
+        run_plots.plot_waits(run.people, ax=axes[0, 0]),
+        run_plots.plot_queues(run.timeseries, ax=axes[0, 1]),
+        run_plots.plot_utilisation_heatmap(run.timeseries, ax=axes[1, 0]),
+        run_plots.plot_throughput(run.timeseries, ax=axes[1, 1]),
     ]
     assert drawn == [axes[0, 0], axes[0, 1], axes[1, 0], axes[1, 1]]
     figure.savefig(tmp_path / "grid.png")
@@ -475,28 +489,28 @@ def two_sites() -> RunResult:
 def test_total_site_name_matches_the_runner() -> None:
     from ipcsim.run import TOTAL_SITE
 
-    assert plots.TOTAL_SITE == TOTAL_SITE
+    assert run_plots.TOTAL_SITE == TOTAL_SITE
 
 
 def test_all_sites_means_the_total_rows_not_their_sum(two_sites: RunResult) -> None:
     ts = two_sites.timeseries
-    total = ts[ts["site"] == plots.TOTAL_SITE]
+    total = ts[ts["site"] == run_plots.TOTAL_SITE]
     north = ts[ts["site"] == "north"]
-    ax = plots.plot_throughput(ts, series=["plans_signed_off"])
+    ax = run_plots.plot_throughput(ts, series=["plans_signed_off"])
     assert [b.get_height() for b in artists(ax, "plans_signed_off")] == list(
         total["plans_signed_off"]
     )
-    one_site = plots.plot_throughput(ts, series=["plans_signed_off"], site="north")
+    one_site = run_plots.plot_throughput(ts, series=["plans_signed_off"], site="north")
     assert [b.get_height() for b in artists(one_site, "plans_signed_off")] == list(
         north["plans_signed_off"]
     )
-    queues = plots.plot_queues(ts, roles=["planner"], site="north")
+    queues = run_plots.plot_queues(ts, roles=["planner"], site="north")
     assert list(one(queues, "queue_planner").get_ydata()) == list(north["queue_planner"])
-    heat = plots.plot_utilisation_heatmap(ts, roles=["planner"])
+    heat = run_plots.plot_utilisation_heatmap(ts, roles=["planner"])
     drawn = np.ma.filled(one(heat, "utilisation").get_array().astype(float), np.nan)
     assert np.allclose(drawn[0], 100.0 * total["utilisation_planner"], equal_nan=True)
     with pytest.raises(ValueError, match="no timeseries rows for site 'east'"):
-        plots.select_site(ts, "east")
+        run_plots.select_site(ts, "east")
 
 
 def test_pathway_of_a_multi_site_scenario_names_its_site(two_sites: RunResult) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -33,12 +32,9 @@ from ipcsim.periods import check_horizon, month_starts, quarter_starts
 from ipcsim.units import DAYS_PER_QUARTER
 
 __all__ = [
-    "LABELS",
     "backlog_clear_day",
     "targets_met",
     "with_rolling_12_months",
-    "display_label",
-    "kpi_table",
     "people_counts",
     "staff_per_person",
     "summary",
@@ -47,73 +43,6 @@ __all__ = [
     "utilisation",
     "wait_stats",
 ]
-
-LABELS: Mapping[str, str] = MappingProxyType(
-    {
-        # people and throughput
-        "referred": "Referred",
-        "referrals": "Referrals",
-        "plans_signed_off": "Plans signed off",
-        "budgets_released": "Budgets released",
-        "open_cases_end": "Open cases at month end",
-        # end states
-        "declined": "Declined",
-        "withdrawn": "Withdrawn",
-        "plan_in_place": "Plan in place",
-        "budget_in_place": "Budget in place",
-        "in_progress": "In progress at horizon",
-        # waits
-        "referral_to_first_conversation": "Referral to first conversation",
-        "referral_to_sign_off": "Referral to plan sign-off",
-        "referral_to_budget_release": "Referral to budget release",
-        "referral_to_consent": "Referral to consent",
-        "consent_to_first_conversation": "Consent to first conversation",
-        "first_conversation_to_plan_written": "First conversation to plan written",
-        "plan_written_to_sign_off": "Plan written to sign-off",
-        "sign_off_to_budget_agreed": "Sign-off to budget agreed",
-        "budget_agreed_to_budget_released": "Budget agreed to budget released",
-        # staff
-        "utilisation": "Utilisation",
-        "queue": "Queue at month end",
-        "hours": "Staff hours",
-        "cost": "Staff cost",
-        "staff_hours_total": "Staff hours per person",
-        "staff_cost_gbp_total": "Staff cost per person",
-        # economics
-        "extra_running_cost_per_patient": "Extra running cost per patient",
-        "breakeven_cost_per_patient": "Cost per patient to recoup",
-        "breakeven_qalys": "Break-even QALYs per patient",
-        "breakeven_admissions": "Break-even admissions avoided per patient",
-    }
-)
-"""Display labels by column or key name; the only place display text lives."""
-
-_ROLE_PREFIXES = ("queue", "utilisation", "hours", "cost")
-
-
-def display_label(name: str) -> str:
-    """Display label of a column or key, e.g. ``queue_planner`` -> ``Queue at month end: planner``.
-
-    Parameters
-    ----------
-    name
-        A key of :data:`LABELS`, or ``<prefix>_<role>`` for the per-role columns ``queue_``,
-        ``utilisation_``, ``hours_`` and ``cost_<role>_gbp``.
-
-    Returns
-    -------
-    str
-        The label; ``name`` itself when it has none.
-    """
-    if name in LABELS:
-        return LABELS[name]
-    for prefix in _ROLE_PREFIXES:
-        if name.startswith(prefix + "_"):
-            role = name[len(prefix) + 1 :]
-            if prefix == "cost":
-                role = role.removesuffix("_gbp")
-            return f"{LABELS[prefix]}: {role}"
-    return name
 
 
 # --------------------------------------------------------------------------- helpers
@@ -658,81 +587,3 @@ def backlog_clear_day(people: pd.DataFrame) -> float | None:
     if np.isnan(days).any():
         return None
     return float(max(0.0, days.max()))
-
-
-# --------------------------------------------------------------------------- display
-def _fmt_count(value: Any) -> str:
-    return "n/a" if value is None else f"{int(value):,}"
-
-
-def _fmt_share(count: int, total: int) -> str:
-    if total == 0:
-        return f"{count:,}"
-    return f"{count:,} ({100.0 * count / total:.1f}%)"
-
-
-def _fmt_days(stats: Mapping[str, Any]) -> str:
-    if not stats.get("n"):
-        return "n/a (none reached)"
-    return f"mean {stats['mean']:.1f}, p90 {stats['p90']:.1f} days (n={stats['n']:,})"
-
-
-def kpi_table(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Rows of the console headline table.
-
-    Parameters
-    ----------
-    summary
-        A dict from :func:`summary`.
-
-    Returns
-    -------
-    list of (str, str)
-        ``(label, formatted value)``: referred, plans signed off, budgets released, each end
-        state (count and share of referrals), mean and 90th percentile of the end-to-end waits
-        (days), utilisation by role (percent), staff hours (hours) and cost (pounds) per
-        referred person.
-    """
-    people = summary["people"]
-    quarters = summary["throughput_per_quarter"]
-    referred = int(people["referred"])
-    rows = [
-        (LABELS["referred"], _fmt_count(referred)),
-        (LABELS["plans_signed_off"], _fmt_count(sum(q["plans_signed_off"] for q in quarters))),
-        (LABELS["budgets_released"], _fmt_count(sum(q["budgets_released"] for q in quarters))),
-    ]
-    rows += [(LABELS[state], _fmt_share(int(people[state]), referred)) for state in END_STATES]
-    for name in (
-        "referral_to_first_conversation",
-        "referral_to_sign_off",
-        "referral_to_budget_release",
-    ):
-        rows.append((LABELS[name], _fmt_days(summary["waits_days"][name])))
-    for role, share in summary["utilisation"].items():
-        value = "n/a (no capacity limit)" if share is None else f"{100.0 * share:.1f}%"
-        rows.append((f"{LABELS['utilisation']}: {role}", value))
-    hours = summary["staff_hours_per_person"]["total"]
-    cost = summary["staff_cost_per_person_gbp"]["total"]
-    rows.append((LABELS["staff_hours_total"], "n/a" if hours is None else f"{hours:,.1f} h"))
-    rows.append((LABELS["staff_cost_gbp_total"], "n/a" if cost is None else f"£{cost:,.2f}"))
-    econ = summary.get("economics")
-    if econ is not None:
-        extra = econ["extra_per_patient"]["running_cost_gbp"]
-        breakeven = econ["breakeven"]
-        whole = breakeven["cost_per_patient_gbp"]
-        first = next(iter(breakeven["qalys"]))  # the main threshold, £13,000 by default
-        qalys = breakeven["qalys"][first]
-        admissions = breakeven["admissions"]
-        rows += [
-            (
-                LABELS["extra_running_cost_per_patient"],
-                "n/a" if extra is None else f"£{extra:,.2f}",
-            ),
-            (LABELS["breakeven_cost_per_patient"], "n/a" if whole is None else f"£{whole:,.2f}"),
-            (
-                f"{LABELS['breakeven_qalys']} at £{float(first):,.0f}",
-                "n/a" if qalys is None else f"{qalys:.3f}",
-            ),
-            (LABELS["breakeven_admissions"], "n/a" if admissions is None else f"{admissions:.2f}"),
-        ]
-    return rows

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ipcsim.analysis import metrics
+from ipcsim.analysis import labels
 from ipcsim.cli._app import SetOption, console, err_console, user_errors
 from ipcsim.experiment import (
     ExperimentResult,
@@ -48,9 +48,9 @@ def _label(kpi: str) -> str:
     """Display label of a KPI name, e.g. ``wait_referral_to_sign_off_mean``."""
     if kpi.startswith("wait_"):
         stage, _, stat = kpi.removeprefix("wait_").rpartition("_")
-        return f"{metrics.display_label(stage)} ({stat}, days)"
+        return f"{labels.display_label(stage)} ({stat}, days)"
     if kpi.startswith("utilisation_"):
-        return metrics.display_label(kpi)
+        return labels.display_label(kpi)
     return kpi.replace("_", " ")
 
 

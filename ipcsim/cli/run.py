@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ipcsim.analysis import metrics
+from ipcsim.analysis import labels
 from ipcsim.cli._app import AllowOutsideOption, SetOption, console, kpi_table, user_errors
 from ipcsim.run import run_scenario, write_run
 from ipcsim.scenario.load import load_scenario
@@ -55,7 +55,7 @@ def run(
         kpi_table(
             f"{scenario.name}: {scenario.run.horizon_days:g} days from "
             f"{scenario.run.start_date}, seed {result.seed}",
-            metrics.kpi_table(result.summary),
+            labels.kpi_table(result.summary),
         )
     )
     sites = result.summary.get("sites")

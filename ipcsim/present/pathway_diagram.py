@@ -1,7 +1,7 @@
 """The care pathway of a scenario as a diagram: stages, roles, sign-off, exits and rework.
 
 Two steps, like the rest of the package: :func:`pathway_graph` describes the pathway of a
-:class:`~ipcsim.schema.Scenario` as plain data (nodes with their text and roles, edges with
+:class:`~ipcsim.scenario.Scenario` as plain data (nodes with their text and roles, edges with
 their labels), and :func:`draw_pathway` draws that description with matplotlib patches only.
 Tests check the description; the drawing only places it.
 
@@ -22,8 +22,9 @@ from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from ipcsim.pathway import BUDGET_TYPES, STEPS
-from ipcsim.present.plots import TARGET_COLOR, new_axes, role_colors, style
+from ipcsim.present.style import TARGET_COLOR, new_axes, role_colors, style
 from ipcsim.scenario import Scenario, SiteConfig
+from ipcsim.scenario.describe import describe_distribution, short_number
 
 __all__ = [
     "Edge",
@@ -91,54 +92,6 @@ class PathwayGraph:
 
 
 # --------------------------------------------------------------------------- description
-def _num(value: float) -> str:
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-
-
-def describe_distribution(data: Mapping[str, Any] | Any, unit: str = "") -> str:
-    """A short text for a distribution, e.g. ``"uniform 2-7 days"``.
-
-    Parameters
-    ----------
-    data
-        A distribution model of :mod:`ipcsim.scenario.distributions` or its JSON form
-        (with ``dist``).
-    unit
-        Unit appended to the text.
-
-    Returns
-    -------
-    str
-        ``"7 days"`` (fixed), ``"exp. mean 3 days"``, ``"uniform 2-7 days"``,
-        ``"triangular 7/21/90 days"``, ``"lognormal median 1, p95 21 days"``,
-        ``"gamma mean 5, sd 2 days"``, ``"1-3 (mean 2.15)"`` (discrete).
-    """
-    if hasattr(data, "model_dump"):
-        data = data.model_dump(mode="json")
-    kind = data.get("dist")
-    tail = f" {unit}" if unit else ""
-    if kind == "fixed":
-        return f"{_num(data['value'])}{tail}"
-    if kind == "exponential":
-        return f"exp. mean {_num(data['mean'])}{tail}"
-    if kind == "uniform":
-        return f"uniform {_num(data['low'])}-{_num(data['high'])}{tail}"
-    if kind == "triangular":
-        return f"triangular {_num(data['low'])}/{_num(data['mode'])}/{_num(data['high'])}{tail}"
-    if kind == "lognormal":
-        if data.get("median") is not None:
-            return f"lognormal median {_num(data['median'])}, p95 {_num(data['p95'])}{tail}"
-        return f"lognormal mean {_num(data['mean'])}, sd {_num(data['sd'])}{tail}"
-    if kind == "gamma":
-        return f"gamma mean {_num(data['mean'])}, sd {_num(data['sd'])}{tail}"
-    if kind == "discrete":
-        values = [float(v) for v in data["values"]]
-        probs = [float(p) for p in data["probs"]]
-        mean = float(np.dot(values, probs))
-        return f"{_num(min(values))}-{_num(max(values))}{tail} (mean {_num(mean)})"
-    return str(data)
-
-
 def _hours(effort: Any) -> float:
     """Hours of an effort entry: a number, or the mean of a distribution."""
     if isinstance(effort, int | float):
@@ -218,10 +171,10 @@ def pathway_graph(scenario: Scenario, *, site: str | None = None) -> PathwayGrap
 
     referrals = sum(c.referrals_per_month for c in cohorts)
     referral_lines = [
-        f"{_num(referrals)} referrals/month",
+        f"{short_number(referrals)} referrals/month",
         f"{len(cohorts)} cohort{'s' if len(cohorts) != 1 else ''}, Poisson arrivals",
         f"{pathway.incomplete_referral_probability:.0%} incomplete: "
-        f"{_num(pathway.incomplete_referral_extra_hours)} h to chase",
+        f"{short_number(pathway.incomplete_referral_extra_hours)} h to chase",
     ]
     if not _is_zero_delay(pathway.referral.delay_days):
         referral_lines.append(f"delay {describe_distribution(pathway.referral.delay_days, 'd')}")
@@ -279,51 +232,20 @@ def pathway_graph(scenario: Scenario, *, site: str | None = None) -> PathwayGrap
             "Write & share plan",
             (
                 f"{describe_distribution(circulation.contacts)} contacts",
-                f"{_num(circulation.minutes_per_contact)} min each",
+                f"{short_number(circulation.minutes_per_contact)} min each",
             ),
             roles=writing_roles,
         )
     )
 
-    if signoff.mode == "panel":
-        panel = signoff.panel
-        cap_text = (
-            f"max {panel.max_plans_per_sitting} plans/sitting"
-            if panel.max_plans_per_sitting
-            else "no cap per sitting"
-        )
-        lines: tuple[str, ...] = (
-            f"sits every {_num(panel.interval_days)} days",
-            cap_text,
-            f"{panel.members_per_sitting} members x "
-            f"{_num(panel.reviewer_minutes_per_plan)} min/plan",
-        )
-        signoff_node = Node(
-            "signoff", "Panel sign-off", lines, kind="signoff", roles={panel.reviewer_role: None}
-        )
-    elif signoff.mode == "individual":
-        ind = signoff.individual
-        lines = (
-            "decision delay:",
-            describe_distribution(ind.delay_days, "days"),
-            f"{_num(ind.reviewer_minutes_per_plan)} min/plan",
-        )
-        signoff_node = Node(
-            "signoff", "Individual sign-off", lines, kind="signoff", roles={ind.reviewer_role: None}
-        )
-    else:
-        steps = signoff.sequential.steps
-        lines = tuple(
-            f"{i + 1}. {step.reviewer_role}: {describe_distribution(step.delay_days, 'd')}"
-            for i, step in enumerate(steps)
-        )
-        signoff_node = Node(
-            "signoff",
-            f"Sequential sign-off ({len(steps)})",
-            lines,
-            kind="signoff",
-            roles={s.reviewer_role: None for s in steps},
-        )
+    described = signoff.describe()
+    signoff_node = Node(
+        "signoff",
+        described.title,
+        described.lines,
+        kind="signoff",
+        roles=dict.fromkeys(described.reviewer_roles),
+    )
     nodes.append(signoff_node)
 
     budget_roles = _effort(pathway.budget_setting.effort_hours)
@@ -360,7 +282,7 @@ def pathway_graph(scenario: Scenario, *, site: str | None = None) -> PathwayGrap
             "reviews",
             "Reviews",
             (
-                f"every {', '.join(_num(i) for i in intervals)} days",
+                f"every {', '.join(short_number(i) for i in intervals)} days",
                 f"happen: {_span([c.review_probability for c in cohorts])}",
                 "same practitioner",
             ),
@@ -500,7 +422,7 @@ def _chips(ax: Axes, node: Node, origin: tuple[float, float], colors: Mapping[st
     right = left + _BOX_W - 0.24
     x, y = left, bottom
     for role, hours in node.roles.items():
-        text = role.replace("_", " ") + (f" {_num(hours)} h" if hours else "")
+        text = role.replace("_", " ") + (f" {short_number(hours)} h" if hours else "")
         chip = ax.text(
             x,
             y,

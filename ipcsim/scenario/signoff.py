@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import (
@@ -9,6 +10,7 @@ from pydantic import (
 )
 
 from ipcsim.scenario._base import NonNegative, Probability, _Model
+from ipcsim.scenario.describe import describe_distribution, short_number
 from ipcsim.scenario.distributions import (
     Distribution,
     LogNormal,
@@ -21,7 +23,35 @@ __all__ = [
     "SequentialSignoff",
     "SharedPanel",
     "Signoff",
+    "SignoffDescription",
 ]
+
+
+@dataclass(frozen=True)
+class SignoffDescription:
+    """How a sign-off mode describes itself to people (the report and the pathway diagram).
+
+    Attributes
+    ----------
+    text
+        A phrase that completes "Sign-off by ...", e.g. ``"a panel sitting every 14 days (no
+        cap on plans per sitting)"``.
+    title
+        Short title of the diagram's sign-off box, e.g. ``"Panel sign-off"``.
+    lines
+        The lines of text under the title in the diagram's box.
+    reviewer_roles
+        Roles whose time the mode uses, in order, each once.
+    max_plans_per_sitting
+        Plans reviewed per sitting when the mode batches plans into capped sittings, else
+        ``None``.
+    """
+
+    text: str
+    title: str
+    lines: tuple[str, ...]
+    reviewer_roles: tuple[str, ...]
+    max_plans_per_sitting: int | None = None
 
 
 class Panel(_Model):
@@ -42,6 +72,29 @@ class Panel(_Model):
     )
     reviewer_role: str = Field(default="panel_member", description="role of the panel members")
 
+    def describe(self) -> SignoffDescription:
+        """The panel in words: cadence, cap per sitting and reviewer time.
+
+        Returns
+        -------
+        SignoffDescription
+            ``text`` like ``"a panel sitting every 14 days (at most 20 plans a sitting)"``.
+        """
+        cap = self.max_plans_per_sitting
+        per_sitting = f"at most {cap} plans a sitting" if cap else "no cap on plans per sitting"
+        return SignoffDescription(
+            text=f"a panel sitting every {self.interval_days:g} days ({per_sitting})",
+            title="Panel sign-off",
+            lines=(
+                f"sits every {short_number(self.interval_days)} days",
+                f"max {cap} plans/sitting" if cap else "no cap per sitting",
+                f"{self.members_per_sitting} members x "
+                f"{short_number(self.reviewer_minutes_per_plan)} min/plan",
+            ),
+            reviewer_roles=(self.reviewer_role,),
+            max_plans_per_sitting=cap,
+        )
+
 
 class IndividualSignoff(_Model):
     """Sign-off by one person or team, with a delay that reflects their priorities."""
@@ -55,6 +108,26 @@ class IndividualSignoff(_Model):
     )
     reviewer_role: str = Field(default="panel_member", description="role of the reviewer")
 
+    def describe(self) -> SignoffDescription:
+        """The reviewer in words: the decision delay and reviewer time.
+
+        Returns
+        -------
+        SignoffDescription
+            ``text`` like ``"one reviewer, delay lognormal median 1, p95 21 days"``.
+        """
+        delay = describe_distribution(self.delay_days, "days")
+        return SignoffDescription(
+            text=f"one reviewer, delay {delay}",
+            title="Individual sign-off",
+            lines=(
+                "decision delay:",
+                delay,
+                f"{short_number(self.reviewer_minutes_per_plan)} min/plan",
+            ),
+            reviewer_roles=(self.reviewer_role,),
+        )
+
 
 class SequentialSignoff(_Model):
     """Sign-off by several reviewers in turn (social care, then health)."""
@@ -64,6 +137,25 @@ class SequentialSignoff(_Model):
         min_length=1,
         description="reviewers in order (P31: two individual sign-offs in series)",
     )
+
+    def describe(self) -> SignoffDescription:
+        """The reviewers in words: one line per step with its role and delay.
+
+        Returns
+        -------
+        SignoffDescription
+            ``text`` like ``"2 reviewers in series"``.
+        """
+        n = len(self.steps)
+        return SignoffDescription(
+            text=f"{n} reviewers in series",
+            title=f"Sequential sign-off ({n})",
+            lines=tuple(
+                f"{i + 1}. {step.reviewer_role}: {describe_distribution(step.delay_days, 'd')}"
+                for i, step in enumerate(self.steps)
+            ),
+            reviewer_roles=tuple(dict.fromkeys(step.reviewer_role for step in self.steps)),
+        )
 
 
 class Signoff(_Model):
@@ -104,6 +196,18 @@ class Signoff(_Model):
         if self.mode == "individual":
             return [self.individual.reviewer_role]
         return [step.reviewer_role for step in self.sequential.steps]
+
+    def describe(self) -> SignoffDescription:
+        """The active mode in words: the block named like :attr:`mode` describes itself.
+
+        Returns
+        -------
+        SignoffDescription
+            From :meth:`Panel.describe`, :meth:`IndividualSignoff.describe` or
+            :meth:`SequentialSignoff.describe`.
+        """
+        block: Panel | IndividualSignoff | SequentialSignoff = getattr(self, self.mode)
+        return block.describe()
 
 
 class SharedPanel(Panel):

@@ -1,26 +1,42 @@
-"""The self-contained HTML report and the figures it embeds."""
+"""Figures and a self-contained HTML report for a run folder or an experiment folder.
 
-from ipcsim.present.report.core import (
+Data flow::
+
+    DIR -> read_folder(DIR) -> RunFolder | ExperimentFolder           (folders.py)
+        -> build_figures(folder, kinds, options) -> [FigureSpec]      (figures.py)
+        -> save_figures(...)                     -> DIR/plots/*.png|svg     (ipcsim plot)
+        -> render_report(folder, options)        -> HTML text         (html.py, stress.py)
+        -> write_report(DIR)                     -> DIR/report.html         (ipcsim report)
+
+The report is one file: styles inline, images embedded as base64 PNG or SVG, no scripts and
+no external requests, so it can be e-mailed or attached to board papers. It holds the
+question, headline KPIs (with 95 % CIs for experiments), a table of key parameters with the
+evidence IDs from the schema's field descriptions (parameters.py), the figures, and the
+STRESS-DES items (Monks et al. 2019) filled from the config and manifest; items a person must
+still write are marked "TO WRITE" and listed at the top. Its layout, fixed wording and styles
+are the Jinja2 templates and ``report.css`` in ``templates/`` (templating.py reads them).
+"""
+
+from ipcsim.present.report.figures import (
     DEFAULT_COST_LINES,
     EXPERIMENT_KINDS,
-    PROJECT_QUESTION,
     RUN_KINDS,
-    ExperimentFolder,
     FigureSpec,
     PlotOptions,
+    build_figures,
+    save_figures,
+)
+from ipcsim.present.report.folders import (
+    ExperimentFolder,
     ReportError,
     RunFolder,
-    build_figures,
-    evidence_ids,
-    parameter_rows,
     read_experiment_outputs,
     read_folder,
-    render_report,
     replication_timeseries,
-    save_figures,
-    stress_items,
-    write_report,
 )
+from ipcsim.present.report.html import render_report, write_report
+from ipcsim.present.report.parameters import evidence_ids, parameter_rows
+from ipcsim.present.report.stress import PROJECT_QUESTION, stress_items
 
 __all__ = [
     "DEFAULT_COST_LINES",

@@ -1,0 +1,293 @@
+"""Output folders read back for figures and the report: a run folder or an experiment folder.
+
+:func:`read_folder` tells the two apart and returns a :class:`RunFolder` (frames, summary,
+manifest) or an :class:`ExperimentFolder` (scenarios, replications, summary, paired and
+sensitivity tables, manifest); both carry the scenario config found in the manifest and, when
+it still validates, the :class:`~ipcsim.scenario.Scenario`.
+
+Readers only: nothing here draws, formats or writes. This module depends on the scenario, the
+errors and :mod:`ipcsim.io` alone (no presentation module), so it can move into ``io/``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+
+from ipcsim.errors import ConfigError, IpcsimError, OutputError
+from ipcsim.io.run_folder import read_run_outputs
+from ipcsim.scenario import Scenario
+from ipcsim.scenario.load import scenario_from_dict
+
+__all__ = [
+    "ExperimentFolder",
+    "Folder",
+    "ReportError",
+    "RunFolder",
+    "manifest_spec",
+    "read_experiment_outputs",
+    "read_folder",
+    "replication_timeseries",
+]
+
+
+class ReportError(IpcsimError):
+    """A folder cannot be plotted or reported (not an output folder, missing data, bad option)."""
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A run folder read back: frames, summary, manifest and the scenario (if it validates)."""
+
+    path: Path
+    frames: Mapping[str, pd.DataFrame]
+    summary: Mapping[str, Any]
+    manifest: Mapping[str, Any]
+    config: Mapping[str, Any] | None
+    scenario: Scenario | None
+    kind: Literal["run"] = "run"
+
+
+@dataclass(frozen=True)
+class ExperimentFolder:
+    """An experiment folder read back (see ``ipcsim experiment``)."""
+
+    path: Path
+    scenarios: pd.DataFrame
+    replications: pd.DataFrame
+    summary: pd.DataFrame
+    paired: pd.DataFrame | None
+    sensitivity: pd.DataFrame | None
+    manifest: Mapping[str, Any]
+    config: Mapping[str, Any] | None
+    scenario: Scenario | None
+    kind: Literal["experiment"] = "experiment"
+
+    @property
+    def factors(self) -> list[str]:
+        """Factor columns (dotted config keys) of ``scenarios.parquet``."""
+        return [c for c in self.scenarios.columns if "." in str(c)]
+
+    @property
+    def baseline(self) -> str:
+        """The baseline scenario (the first flagged ``is_baseline``, else the first)."""
+        frame = self.scenarios
+        if "is_baseline" in frame.columns:
+            flagged = frame[frame["is_baseline"].fillna(False).astype(bool)]
+            if not flagged.empty:
+                return str(flagged["scenario"].iloc[0])
+        return str(frame["scenario"].iloc[0])
+
+
+Folder = RunFolder | ExperimentFolder
+"""A run folder or an experiment folder, read back."""
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path, engine="pyarrow")
+    except FileNotFoundError as e:
+        raise OutputError(f"{path}: missing") from e
+    except (OSError, ValueError, pa.ArrowException) as e:
+        raise OutputError(f"{path}: unreadable parquet file ({' '.join(str(e).split())})") from e
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise OutputError(f"{path}: missing") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise OutputError(f"{path}: unreadable or invalid JSON ({e})") from e
+    if not isinstance(data, dict):
+        raise OutputError(f"{path}: expected a JSON object")
+    return data
+
+
+def _find_config(data: Any, depth: int = 0) -> Mapping[str, Any] | None:
+    """The scenario config recorded in a manifest.
+
+    Parameters
+    ----------
+    data
+        A manifest (or any JSON value).
+    depth
+        Nesting level reached so far; the search stops three levels down.
+
+    Returns
+    -------
+    Mapping or None
+        The first mapping that looks like a scenario (has ``cohorts`` and ``workforce``
+        tables), looking first under ``config``, ``base``, ``scenario``, ``spec`` and the like.
+    """
+    if isinstance(data, Mapping):
+        if isinstance(data.get("cohorts"), Mapping) and isinstance(data.get("workforce"), Mapping):
+            return data
+        if depth < 3:
+            for key in ("config", "base", "base_scenario", "scenario", "spec", "base_config"):
+                if key in data:
+                    found = _find_config(data[key], depth + 1)
+                    if found is not None:
+                        return found
+            for value in data.values():
+                if isinstance(value, Mapping | list):
+                    found = _find_config(value, depth + 1)
+                    if found is not None:
+                        return found
+    elif isinstance(data, list) and depth < 3:
+        for value in data:
+            found = _find_config(value, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _scenario(config: Mapping[str, Any] | None) -> Scenario | None:
+    if config is None:
+        return None
+    try:
+        return scenario_from_dict(config, source="manifest.json config")
+    except ConfigError:
+        return None
+
+
+def read_experiment_outputs(path: str | Path) -> ExperimentFolder:
+    """Read an experiment folder: its parquet tables and manifest.
+
+    Parameters
+    ----------
+    path
+        Folder written by ``ipcsim experiment``.
+
+    Returns
+    -------
+    ExperimentFolder
+
+    Raises
+    ------
+    OutputError
+        One line naming the file, when a required file (``scenarios.parquet``,
+        ``replications.parquet``, ``summary.parquet``, ``manifest.json``) is missing or
+        unreadable.
+    """
+    folder = Path(path)
+    manifest = _read_json(folder / "manifest.json")
+    scenarios = _read_parquet(folder / "scenarios.parquet")
+    replications = _read_parquet(folder / "replications.parquet")
+    summary = _read_parquet(folder / "summary.parquet")
+    paired = (
+        _read_parquet(folder / "paired.parquet") if (folder / "paired.parquet").exists() else None
+    )
+    sensitivity = (
+        _read_parquet(folder / "sensitivity.parquet")
+        if (folder / "sensitivity.parquet").exists()
+        else None
+    )
+    for name, frame, columns in (
+        ("scenarios", scenarios, ("scenario",)),
+        ("summary", summary, ("scenario", "kpi", "mean", "ci_low", "ci_high")),
+        ("replications", replications, ("scenario", "replication", "kpi", "value")),
+    ):
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise OutputError(
+                f"{folder / (name + '.parquet')}: lacks column(s) {', '.join(missing)}"
+            )
+    if scenarios.empty:
+        raise OutputError(f"{folder / 'scenarios.parquet'}: no scenarios")
+    config = _find_config(manifest)
+    if config is None:
+        experiment = ExperimentFolder(
+            folder, scenarios, replications, summary, paired, sensitivity, manifest, None, None
+        )
+        first_run = sorted((folder / "runs" / experiment.baseline).glob("rep-*/manifest.json"))
+        if first_run:
+            try:
+                config = _find_config(_read_json(first_run[0]))
+            except OutputError:
+                config = None
+    return ExperimentFolder(
+        folder,
+        scenarios,
+        replications,
+        summary,
+        paired,
+        sensitivity,
+        manifest,
+        config,
+        _scenario(config),
+    )
+
+
+def read_folder(path: str | Path) -> RunFolder | ExperimentFolder:
+    """Read a run folder or an experiment folder, whichever ``path`` is.
+
+    Raises
+    ------
+    ReportError
+        When ``path`` is neither (no ``summary.json`` nor ``summary.parquet``).
+    OutputError
+        When it is one but a file is missing, corrupt or modified (see
+        :func:`ipcsim.io.read_run_outputs`).
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ReportError(f"{folder}: no such folder")
+    if (folder / "summary.parquet").exists() or (folder / "replications.parquet").exists():
+        return read_experiment_outputs(folder)
+    if (folder / "summary.json").exists() or (folder / "manifest.json").exists():
+        data = read_run_outputs(folder)
+        missing = [n for n in ("people", "timeseries") if n not in data["frames"]]
+        if missing:
+            raise OutputError(
+                f"{folder}: run folder lacks {', '.join(n + '.parquet' for n in missing)}"
+            )
+        config = _find_config(data["manifest"])
+        return RunFolder(
+            folder, data["frames"], data["summary"], data["manifest"], config, _scenario(config)
+        )
+    raise ReportError(
+        f"{folder}: not an ipcsim run folder (no summary.json) or experiment folder "
+        "(no summary.parquet)"
+    )
+
+
+def replication_timeseries(folder: ExperimentFolder, scenario: str) -> pd.DataFrame:
+    """The per-replication ``timeseries.parquet`` of one scenario, stacked.
+
+    Returns
+    -------
+    DataFrame
+        The timeseries rows with a ``replication`` column (from ``rep-<NNN>``); empty when
+        the folder keeps no per-replication runs.
+    """
+    frames = []
+    for path in sorted((folder.path / "runs" / scenario).glob("rep-*/timeseries.parquet")):
+        number = path.parent.name.removeprefix("rep-")
+        frame = _read_parquet(path)
+        frame.insert(0, "replication", int(number) if number.isdigit() else number)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def manifest_spec(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The experiment spec recorded in a manifest.
+
+    Parameters
+    ----------
+    manifest
+        A folder's ``manifest.json``.
+
+    Returns
+    -------
+    Mapping
+        Its ``spec`` table; empty when there is none (a run folder).
+    """
+    spec = manifest.get("spec")
+    return spec if isinstance(spec, Mapping) else {}

@@ -1,0 +1,489 @@
+"""The HTML report of a run or experiment folder: one self-contained page.
+
+Python gathers the facts (headline numbers, tables, figures as ``data:`` URIs, STRESS-DES
+items); the page is laid out by the Jinja2 templates in ``templates/`` (``report.html.j2``,
+``headline.html.j2``, ``parameters.html.j2``) and styled by ``templates/report.css``, which is
+inlined into the page. The page has no scripts and fetches nothing, so it can be e-mailed or
+attached to board papers.
+
+    DIR -> read_folder(DIR) -> render_report(folder, options) -> HTML text
+        -> write_report(DIR)                                  -> DIR/report.html
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from ipcsim.analysis.labels import (
+    COHORT_PARAMETER_LABELS,
+    ROLE_PARAMETER_LABELS,
+    Direction,
+    factor_label,
+    kpi_direction,
+    kpi_label,
+    kpi_scale,
+    kpi_table,
+)
+from ipcsim.errors import OutputError
+from ipcsim.present.experiment_plots import smallest_level_meeting
+from ipcsim.present.report import templating
+from ipcsim.present.report.figures import (
+    FigureSpec,
+    PlotOptions,
+    build_figures,
+    default_factor,
+    figure_data_uri,
+    merged_targets,
+)
+from ipcsim.present.report.folders import (
+    ExperimentFolder,
+    Folder,
+    RunFolder,
+    manifest_spec,
+    read_folder,
+)
+from ipcsim.present.report.parameters import format_value, parameter_rows
+from ipcsim.present.report.stress import PROJECT_QUESTION, stress_items
+
+__all__ = ["render_report", "write_report"]
+
+_HEADLINE_KPIS = (
+    "wait_referral_to_first_conversation_mean",
+    "wait_referral_to_sign_off_mean",
+    "wait_referral_to_budget_release_mean",
+    "plans_signed_off_per_year",
+    "budgets_released_per_year",
+)
+"""KPIs of an experiment's headline when its spec names none (with the lead role's utilisation)."""
+
+
+# --------------------------------------------------------------------------- numbers as text
+def _fmt_kpi(kpi: str, value: Any) -> str:
+    """A KPI value in its display unit: ``12.3`` (days), ``85%``, ``£1,234``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    number = float(value) * kpi_scale(kpi)
+    _label, unit = kpi_label(kpi)
+    if unit == "days":
+        return f"{number:,.1f}"
+    if unit == "%":
+        return f"{number:.0f}%"
+    if unit == "£":
+        return f"£{number:,.0f}"
+    return f"{number:,.1f}" if abs(number) < 100 else f"{number:,.0f}"
+
+
+def _ratio_text(value: Any) -> str:
+    """``"3.2x"``, or an en dash when there is no finite value."""
+    if value is None or not math.isfinite(float(value)):
+        return "–"
+    return f"{float(value):.1f}x"
+
+
+def _ci_text(kpi: str, row: Mapping[Any, Any]) -> str:
+    low, high = row.get("ci_low"), row.get("ci_high")
+    if (
+        low is None
+        or high is None
+        or not (math.isfinite(float(low)) and math.isfinite(float(high)))
+    ):
+        return ""
+    return f"95% CI {_fmt_kpi(kpi, low)} to {_fmt_kpi(kpi, high)}"
+
+
+def _level_words(factor: str, value: Any) -> str:
+    """``planners 2``: a factor's short label in lower case and its level."""
+    return f"{factor_label(factor).split(' (')[0].lower()} {format_value(value)}"
+
+
+# --------------------------------------------------------------------------- headlines
+def _run_headline(run: RunFolder) -> dict[str, Any]:
+    """Cards (label, value, note) and the KPI rows (label, value) of a run."""
+    summary = run.summary
+    per_quarter = summary.get("throughput_mean_per_quarter") or {}
+    waits = summary.get("waits_days") or {}
+    first = waits.get("referral_to_first_conversation") or {}
+    util = summary.get("utilisation") or {}
+    lead = run.scenario.pathway.lead_role if run.scenario is not None else "planner"
+    cost = (summary.get("staff_cost_per_person_gbp") or {}).get("total")
+    cards = []
+    if per_quarter.get("plans_signed_off") is not None:
+        plans = 4 * per_quarter["plans_signed_off"]
+        cards.append(("plans signed off per year", f"{plans:,.0f}", ""))
+    if per_quarter.get("budgets_released") is not None:
+        budgets = 4 * per_quarter["budgets_released"]
+        cards.append(("budgets released per year", f"{budgets:,.0f}", ""))
+    if first.get("mean") is not None:
+        cards.append(
+            (
+                "days from referral to first conversation (mean)",
+                f"{first['mean']:.1f}",
+                f"90th percentile {first['p90']:.1f} days",
+            )
+        )
+    if util.get(lead) is not None:
+        cards.append((f"{lead} utilisation", f"{100 * util[lead]:.0f}%", "of IPC hours available"))
+    if cost is not None:
+        cards.append(("staff cost per referred person", f"£{cost:,.0f}", ""))
+    return {"cards": cards, "rows": kpi_table(summary)}
+
+
+def _target_answers(
+    experiment: ExperimentFolder,
+    targets: Mapping[str, float],
+    directions: Mapping[str, Direction],
+    options: PlotOptions,
+) -> dict[str, Any] | None:
+    """Per target, the smallest level of the main factor that meets it.
+
+    One column per combination of the other factors' levels; ``None`` when there is no target
+    or no factor to answer with.
+    """
+    factor = options.factor or default_factor(experiment)
+    summary = experiment.summary
+    if factor is None or not targets or factor not in summary.columns:
+        return None
+    others = [f for f in experiment.factors if f != factor and f in summary.columns]
+    others = [f for f in others if summary[f].nunique() > 1]
+    rows = []
+    groups_seen: list[str] = []
+    for kpi, target in targets.items():
+        data = summary[summary["kpi"].astype(str) == kpi]
+        if data.empty:
+            continue
+        direction = directions.get(kpi) or kpi_direction(kpi)
+        groups = list(data.groupby(others, sort=True)) if others else [((), data)]
+        cells = []
+        for key, group in groups:
+            keys = key if isinstance(key, tuple) else (key,)
+            label = (
+                ", ".join(_level_words(o, v) for o, v in zip(others, keys, strict=True))
+                or "all scenarios"
+            )
+            if label not in groups_seen:
+                groups_seen.append(label)
+            x = group[factor].to_numpy(dtype=float)
+            mean = group["mean"].to_numpy(dtype=float)
+            bound = group["ci_high" if direction == "lower" else "ci_low"].to_numpy(dtype=float)
+            best = smallest_level_meeting(
+                x, mean if options.criterion == "mean" else bound, target, direction=direction
+            )
+            cells.append(None if best is None else f"{best:g}")
+        sign = "≤" if direction == "lower" else "≥"
+        label, unit = kpi_label(kpi)
+        shown = _fmt_kpi(kpi, target) + (f" {unit}" if unit == "days" else "")
+        rows.append((f"{label} {sign} {shown}", cells))
+    if not rows:
+        return None
+    return {
+        "factor": factor_label(factor).lower(),
+        "rule": "the whole 95% CI" if options.criterion == "ci" else "the mean",
+        "groups": groups_seen,
+        "rows": rows,
+    }
+
+
+def _headline_kpis(experiment: ExperimentFolder, targets: Mapping[str, float]) -> list[str]:
+    """The spec's KPIs, else the headline set; then those with targets."""
+    kpis_present = list(dict.fromkeys(experiment.summary["kpi"].astype(str)))
+    lead = experiment.scenario.pathway.lead_role if experiment.scenario is not None else "planner"
+    spec_kpis = [
+        k for k in manifest_spec(experiment.manifest).get("kpis") or () if k in kpis_present
+    ]
+    kpis = spec_kpis or [k for k in (*_HEADLINE_KPIS, f"utilisation_{lead}") if k in kpis_present]
+    kpis += [k for k in targets if k in kpis_present and k not in kpis]
+    return kpis or kpis_present[:6]
+
+
+def _kpi_header(kpi: str) -> str:
+    label, unit = kpi_label(kpi)
+    return label + (f" ({unit})" if unit in {"days", "%", "£"} else "")
+
+
+def _experiment_headline(
+    experiment: ExperimentFolder, targets: Mapping[str, float]
+) -> dict[str, Any]:
+    """Cards of the baseline, the scenario x KPI table with CIs and the paired differences."""
+    summary = experiment.summary
+    kpis = _headline_kpis(experiment, targets)
+    base = summary[summary["scenario"].astype(str) == experiment.baseline]
+    cards = []
+    for kpi in kpis[:5]:
+        row = base[base["kpi"] == kpi]
+        if row.empty:
+            continue
+        record = row.iloc[0].to_dict()
+        label, unit = kpi_label(kpi)
+        suffix = f" ({unit})" if unit in {"days"} else ""
+        cards.append(
+            (f"{label}{suffix}, baseline", _fmt_kpi(kpi, record["mean"]), _ci_text(kpi, record))
+        )
+    by_scenario = {str(s): g for s, g in summary.groupby(summary["scenario"].astype(str))}
+    scen_rows = experiment.scenarios.set_index(experiment.scenarios["scenario"].astype(str))
+    rows = []
+    for name in dict.fromkeys(experiment.scenarios["scenario"].astype(str)):
+        group = by_scenario.get(name)
+        cells: list[dict[str, Any] | None] = []
+        for kpi in kpis:
+            found = group[group["kpi"] == kpi] if group is not None else pd.DataFrame()
+            if found.empty:
+                cells.append(None)
+                continue
+            record = found.iloc[0].to_dict()
+            target = targets.get(kpi)
+            met = False
+            if target is not None and math.isfinite(float(record["mean"])):
+                direction = kpi_direction(kpi)
+                met = record["mean"] <= target if direction == "lower" else record["mean"] >= target
+            cells.append(
+                {
+                    "value": _fmt_kpi(kpi, record["mean"]),
+                    "met": met,
+                    "low": _fmt_kpi(kpi, record["ci_low"]),
+                    "high": _fmt_kpi(kpi, record["ci_high"]),
+                }
+            )
+        rows.append(
+            {
+                "name": name,
+                "baseline": name == experiment.baseline,
+                "factors": [format_value(scen_rows.loc[name, f]) for f in experiment.factors],
+                "kpis": cells,
+            }
+        )
+    paired = []
+    if experiment.paired is not None and not experiment.paired.empty:
+        chosen = experiment.paired[experiment.paired["kpi"].astype(str).isin(kpis)]
+        for _, r in chosen.iterrows():
+            kpi = str(r["kpi"])
+            paired.append(
+                {
+                    "scenario": r["scenario"],
+                    "kpi": kpi_label(kpi)[0],
+                    "diff": _fmt_kpi(kpi, r["mean_diff"]),
+                    "low": _fmt_kpi(kpi, r["ci_low"]),
+                    "high": _fmt_kpi(kpi, r["ci_high"]),
+                    "ratio": _ratio_text(r.get("variance_reduction")),
+                }
+            )
+    return {
+        "cards": cards,
+        "headers": [
+            "scenario",
+            *[factor_label(f) for f in experiment.factors],
+            *[_kpi_header(k) for k in kpis],
+        ],
+        "rows": rows,
+        "paired": paired,
+        "has_targets": bool(targets),
+    }
+
+
+# --------------------------------------------------------------------------- parameters
+def _pivot(
+    rows: Mapping[str, Mapping[str, str]],
+    table: str,
+    config: Mapping[str, Any],
+    columns: Sequence[tuple[str, str]],
+    what: str,
+) -> dict[str, Any] | None:
+    """Cohorts or roles as rows and their key fields as columns, evidence under each header."""
+    names = list(config.get(table) or {})
+    used = [
+        (key, label) for key, label in columns if any(f"{table}.{n}.{key}" in rows for n in names)
+    ]
+    if not names or not used:
+        return None
+    evidence = [
+        next(
+            (rows[f"{table}.{n}.{key}"]["evidence"] for n in names if f"{table}.{n}.{key}" in rows),
+            "",
+        )
+        for key, _label in used
+    ]
+    body = [(name, [rows.get(f"{table}.{name}.{key}") for key, _label in used]) for name in names]
+    return {
+        "title": "Cohorts" if table == "cohorts" else "Workforce",
+        "what": what,
+        "headers": [label for _key, label in used],
+        "evidence": evidence,
+        "rows": body,
+    }
+
+
+def _parameter_tables(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The key parameters (pivots of cohorts and roles, then the rest) and all of them."""
+    if not config:
+        return None
+    key_rows = parameter_rows(config)
+    by_name = {r["parameter"]: r for r in key_rows}
+    pivots = [
+        _pivot(by_name, "cohorts", config, COHORT_PARAMETER_LABELS, "cohort"),
+        _pivot(by_name, "workforce", config, ROLE_PARAMETER_LABELS, "role"),
+    ]
+    return {
+        "pivots": [p for p in pivots if p is not None],
+        "others": [
+            r for r in key_rows if not r["parameter"].startswith(("cohorts.", "workforce."))
+        ],
+        "all": parameter_rows(config, key_only=False),
+    }
+
+
+# --------------------------------------------------------------------------- the page
+def _figure(spec: FigureSpec, image_format: Literal["png", "svg"]) -> dict[str, str]:
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "caption": spec.caption,
+        "src": figure_data_uri(spec, image_format),
+    }
+
+
+def render_report(
+    folder: Folder,
+    *,
+    options: PlotOptions | None = None,
+    image_format: Literal["png", "svg"] = "png",
+    created: dt.datetime | None = None,
+) -> str:
+    """The report of a folder as one self-contained HTML page.
+
+    Parameters
+    ----------
+    folder
+        From :func:`~ipcsim.present.report.folders.read_folder`.
+    options
+        Targets, trajectory, factor, KPIs and reference lines for the figures.
+    image_format
+        Embed figures as ``png`` or ``svg`` (both base64 data URIs).
+    created
+        Time stamp printed in the footer (now, UTC, when ``None``).
+
+    Returns
+    -------
+    str
+        The HTML document: no scripts, no external links to fetch (only ``data:`` images and
+        in-page anchors).
+    """
+    options = options or PlotOptions()
+    figures = build_figures(folder, options=options)
+    try:
+        spec = next((f for f in figures if f.kind == "pathway"), None)
+        pathway = _figure(spec, image_format) if spec is not None else None
+        image = templating.macros("_macros.html.j2").image(pathway) if pathway else None
+        items = stress_items(folder, pathway_image=str(image) if image else None)
+        shown = [_figure(f, image_format) for f in figures if f.kind != "pathway"]
+    finally:
+        for figure in figures:
+            figure.figure.clear()
+    scenario = folder.scenario
+    config = folder.config or {}
+    name = str(config.get("name") or (scenario.name if scenario else folder.path.name))
+    description = scenario.description if scenario and scenario.description else ""
+    targets, directions = merged_targets(folder, options)
+    run = experiment = answer = None
+    if isinstance(folder, RunFolder):
+        kind_text = "Single run"
+        run = _run_headline(folder)
+    else:
+        kind_text = "Experiment"
+        experiment = _experiment_headline(folder, targets)
+        answer = _target_answers(folder, targets, directions, options)
+        experiment_name = folder.manifest.get("experiment") or manifest_spec(folder.manifest).get(
+            "name"
+        )
+        if experiment_name:
+            name = str(experiment_name)
+            kind_text = f"Experiment on {config.get('name') or 'its base scenario'}"
+        if manifest_spec(folder.manifest).get("description"):
+            description = str(manifest_spec(folder.manifest)["description"])
+    seed = folder.manifest.get("seed")
+    badges = [
+        kind_text,
+        f"site {scenario.site.name}" if scenario and scenario.site.name else "",
+        f"{scenario.run.horizon_days:g} days from {scenario.run.start_date}" if scenario else "",
+        f"seed {seed}" if seed is not None else "",
+        f"ipcsim {folder.manifest.get('ipcsim_version', '')}",
+    ]
+    toc = [("question", "Question"), ("headline", "Headline results")]
+    if run is not None:
+        # A run: its KPI table is short; the pathway explains the figures that follow.
+        toc += [("pathway", "Pathway"), ("figures", "Figures")]
+    else:
+        # An experiment: the answer and its figures first, every scenario's numbers after.
+        toc += [("figures", "Figures"), ("scenarios", "All scenarios"), ("pathway", "Pathway")]
+    if pathway is None:
+        toc.remove(("pathway", "Pathway"))
+    toc += [("parameters", "Parameters"), ("stress", "STRESS-DES")]
+    return templating.render(
+        "report.html.j2",
+        css=templating.css(),
+        name=name,
+        description=description,
+        badges=[b for b in badges if b],
+        toc=toc,
+        todos=[i for i in items if i.todo],
+        question=PROJECT_QUESTION,
+        answer=answer,
+        run=run,
+        experiment=experiment,
+        figures=shown,
+        pathway=pathway,
+        parameters=_parameter_tables(folder.config),
+        stress=items,
+        folder=str(folder.path),
+        created=(created or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+        config_hash=folder.manifest.get("config_hash", "not recorded"),
+    )
+
+
+def write_report(
+    path: str | Path,
+    *,
+    options: PlotOptions | None = None,
+    image_format: Literal["png", "svg"] = "png",
+    out: str | Path | None = None,
+) -> Path:
+    """Write ``report.html`` for a run or experiment folder, atomically.
+
+    Parameters
+    ----------
+    path
+        The run or experiment folder.
+    options
+        See :class:`~ipcsim.present.report.figures.PlotOptions`.
+    image_format
+        ``png`` or ``svg`` images (embedded).
+    out
+        Where to write (default ``<path>/report.html``).
+
+    Returns
+    -------
+    Path
+        The report written.
+
+    Raises
+    ------
+    ReportError, OutputError
+        When the folder cannot be read or the report cannot be written.
+    """
+    folder = read_folder(path)
+    text = render_report(folder, options=options, image_format=image_format)
+    target = Path(out) if out is not None else folder.path / "report.html"
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {target}: {e.strerror or e}") from e
+    return target
