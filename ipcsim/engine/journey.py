@@ -1,10 +1,11 @@
 """The journey of one referred person through the IPC pathway, top to bottom.
 
-:func:`journey` is the care pathway as one SimPy process, its steps numbered as in the
-README; after it come the first allocation to a lead practitioner, the reviews of a plan in
-place, and the staff work every step is made of. Time in days since the run's start date;
-staff effort in hours. Every random quantity of the person was drawn at referral
-(:class:`~ipcsim.engine.draws.PersonDraws`); the queues decide only when things happen.
+:func:`journey` is the care pathway as one SimPy process, its steps numbered in the order
+a person meets them; after it come the allocation to a lead practitioner with the first
+conversation, the reviews of a plan in place, and the staff work every step is made of.
+Time in days since the run's start date; staff effort in hours. Every random quantity of the
+person was drawn at referral (:class:`~ipcsim.engine.draws.PersonDraws`); the queues decide
+only when things happen.
 """
 
 from __future__ import annotations
