@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ipcsim.engine.model import PathwayModel
+from ipcsim.engine.referrals import IDENTIFICATION_MODES
+from ipcsim.engine.signoff import SIGNOFF_MODES
 from ipcsim.pathway import END_STATES, MILESTONES
 from ipcsim.run import run_scenario
+from ipcsim.scenario import Cohort, Scenario, Signoff
 from tests.conftest import ALWAYS_ON, deterministic_changes, make_scenario
 
 HOUR = 1 / 24
@@ -160,6 +164,13 @@ def test_individual_and_sequential_signoff_run() -> None:
         assert (signed.signed_off_day >= signed.plan_written_day).all()
 
 
+def test_every_signoff_and_identification_mode_has_its_process() -> None:
+    """A mode the schema accepts but the engine's registry lacks would fail only at run time."""
+    assert set(SIGNOFF_MODES) == set(get_args(Signoff.model_fields["mode"].annotation))
+    identification = Cohort.model_fields["identification"].annotation
+    assert set(IDENTIFICATION_MODES) == set(get_args(identification))
+
+
 def check_journeys(people: pd.DataFrame, horizon: float) -> None:
     """Every referral in exactly one end state, milestones in pathway order."""
     assert set(people.end_state.unique()) <= set(END_STATES)
@@ -201,37 +212,108 @@ def test_every_referral_ends_in_exactly_one_state(
     check_journeys(people, scenario.run.horizon_days)
 
 
+def planner_scenario(
+    seed: int,
+    planners: int | str,
+    rate: float,
+    *,
+    withdrawal: bool = True,
+    cap: int | None = None,
+    priority: str = "fifo",
+) -> Scenario:
+    """The test scenario at ``rate`` referrals a month per cohort, with ``planners`` planners."""
+    cohort: dict[str, float] = {"referrals_per_month": rate}
+    if not withdrawal:
+        cohort["withdrawal_hazard_per_month_waiting"] = 0.0
+        cohort["withdrawal_probability_before_first_session"] = 0.0
+    changes = {
+        "run": {"seed": seed, "horizon_days": 270},
+        "cohorts": {name: dict(cohort) for name in ("ltc", "mh")},
+        "workforce": {"planner": {"headcount": planners, "caseload_cap": cap}},
+        "pathway": {"priority": priority},
+    }
+    return make_scenario(changes)
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**31), planners=st.integers(1, 5), rate=st.floats(4.0, 40.0))
-def test_more_planners_never_raise_the_mean_wait_for_a_first_conversation(
-    seed: int, planners: int, rate: float
+@example(seed=4, planners=4, rate=7.125, withdrawal=False, cap=None, priority="fifo")  # Notes
+@example(seed=4, planners=5, rate=7.125, withdrawal=False, cap=None, priority="fifo")
+@given(
+    seed=st.integers(0, 2**31),
+    planners=st.integers(1, 5),
+    rate=st.floats(4.0, 40.0),
+    withdrawal=st.booleans(),
+    cap=st.one_of(st.none(), st.integers(1, 10)),
+    priority=st.sampled_from(["fifo", "new_first", "reviews_first"]),
+)
+def test_no_one_has_a_first_conversation_sooner_than_with_unlimited_planners(
+    seed: int, planners: int, rate: float, withdrawal: bool, cap: int | None, priority: str
 ) -> None:
-    """Common random numbers: the same people, the same draws, one more planner.
+    """Common random numbers: each person's first conversation with any finite number of
+    planners starts no earlier than the same person's with unlimited planners.
+
+    Why it holds: everything before allocation (referral and invitation delays, consent,
+    the admin lag) uses no planner time, so with common random numbers each person asks for
+    a lead practitioner at the same time ``r`` in both runs. With unlimited planners the
+    request is granted at ``r`` by a planner with a full bank of hours (a week's, far more
+    than a chase and a first session), so the chase, if any, starts at the first working
+    instant at or after ``r`` and the session at the first working instant after the chase
+    ends: the earliest the calendar allows. With finite planners the grant comes at some
+    ``g >= r``, and :meth:`~ipcsim.engine.staff.StaffMember.book` never starts a task
+    before the first working instant at or after its earliest day, nor ends it sooner than
+    its hours after its start. Whatever the allocation rule (caseload cap, priority), the
+    first session cannot start sooner. Those who withdraw while waiting or are still
+    waiting at the horizon have no first conversation and are left out.
 
     Notes
     -----
-    Withdrawal is switched off: with it, extra capacity lets people who would have given
-    up be seen, which can raise the mean over those seen without anyone waiting longer.
+    The mean wait is *not* monotone in the number of planners: a new case goes to the
+    planner with the fewest open cases and then the most banked hours, which can make one
+    more planner very slightly worse on average. Seed 4 at 7.125 referrals a month per
+    cohort (no withdrawal) gives a mean wait of 14.7318 days with four planners and 14.7322
+    with five, which broke the property this test replaces; both are kept as examples.
     """
+    results = {
+        headcount: run_scenario(
+            planner_scenario(
+                seed, headcount, rate, withdrawal=withdrawal, cap=cap, priority=priority
+            )
+        )
+        for headcount in (planners, "unlimited")
+    }
+    finite, ample = results[planners], results["unlimited"]
+    seen = finite.people.set_index("person_id").first_conversation_day.dropna()
+    earliest = ample.people.set_index("person_id").first_conversation_day.reindex(seen.index)
+    assert earliest.notna().all()
+    assert (seen >= earliest - 1e-9).all()
 
-    def mean_wait(headcount: int) -> float:
-        changes = {
-            "run": {"seed": seed, "horizon_days": 270},
-            "cohorts": {
-                name: {
-                    "referrals_per_month": rate,
-                    "withdrawal_hazard_per_month_waiting": 0.0,
-                    "withdrawal_probability_before_first_session": 0.0,
-                }
-                for name in ("ltc", "mh")
-            },
-            "workforce": {"planner": {"headcount": headcount}},
-        }
-        people = run_scenario(make_scenario(changes)).people
-        waits = people.first_conversation_day - people.referred_day
-        return float(waits.mean())
 
-    assert mean_wait(planners + 1) <= mean_wait(planners) + 1e-9
+def test_three_planners_cut_the_mean_wait_under_heavy_load() -> None:
+    """In expectation over replications, with common random numbers: going from one planner
+    to three under heavy load lowers the mean wait for a first conversation.
+
+    Notes
+    -----
+    At 12 referrals a month per cohort one planner (half their time for IPC) is close to
+    saturated. The claim is about the mean over ``R = 5`` replications of the paired
+    difference (one planner minus three, same seed), tested on FIXED seeds, so the test is
+    deterministic; its error rate is the chance that a change which only redraws the random
+    numbers makes it fail. In a pilot of 200 replications (seeds 1000-1199) the difference
+    had mean 13.5 days, standard deviation 4.3 days and minimum 3.6 days (none <= 0). The
+    mean of 5 has a standard deviation of about 4.3 / sqrt(5) = 1.9 days, so it reaches 0
+    only about 7 standard deviations below its expectation: a chance below 1e-11 under a
+    normal approximation. Seed 4 is the seed of the counterexample to "one more planner
+    never raises the mean" (see the test above).
+    """
+    seeds = (1, 2, 3, 4, 5)
+
+    def mean_wait(seed: int, planners: int) -> float:
+        scenario = planner_scenario(seed, planners, 12.0, withdrawal=False)
+        people = run_scenario(scenario).people
+        return float((people.first_conversation_day - people.referred_day).mean())
+
+    differences = [mean_wait(seed, 1) - mean_wait(seed, 3) for seed in seeds]
+    assert float(np.mean(differences)) > 0
 
 
 def test_same_seed_gives_identical_records_and_other_seeds_differ() -> None:

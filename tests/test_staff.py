@@ -47,6 +47,8 @@ class Oracle:
     active: list[bool] = field(default_factory=list)
     caseload: list[int] = field(default_factory=list)
     waiting: list[OracleRequest] = field(default_factory=list)
+    # Idle members in the order they came free (in post from the start: by index).
+    idle_order: list[int] = field(default_factory=list)
     seq: int = 0
     credit: Callable[[int], float] = lambda m: 0.0  # banked hours of member m now
 
@@ -54,6 +56,7 @@ class Oracle:
         self.busy = [False] * self.size
         self.active = [True] * self.size
         self.caseload = [0] * self.size
+        self.idle_order = list(range(self.size))
 
     def eligible(self, request: OracleRequest, m: int) -> bool:
         if request.member is not None and request.member != m:
@@ -61,6 +64,7 @@ class Oracle:
         return not (request.new_case and self.cap is not None and self.caseload[m] >= self.cap)
 
     def grant(self, request: OracleRequest, m: int) -> None:
+        self.idle_order.remove(m)
         self.busy[m] = True
         if request.new_case:
             self.caseload[m] += 1
@@ -97,17 +101,21 @@ class Oracle:
     def release(self, m: int) -> None:
         self.busy[m] = False
         if self.active[m]:
+            self.idle_order.append(m)
             self.dispatch(m)
 
     def retire(self, m: int) -> None:
         self.active[m] = False
+        if m in self.idle_order:
+            self.idle_order.remove(m)
         for request in self.waiting:
             if request.member == m:
                 request.member = None
                 request.new_case = request.kind == "planning"
-        for other in range(self.size):
-            if self.idle(other):
-                self.dispatch(other)
+        # The leaver's requests go to the idle members in the order they came free, each
+        # taking the first it may (not the fewest-cases choice of a new request for anyone).
+        for other in list(self.idle_order):
+            self.dispatch(other)
 
     def cancel(self, request: OracleRequest) -> None:
         if request in self.waiting:
@@ -140,6 +148,17 @@ operation = st.one_of(
 
 
 @settings(max_examples=500, deadline=None)
+@example(  # a leaver's waiting request goes to the idle member who came free first
+    ops=[
+        ("request", None, False, "planning"),
+        ("request", None, False, "planning"),
+        ("release", 0),
+        ("request", 1, False, "planning"),
+        ("retire", 1),
+    ],
+    cap=None,
+    priority="fifo",
+)
 @example(  # the one who banked more hours takes the next case
     ops=[
         ("request", 0, False, "planning"),

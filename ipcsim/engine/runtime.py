@@ -1,0 +1,118 @@
+"""What the processes of one run share: the clock, the records, the streams and the sites.
+
+:class:`~ipcsim.engine.model.PathwayModel` builds one :class:`Runtime` and one
+:class:`SiteRuntime` per site; the journeys, referrals, sign-off, budget pot and staffing
+processes read and update them. Nothing here crosses to a worker process: a run builds its
+model, and so its runtime, inside the worker that runs it. No global state: two runtimes in
+one process are independent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from ipcsim.engine.diary import Diary
+from ipcsim.engine.draws import CohortDraws, PersonDraws
+from ipcsim.engine.records import EventLog, PersonRecord
+from ipcsim.engine.rng import Streams
+from ipcsim.engine.staff import StaffPool
+from ipcsim.scenario import Scenario, SiteConfig
+
+if TYPE_CHECKING:
+    from ipcsim.engine.budget_pot import Envelope
+    from ipcsim.engine.signoff import SignOff
+
+Process = Generator[simpy.Event, Any, Any]
+"""A SimPy process function's generator."""
+
+
+@dataclass
+class SiteRuntime:
+    """One site while the simulation runs: its settings, staff, sign-off, pot and counters."""
+
+    name: str
+    config: SiteConfig
+    pools: dict[str, StaffPool]
+    signoff: SignOff
+    delivery_day: float
+    envelope: Envelope | None = None
+    signed_off: int = 0
+    eligible_left: dict[str, int | None] = field(default_factory=dict)
+
+    def learning_progress(self) -> float:
+        """0 for a new site, 1 once it has signed off enough plans to be experienced."""
+        return self.config.learning.progress(self.signed_off)
+
+    def rework_probability(self) -> float:
+        """Rework probability now, on the site's learning curve (P32 falling to P33)."""
+        start = self.config.signoff.rework_probability
+        final = self.config.learning.final_rework_probability
+        if self.config.learning.plans_to_learn == 0:
+            return start
+        return start + (final - start) * self.learning_progress()
+
+    def session_multiplier(self) -> float:
+        """Planning-time multiplier now, on the site's learning curve (P64)."""
+        final = self.config.learning.final_session_multiplier
+        if self.config.learning.plans_to_learn == 0:
+            return 1.0
+        return 1.0 - (1.0 - final) * self.learning_progress()
+
+
+class Runtime:
+    """The state every process of one run shares.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario (read, never changed).
+    env
+        The SimPy environment; time in days since the run's start date.
+    streams
+        The run's named random streams.
+    log
+        Where the run's records go.
+    diary
+        Long waits held out of SimPy's queue (:mod:`ipcsim.engine.diary`).
+    first_person_id
+        Id of the first person referred during the run (after any backlog's ids).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        env: simpy.Environment,
+        streams: Streams,
+        log: EventLog,
+        diary: Diary,
+        first_person_id: int = 0,
+    ) -> None:
+        self.scenario = scenario
+        self.env = env
+        self.streams = streams
+        self.log = log
+        self.diary = diary
+        self.horizon_days = scenario.run.horizon_days
+        self.sites: dict[str, SiteRuntime] = {}
+        self._next_person_id = first_person_id
+        self._cohort_draws: dict[tuple[str, str, str], CohortDraws] = {}
+
+    def new_person(self, site: SiteRuntime, cohort_name: str) -> PersonRecord:
+        """A person referred now to ``site`` in ``cohort_name``, with the next free id."""
+        person = self.log.add_person(self._next_person_id, site.name, cohort_name, self.env.now)
+        self._next_person_id += 1
+        return person
+
+    def draw_person(self, site: SiteRuntime, cohort_name: str, *, prefix: str = "") -> PersonDraws:
+        """Draw everything random about one person (see :mod:`ipcsim.engine.draws`)."""
+        key = (site.name, cohort_name, prefix)
+        draws = self._cohort_draws.get(key)
+        if draws is None:
+            draws = CohortDraws(self.streams, site.config, cohort_name, self.horizon_days, prefix)
+            self._cohort_draws[key] = draws
+        return draws()

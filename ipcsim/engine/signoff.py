@@ -1,0 +1,155 @@
+"""Sign-off: how a submitted plan gets its decision, one class per ``signoff.mode``.
+
+A :class:`SignOff` answers one submission of a plan (:meth:`SignOff.submit`, a process that
+ends when the decision comes back) and may run processes of its own (:meth:`SignOff.start`,
+e.g. a panel's sittings). What the decision is (approved, returned for rework, declined) is
+drawn with the person and applied by :func:`ipcsim.engine.journey.journey`; a sign-off
+decides only *when*. Reviewer time is logged as ``sign_off`` work, counted and costed but not
+queued: the delay or the cadence stands for it.
+
+A new mode is one class here, one line in :data:`SIGNOFF_MODES` and one block in
+:mod:`ipcsim.scenario.signoff`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Protocol
+
+import simpy
+
+from ipcsim.engine.draws import PersonDraws
+from ipcsim.engine.records import EventLog, PersonRecord
+from ipcsim.engine.runtime import Process, Runtime
+from ipcsim.scenario import IndividualSignoff, Panel, Signoff
+from ipcsim.units import MINUTES_PER_HOUR
+
+__all__ = [
+    "SIGNOFF_MODES",
+    "IndividualSignOff",
+    "PanelSignOff",
+    "SequentialSignOff",
+    "SignOff",
+]
+
+
+class SignOff(Protocol):
+    """How a submitted plan gets its decision (one implementation per ``signoff.mode``)."""
+
+    def start(self) -> None:
+        """Start the mode's own processes, if it has any (called once, at the start)."""
+        ...
+
+    def submit(self, person: PersonRecord, draws: PersonDraws, submission: int) -> Process:
+        """One submission of ``person``'s plan (0 for the first), until the decision is back."""
+        ...
+
+
+def _log_reviewer(
+    log: EventLog, now: float, person: PersonRecord, role: str, member: str, hours: float
+) -> None:
+    """Sign-off time: counted and costed, not queued (the delay or cadence stands for it)."""
+    log.log_task(person.row, role, member, "sign_off", now, now, hours)
+
+
+class PanelSignOff:
+    """A panel sitting on a fixed cadence decides on the plans waiting, oldest first.
+
+    Parameters
+    ----------
+    runtime
+        The run's shared state.
+    signoff
+        The site's sign-off settings (``signoff.panel`` is used).
+    panel
+        A panel shared by several sites (``[shared_panels]``) instead of the site's own.
+    """
+
+    def __init__(self, runtime: Runtime, signoff: Signoff, *, panel: Panel | None = None) -> None:
+        self.runtime = runtime
+        self.config = signoff.panel if panel is None else panel
+        self.waiting: list[tuple[PersonRecord, simpy.Event]] = []
+
+    def start(self) -> None:
+        """Start the panel's sittings."""
+        self.runtime.env.process(self._sittings())
+
+    def submit(self, person: PersonRecord, draws: PersonDraws, submission: int) -> Process:
+        """Wait for the next sitting with room for the plan."""
+        decision = self.runtime.env.event()
+        self.waiting.append((person, decision))
+        yield decision
+
+    def _sittings(self) -> Process:
+        """The panel sits on its cadence and decides on waiting plans, oldest first."""
+        env, log = self.runtime.env, self.runtime.log
+        config = self.config
+        yield env.timeout(config.first_sitting_day)
+        hours = config.members_per_sitting * config.reviewer_minutes_per_plan / MINUTES_PER_HOUR
+        while True:
+            limit = config.max_plans_per_sitting or len(self.waiting)
+            sitting, self.waiting = self.waiting[:limit], self.waiting[limit:]
+            for person, decision in sitting:
+                _log_reviewer(log, env.now, person, config.reviewer_role, "panel", hours)
+                decision.succeed()
+            yield env.timeout(config.interval_days)
+
+
+class SequentialSignOff:
+    """Reviewers in turn, each after this person's drawn delay (P31).
+
+    Parameters
+    ----------
+    runtime
+        The run's shared state.
+    signoff
+        The site's sign-off settings (``signoff.sequential.steps`` are used).
+    """
+
+    def __init__(self, runtime: Runtime, signoff: Signoff) -> None:
+        self.runtime = runtime
+        # (reviewer role, hours per plan) of each step, in order.
+        self.steps = tuple(
+            (step.reviewer_role, step.reviewer_minutes_per_plan / MINUTES_PER_HOUR)
+            for step in self.reviewers(signoff)
+        )
+
+    @staticmethod
+    def reviewers(signoff: Signoff) -> tuple[IndividualSignoff, ...]:
+        """The reviewers, in the order they see the plan."""
+        return signoff.sequential.steps
+
+    def start(self) -> None:
+        """Nothing to start: each submission runs on its own draws."""
+
+    def submit(self, person: PersonRecord, draws: PersonDraws, submission: int) -> Process:
+        """Each reviewer in turn: their delay (drawn for this submission), then their time."""
+        env, log = self.runtime.env, self.runtime.log
+        delays = draws.signoff_delays_days[submission]
+        for (role, hours), delay in zip(self.steps, delays, strict=True):
+            if delay > 0:
+                yield env.timeout(delay)
+            _log_reviewer(log, env.now, person, role, "reviewer", hours)
+
+
+class IndividualSignOff(SequentialSignOff):
+    """One person or team signs off, after a delay that reflects their priorities (P30).
+
+    A sequence of one reviewer, ``signoff.individual``.
+    """
+
+    @staticmethod
+    def reviewers(signoff: Signoff) -> tuple[IndividualSignoff, ...]:
+        """The one reviewer."""
+        return (signoff.individual,)
+
+
+SIGNOFF_MODES: Mapping[str, Callable[[Runtime, Signoff], SignOff]] = MappingProxyType(
+    {
+        "panel": PanelSignOff,
+        "individual": IndividualSignOff,
+        "sequential": SequentialSignOff,
+    }
+)
+"""The sign-off of each ``signoff.mode``: built with the run's state and the site's settings."""
