@@ -1,6 +1,6 @@
 """Benchmark (c): a 20-replication batch of the national pathway at a tenth of its scale.
 
-The batch runs ``ipcsim.runner.run_scenario(scenario, replication=r)`` for r = 0..19 on a
+The batch runs ``ipcsim.run.run_scenario(scenario, replication=r)`` for r = 0..19 on a
 ``concurrent.futures.ProcessPoolExecutor`` with one worker and then with two, each batch in
 a fresh process; every replication sends back its summary (a small dict), as an
 experiment collecting KPIs across replications would. Parallel efficiency on two workers is

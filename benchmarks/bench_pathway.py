@@ -1,7 +1,7 @@
 """Benchmark (b): the national-scale pathway in ipcsim against the bare-SimPy reference.
 
 ``benchmarks/national.toml``: 260,375 expected referrals over five years through one
-site-equivalent (the 17 sites' projected cohort), run once by ``ipcsim.runner.run_scenario``
+site-equivalent (the 17 sites' projected cohort), run once by ``ipcsim.run.run_scenario``
 and once by ``benchmarks/reference_simpy.py`` on the same resolved scenario. Each run is a
 fresh process; the table gives wall and CPU seconds, peak resident memory, events per person
 and the bytes of records kept per person, and the ratios against the goals:

@@ -1,6 +1,6 @@
 """Bare-SimPy reference of the IPC pathway: the yardstick for ipcsim's speed and memory.
 
-The same pathway as :mod:`ipcsim.engine.model`, the same distributions and the same staff rules
+The same pathway as :mod:`ipcsim.engine.journey`, the same distributions and the same staff rules
 (working-week calendar, IPC-hours bank capped at a week, the same lead practitioner across
 sessions, caseload caps, "fewest open cases, then most banked hours" allocation, panel cadence,
 rework loops, reviews), written the way a lean SimPy prototype is written: one generator per
@@ -545,7 +545,7 @@ class ReferenceModel:
             yield self.env.all_of([self.env.process(self.work(pid, *t)) for t in tasks])
 
     def journey(self, pid: int, c: Cohort) -> Process:
-        """Referral to budget release, steps numbered as in ``ipcsim.engine.model``."""
+        """Referral to budget release, steps numbered as in ``ipcsim.engine.journey``."""
         env, rng, days = self.env, self.rng, self.days
         lead_pool = self.pools[self.lead]
         # 1-2. Referral, invitation and consent.
