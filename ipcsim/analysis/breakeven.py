@@ -639,10 +639,10 @@ def to_table_rows(result: BreakevenResult) -> list[dict[str, TableValue]]:
 
 
 def to_csv(result: BreakevenResult) -> str:
-    """Render a :func:`breakeven` result as CSV text, one line per row of :func:`to_table_rows`.
+    r"""Render a :func:`breakeven` result as CSV text, one line per row of :func:`to_table_rows`.
 
     Missing values are empty cells; numbers are written unrounded (shortest round-trip text);
-    lines end with ``\\n``.
+    lines end with ``\n``.
     """
     header = [*_TABLE_COLUMNS_BEFORE_QALYS, *(f"qalys_{key}" for key in _qaly_keys(result))]
     header.append("admissions")

@@ -1,5 +1,6 @@
-"""Statistics across replications: confidence intervals, paired differences, how many
-replications, and how long a warm-up.
+"""Statistics across replications: CIs, paired differences, replications, warm-up.
+
+Confidence intervals, paired differences, how many replications, and how long a warm-up.
 
 Pure functions on arrays of per-replication values (one value per replication, NaN where a
 KPI is undefined in that replication, e.g. a wait nobody completed). Nothing here runs the

@@ -63,6 +63,7 @@ class Codes(dict[str, int]):
             self[name]
 
     def __missing__(self, name: str) -> int:
+        """Code a string seen for the first time: the next code."""
         code = len(self.names)
         self[name] = code
         self.names.append(name)

@@ -43,6 +43,7 @@ class Streams:
         self._generators: dict[str, np.random.Generator] = {}
 
     def __getitem__(self, name: str) -> np.random.Generator:
+        """The generator of the stream ``name``, made on first use from its own seed."""
         generator = self._generators.get(name)
         if generator is None:
             sequence = np.random.SeedSequence(

@@ -25,11 +25,17 @@ class Calendar(Protocol):
 
     window_hours_per_week: float
 
-    def cum(self, t: float) -> float: ...
+    def cum(self, t: float) -> float:
+        """Working hours in the window from day 0 to day ``t``."""
+        ...
 
-    def inv(self, hours: float) -> float: ...
+    def inv(self, hours: float) -> float:
+        """The day by which ``hours`` working hours have passed since day 0."""
+        ...
 
-    def next_open(self, t: float) -> float: ...
+    def next_open(self, t: float) -> float:
+        """The first day at or after ``t`` when the working window is open."""
+        ...
 
 
 class ContinuousCalendar:

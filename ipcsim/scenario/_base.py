@@ -34,5 +34,8 @@ AnyDistribution = Fixed | Exponential | Uniform | Triangular | LogNormal | Gamma
 
 
 class _Model(StrictModel):
-    """Base of every scenario table: frozen (a run never changes it), unknown keys an error,
-    finite numbers, no lax conversions (see :class:`~ipcsim.scenario._strict.StrictModel`)."""
+    """Base of every scenario table.
+
+    Frozen (a run never changes it), unknown keys an error, finite numbers, no lax conversions
+    (see :class:`~ipcsim.scenario._strict.StrictModel`).
+    """

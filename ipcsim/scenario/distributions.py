@@ -28,6 +28,7 @@ class _Dist(StrictModel):
     """A distribution: draws one value or a block of values from a numpy generator."""
 
     def sample(self, rng: np.random.Generator) -> float:  # pragma: no cover - abstract
+        """One draw, in the unit of the field."""
         raise NotImplementedError
 
     def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -35,6 +36,7 @@ class _Dist(StrictModel):
         raise NotImplementedError  # pragma: no cover - abstract
 
     def mean(self) -> float:  # pragma: no cover - abstract
+        """The distribution's mean, in the unit of the field."""
         raise NotImplementedError
 
 
@@ -45,12 +47,15 @@ class Fixed(_Dist):
     value: float = Field(ge=0, description="the value, in the unit of the field")
 
     def sample(self, rng: np.random.Generator) -> float:
+        """One draw, in the unit of the field."""
         return self.value
 
     def mean(self) -> float:
+        """The distribution's mean, in the unit of the field."""
         return self.value
 
     def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` independent draws at once (one numpy call)."""
         return np.full(n, self.value, dtype=float)
 
 
@@ -65,12 +70,15 @@ class Exponential(_Dist):
     )
 
     def sample(self, rng: np.random.Generator) -> float:
+        """One draw, in the unit of the field."""
         return float(rng.exponential(self.mean_value))
 
     def mean(self) -> float:
+        """The distribution's mean, in the unit of the field."""
         return self.mean_value
 
     def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` independent draws at once (one numpy call)."""
         return rng.exponential(self.mean_value, n)
 
 
@@ -88,12 +96,15 @@ class Uniform(_Dist):
         return self
 
     def sample(self, rng: np.random.Generator) -> float:
+        """One draw, in the unit of the field."""
         return float(rng.uniform(self.low, self.high))
 
     def mean(self) -> float:
+        """The distribution's mean, in the unit of the field."""
         return (self.low + self.high) / 2
 
     def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` independent draws at once (one numpy call)."""
         return rng.uniform(self.low, self.high, n)
 
 
@@ -114,14 +125,17 @@ class Triangular(_Dist):
         return self
 
     def sample(self, rng: np.random.Generator) -> float:
+        """One draw, in the unit of the field."""
         if self.low == self.high:
             return self.low
         return float(rng.triangular(self.low, self.mode, self.high))
 
     def mean(self) -> float:
+        """The distribution's mean, in the unit of the field."""
         return (self.low + self.mode + self.high) / 3
 
     def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` independent draws at once (one numpy call)."""
         if self.low == self.high:
             return np.full(n, self.low, dtype=float)
         return rng.triangular(self.low, self.mode, self.high, n)
@@ -168,14 +182,17 @@ class LogNormal(_Dist):
         return math.log(self.mean_value) - s2 / 2, math.sqrt(s2)
 
     def sample(self, rng: np.random.Generator) -> float:
+        """One draw, in the unit of the field."""
         mu, sigma = self.mu_sigma
         return float(rng.lognormal(mu, sigma))
 
     def mean(self) -> float:
+        """The distribution's mean, in the unit of the field."""
         mu, sigma = self.mu_sigma
         return math.exp(mu + sigma**2 / 2)
 
     def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` independent draws at once (one numpy call)."""
         mu, sigma = self.mu_sigma
         return rng.lognormal(mu, sigma, n)
 
@@ -192,14 +209,17 @@ class Gamma(_Dist):
     )
 
     def sample(self, rng: np.random.Generator) -> float:
+        """One draw, in the unit of the field."""
         shape = (self.mean_value / self.sd) ** 2
         return float(rng.gamma(shape, self.sd**2 / self.mean_value))
 
     def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` independent draws at once (one numpy call)."""
         shape = (self.mean_value / self.sd) ** 2
         return rng.gamma(shape, self.sd**2 / self.mean_value, n)
 
     def mean(self) -> float:
+        """The distribution's mean, in the unit of the field."""
         return self.mean_value
 
 
@@ -227,11 +247,13 @@ class Discrete(_Dist):
         return self
 
     def sample(self, rng: np.random.Generator) -> float:
+        """One draw, in the unit of the field."""
         bounds = self._bounds
         index = bisect.bisect_right(bounds, rng.random())
         return self.values[min(index, len(self.values) - 1)]
 
     def sample_block(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` independent draws at once (one numpy call)."""
         index = np.searchsorted(np.asarray(self._bounds), rng.random(n), side="right")
         return np.asarray(self.values, dtype=float)[np.minimum(index, len(self.values) - 1)]
 
@@ -243,6 +265,7 @@ class Discrete(_Dist):
         return self._cumulative
 
     def mean(self) -> float:
+        """The distribution's mean, in the unit of the field."""
         return float(sum(v * p for v, p in zip(self.values, self.probs, strict=True)))
 
 

@@ -74,7 +74,7 @@ def test_validate_reads_the_backlog_so_run_never_rejects_what_validate_accepted(
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     scenario = tmp_path / "site.toml"
     shipped = (root / "configs" / "demonstrator_site.toml").read_text(encoding="utf-8")
     scenario.write_text('initial_state = "backlog.csv"\n' + shipped, encoding="utf-8")
@@ -92,7 +92,7 @@ def test_validate_reads_the_backlog_so_run_never_rejects_what_validate_accepted(
 
 
 def _scenario_naming(tmp_path: Path, state: str) -> Path:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     folder = tmp_path / "scenarios"
     folder.mkdir(exist_ok=True)
     shipped = (root / "configs" / "demonstrator_site.toml").read_text(encoding="utf-8")

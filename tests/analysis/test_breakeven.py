@@ -27,7 +27,7 @@ from ipcsim.analysis.breakeven import (
 from ipcsim.errors import IpcsimError
 
 SHIPPED_CSV = (
-    Path(__file__).resolve().parents[1] / "experiments" / "ipc_evaluation_breakeven" / "sites.csv"
+    Path(__file__).resolve().parents[2] / "experiments" / "ipc_evaluation_breakeven" / "sites.csv"
 )
 HEADER = ",".join(COLUMNS)
 

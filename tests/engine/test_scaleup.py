@@ -17,7 +17,7 @@ from ipcsim.run import TOTAL_SITE, run_scenario
 from ipcsim.scenario.backlog import load_backlog
 from ipcsim.scenario.load import load_scenario
 from tests.conftest import BASE, deep_merge, make_scenario
-from tests.test_model import check_journeys
+from tests.engine.test_model import check_journeys
 
 START = dt.date(2016, 4, 1)  # the default run start date
 
@@ -389,7 +389,7 @@ def test_bad_scale_up_input_is_one_line(changes: dict[str, Any], match: str) -> 
 
 
 def test_shipped_national_scenario_reports_sites_and_totals() -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     scenario = load_scenario(root / "configs" / "national_ipc_2015.toml", ["run.horizon_days=400"])
     assert len(scenario.site_names) == 17
     result = run_scenario(scenario)

@@ -104,7 +104,7 @@ def test_ipc_hours_must_fit_the_working_week() -> None:
         )
 
 
-DEMONSTRATOR = Path(__file__).resolve().parents[1] / "configs" / "demonstrator_site.toml"
+DEMONSTRATOR = Path(__file__).resolve().parents[2] / "configs" / "demonstrator_site.toml"
 
 
 @pytest.mark.parametrize(

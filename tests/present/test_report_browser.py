@@ -26,7 +26,7 @@ import pytest
 from ipcsim.present.report import PlotOptions, write_report
 from ipcsim.run import run_scenario, write_run
 from tests.conftest import ROOT, make_scenario
-from tests.test_report import make_experiment_folder
+from tests.present.test_report import make_experiment_folder
 
 CHROMIUM = Path("/usr/bin/chromium")
 ENSURE = ROOT / "scripts" / "ensure-chromium"

@@ -28,7 +28,7 @@ from ipcsim.present.pathway_diagram import (
 )
 from ipcsim.run import RunResult, run_scenario
 from tests.conftest import make_scenario
-from tests.test_report import FACTOR, KPIS, SECOND, make_experiment_folder
+from tests.present.test_report import FACTOR, KPIS, SECOND, make_experiment_folder
 
 
 # --------------------------------------------------------------------------- helpers

@@ -17,7 +17,7 @@ from ipcsim.experiment.executors import (
     parse_executor,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_plan(**changes: Any) -> ExperimentPlan:

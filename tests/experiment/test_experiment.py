@@ -34,7 +34,7 @@ from ipcsim.io import manifest as io_manifest
 from ipcsim.run import run_scenario
 from tests.conftest import make_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "experiments").glob("*/experiment.toml"))
 OUTPUTS = ("replications", "summary", "paired", "scenarios")
 
