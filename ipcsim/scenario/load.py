@@ -211,7 +211,11 @@ def load_scenario(
     """
     path = Path(path)
     overrides = list(overrides)
-    data = apply_overrides(read_toml(path), overrides)
+    raw = read_toml(path)
+    try:
+        data = apply_overrides(raw, overrides)
+    except ConfigError as e:  # name the file too: the override may clash with it
+        raise ConfigError(f"{path}: {e}") from e
     source = str(path) + (" with --set " + " ".join(overrides) if overrides else "")
     state = data.get("initial_state")
     if isinstance(state, str) and state:

@@ -181,3 +181,12 @@ def test_dotted_set_copies_a_missing_table_from_the_template() -> None:
     dotted_set(data, "stage.duration.high", 5.0, template=template)
     assert data == {"stage": {"duration": {"dist": "uniform", "low": 1.0, "high": 5.0}}}
     assert template["stage"]["duration"]["high"] == 2.0  # the template is left as it was
+
+
+def test_an_override_that_clashes_names_the_file_and_the_override() -> None:
+    # issue 14: `--set run=3 --set run.horizon_days=60` gave an error without the file name
+    with pytest.raises(ConfigError) as info:
+        load_scenario(DEMONSTRATOR, ["run=3", "run.horizon_days=60"])
+    message = str(info.value)
+    assert "demonstrator_site.toml" in message and "--set run.horizon_days=60" in message
+    assert "'run' is a value, not a table" in message and "\n" not in message

@@ -11,16 +11,15 @@ errors and :mod:`ipcsim.io` alone (no presentation module), so it can move into 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import pyarrow as pa
 
 from ipcsim.errors import ConfigError, IpcsimError, OutputError
+from ipcsim.io.files import read_json, read_parquet
 from ipcsim.io.run_folder import read_run_outputs
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import scenario_from_dict
@@ -87,27 +86,6 @@ class ExperimentFolder:
 
 Folder = RunFolder | ExperimentFolder
 """A run folder or an experiment folder, read back."""
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path, engine="pyarrow")
-    except FileNotFoundError as e:
-        raise OutputError(f"{path}: missing") from e
-    except (OSError, ValueError, pa.ArrowException) as e:
-        raise OutputError(f"{path}: unreadable parquet file ({' '.join(str(e).split())})") from e
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise OutputError(f"{path}: missing") from e
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise OutputError(f"{path}: unreadable or invalid JSON ({e})") from e
-    if not isinstance(data, dict):
-        raise OutputError(f"{path}: expected a JSON object")
-    return data
 
 
 def _find_config(data: Any, depth: int = 0) -> Mapping[str, Any] | None:
@@ -177,15 +155,15 @@ def read_experiment_outputs(path: str | Path) -> ExperimentFolder:
         unreadable.
     """
     folder = Path(path)
-    manifest = _read_json(folder / "manifest.json")
-    scenarios = _read_parquet(folder / "scenarios.parquet")
-    replications = _read_parquet(folder / "replications.parquet")
-    summary = _read_parquet(folder / "summary.parquet")
+    manifest = read_json(folder / "manifest.json")
+    scenarios = read_parquet(folder / "scenarios.parquet")
+    replications = read_parquet(folder / "replications.parquet")
+    summary = read_parquet(folder / "summary.parquet")
     paired = (
-        _read_parquet(folder / "paired.parquet") if (folder / "paired.parquet").exists() else None
+        read_parquet(folder / "paired.parquet") if (folder / "paired.parquet").exists() else None
     )
     sensitivity = (
-        _read_parquet(folder / "sensitivity.parquet")
+        read_parquet(folder / "sensitivity.parquet")
         if (folder / "sensitivity.parquet").exists()
         else None
     )
@@ -209,7 +187,7 @@ def read_experiment_outputs(path: str | Path) -> ExperimentFolder:
         first_run = sorted((folder / "runs" / experiment.baseline).glob("rep-*/manifest.json"))
         if first_run:
             try:
-                config = _find_config(_read_json(first_run[0]))
+                config = _find_config(read_json(first_run[0]))
             except OutputError:
                 config = None
     return ExperimentFolder(
@@ -270,7 +248,7 @@ def replication_timeseries(folder: ExperimentFolder, scenario: str) -> pd.DataFr
     frames = []
     for path in sorted((folder.path / "runs" / scenario).glob("rep-*/timeseries.parquet")):
         number = path.parent.name.removeprefix("rep-")
-        frame = _read_parquet(path)
+        frame = read_parquet(path)
         frame.insert(0, "replication", int(number) if number.isdigit() else number)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
