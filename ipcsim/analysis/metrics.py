@@ -326,8 +326,8 @@ def timeseries(
         the first month), ``site``, ``referrals``, ``plans_signed_off``, ``budgets_released``
         (counts in the month), ``open_cases_end`` (referred and not ended at month end),
         then per role of ``capacity`` (in order of first appearance) ``queue_<role>`` (waits
-        for the role open at month end) and ``utilisation_<role>`` (hours of work starting in
-        the month / hours available that month; NaN when availability is NaN or 0).
+        for the role open at month end) and ``utilisation_<role>`` (hours of work done in the
+        month / hours available that month; NaN when availability is NaN or 0).
 
     Raises
     ------
@@ -337,6 +337,13 @@ def timeseries(
     Notes
     -----
     The month-end snapshot is taken after every event of the month (see the module notes).
+
+    Utilisation compares the work and the hours available inside the same month: a task's
+    hours are spread evenly over its span ``[start_day, finish_day]`` (see
+    :func:`_hours_by_month`), so a task that runs across the 1st counts in both months and
+    one that runs past the horizon counts only up to it (the last month's available hours
+    stop there too). A month can still exceed 1: staff bank up to a week of IPC hours
+    (:mod:`ipcsim.engine.staff`) and may spend them in a month on top of that month's hours.
     """
     _require(people, ["referred_day", "signed_off_day", "budget_released_day", "end_day"], "people")
     _require(work, ["role", "start_day", "hours"], "work")
@@ -372,6 +379,7 @@ def timeseries(
     requested = _days(waits["requested_day"])
     started = _days(waits["started_day"])
     work_start = _days(work["start_day"])
+    work_finish = _days(work["finish_day"]) if "finish_day" in work.columns else work_start
     work_hours = _days(work["hours"])
     for role in roles:
         # Compared column-wise (category codes for a categorical): no object array.
@@ -391,12 +399,58 @@ def timeseries(
         )
     for role in roles:
         mine = (work["role"] == role).to_numpy(dtype=bool, na_value=False)
-        worked = _histogram(work_start[mine], edges, weights=work_hours[mine])
+        worked = _hours_by_month(work_start[mine], work_finish[mine], work_hours[mine], edges)
         hours_available = available[role]
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(hours_available > 0, worked / hours_available, np.nan)
         frame[f"utilisation_{role}"] = share.astype("float64")
     return pd.DataFrame(frame)
+
+
+def _hours_by_month(
+    start: np.ndarray, finish: np.ndarray, hours: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
+    """Hours of work done in each month: each task's hours spread evenly over its span.
+
+    Parameters
+    ----------
+    start, finish
+        Each task's start and finish, days (a finish before the start counts as the start).
+    hours
+        Each task's hours.
+    edges
+        Month edges, days (the last is the horizon).
+
+    Returns
+    -------
+    ndarray
+        Hours per month. A task inside one month (``finish`` at or before its end; every
+        task of no duration) counts in full in the month it starts in, the last month closed
+        at the horizon; a task that runs past the end of its month counts in each month (up
+        to the horizon) in proportion to the part of its span there.
+    """
+    finish = np.fmax(finish, start)
+    worked = np.zeros(len(edges) - 1)
+    keep = np.isfinite(start) & (start >= edges[0]) & (start <= edges[-1])
+    start, finish, hours = start[keep], finish[keep], hours[keep]
+    month = np.clip(np.searchsorted(edges, start, side="right") - 1, 0, len(edges) - 2)
+    inside = finish <= edges[month + 1]
+    worked += _histogram(start[inside], edges, weights=hours[inside])
+    crossing = ~inside
+    if crossing.any():
+        start, finish, hours = start[crossing], finish[crossing], hours[crossing]
+        first = month[crossing]
+        # Months each task touches, up to the last month of the run.
+        last = np.clip(np.searchsorted(edges, finish, side="left") - 1, first, len(edges) - 2)
+        count = last - first + 1
+        task = np.repeat(np.arange(start.size), count)
+        months = first[task] + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        overlap = np.minimum(finish[task], edges[months + 1]) - np.maximum(
+            start[task], edges[months]
+        )
+        share = hours[task] * np.clip(overlap, 0.0, None) / (finish[task] - start[task])
+        np.add.at(worked, months, share)
+    return worked
 
 
 def _capacity_by_month(
