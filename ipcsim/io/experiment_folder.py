@@ -17,7 +17,9 @@ Layout
     scenarios.parquet               each scenario's factor levels
     manifest.json                   provenance and every table's size and SHA-256 (written last)
 
-Every file is written atomically (:mod:`ipcsim.io.files`). The functions here take and return
+Every file is written atomically (:mod:`ipcsim.io.files`); a write that fails (disk full,
+permission denied) raises one :class:`~ipcsim.errors.OutputError` line naming the file or
+folder, and leaves every file written before it in place. The functions here take and return
 plain data (frames, dicts, paths); :mod:`ipcsim.experiment` decides what goes in them.
 """
 
@@ -136,6 +138,14 @@ def replication_paths(out_dir: Path, scenario_id: str, name: str) -> list[Path]:
     return sorted((out_dir / "runs" / scenario_id).glob(f"rep-*/{name}"))
 
 
+def _make_folder(folder: Path) -> None:
+    """Create ``folder`` and its parents; one :class:`OutputError` line when that fails."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise files.write_error(folder, e) from e
+
+
 # --------------------------------------------------------------------------- reading leniently
 def _read_or_none(path: Path) -> dict[str, Any] | None:
     """A JSON object, or ``None`` when the file is missing, unreadable or not an object.
@@ -166,10 +176,10 @@ def write_state(out_dir: Path, state: Mapping[str, Any]) -> None:
 
     Raises
     ------
-    OSError
+    OutputError
         The folder or file cannot be written.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _make_folder(out_dir)
     files.atomic_write_json(out_dir / STATE_FILE, state)
 
 
@@ -194,7 +204,7 @@ def write_cell_tables(folder: Path, *, people: pd.DataFrame, timeseries: pd.Data
     people, timeseries
         The run's people and monthly series frames.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_folder(folder)
     files.atomic_write_parquet(folder / "people.parquet", people)
     files.atomic_write_parquet(folder / "timeseries.parquet", timeseries)
 
@@ -214,7 +224,7 @@ def write_cell_record(
         Strict JSON data (NaN as null).
     """
     folder = cell_dir(out_dir, scenario_id, replication)
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_folder(folder)
     files.atomic_write_json(folder / CELL_RECORD, record)
 
 
@@ -243,7 +253,7 @@ def write_pilot_record(
 ) -> None:
     """Write a warm-up pilot's record (its KPIs and series) under ``pilot/``."""
     path = pilot_path(out_dir, scenario_id, replication)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(path.parent)
     files.atomic_write_json(path, record)
 
 

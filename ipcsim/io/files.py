@@ -1,17 +1,31 @@
 """One set of file helpers: atomic writers, strict readers, checksums.
 
 Every writer puts its bytes in a hidden temporary sibling (``.<name>.tmp-<pid>-<random>``),
-flushes them to disk and renames the file into place, so a reader never sees half a file. Every
-reader turns a missing, unreadable or malformed file into one :class:`~ipcsim.errors.OutputError`
-line naming the file.
+flushes them to disk and renames the file into place, so a reader never sees half a file, and
+turns a failed write (disk full, permission denied, read-only file system) into one
+:class:`~ipcsim.errors.OutputError` line naming the file. Every reader turns a missing,
+unreadable or malformed file into one such line too.
+
+Leftovers
+---------
+A process killed while writing (SIGKILL, power cut) leaves its hidden temporary sibling behind.
+The next write of the same file or folder removes such leftovers (:func:`remove_stale_siblings`)
+by this rule: the name is exactly ``.<name>.tmp-<pid>-<8 hex digits>``, as
+:func:`temporary_sibling` makes them, and no process with that ``<pid>`` runs on this machine
+(a running one, which may be writing it, is left alone; so is anything else in the folder).
+Where that cannot be told (not a POSIX system), nothing is removed.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import os
+import re
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +33,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ipcsim.errors import OutputError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "atomic_write_json",
@@ -30,6 +46,7 @@ __all__ = [
     "os_reason",
     "read_json",
     "read_parquet",
+    "remove_stale_siblings",
     "sha256_file",
     "temporary_sibling",
     "write_text_synced",
@@ -54,6 +71,68 @@ def temporary_sibling(path: Path, tag: str | None = None) -> Path:
     """
     tag = tag if tag is not None else f"{os.getpid()}-{secrets.token_hex(4)}"
     return path.parent / f".{path.name}.tmp-{tag}"
+
+
+def _pid_running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (``True`` when it cannot be told)."""
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would end the process on Windows
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: it exists
+        return True
+    return True
+
+
+def remove_stale_siblings(path: Path, kinds: tuple[str, ...] = ("tmp",)) -> list[Path]:
+    """Remove hidden siblings of ``path`` that killed ipcsim processes left behind.
+
+    Parameters
+    ----------
+    path
+        The file or folder about to be written.
+    kinds
+        Which siblings: ``tmp`` (:func:`temporary_sibling`'s ``.<name>.tmp-<pid>-<random>``);
+        ``old`` (``.<name>.old-<pid>-<random>``, a previous output folder moved aside).
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+
+    Notes
+    -----
+    A sibling is removed only if its name has exactly that form and its ``<pid>`` runs no
+    process on this machine (see the module notes). Removal is best effort: what cannot be
+    removed is logged and left.
+    """
+    which = "|".join(map(re.escape, kinds))
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(?:{which})-(?P<pid>[0-9]+)-[0-9a-f]{{8}}")
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        found = pattern.fullmatch(entry.name)
+        if found is None or _pid_running(int(found["pid"])):
+            continue
+        stale = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
+        except OSError as e:
+            logger.warning("could not remove %s, left by a killed run: %s", stale, os_reason(e))
+            continue
+        logger.info("removed %s, left by a killed run (process %s)", stale, found["pid"])
+        removed.append(stale)
+    return removed
 
 
 def json_text(data: Any, *, indent: int, what: str | None = None) -> str:
@@ -125,14 +204,22 @@ def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
         The parquet file; its folder must exist.
     frame
         The table.
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written (nothing is left behind).
     """
+    remove_stale_siblings(path)
     tmp = temporary_sibling(path)
     try:
         frame.to_parquet(tmp, engine="pyarrow", index=False)
         fsync_file(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as e:
+        _discard(tmp)
+        if isinstance(e, OSError):
+            raise write_error(path, e) from e
         raise
 
 
@@ -152,14 +239,51 @@ def atomic_write_json(path: Path, data: Any, *, indent: int = 1) -> None:
     ------
     ValueError
         The data holds NaN or infinity (nothing is written).
+    OutputError
+        The file cannot be written (nothing is left behind).
     """
+    text = json_text(data, indent=indent)
+    remove_stale_siblings(path)
     tmp = temporary_sibling(path)
     try:
-        write_text_synced(tmp, json_text(data, indent=indent))
+        write_text_synced(tmp, text)
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as e:
+        _discard(tmp)
+        if isinstance(e, OSError):
+            raise write_error(path, e) from e
         raise
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file after a failed write (best effort: the write's error matters)."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError as e:
+        logger.warning("could not remove %s: %s", tmp, os_reason(e))
+
+
+def write_error(path: Path, error: OSError) -> OutputError:
+    """One line for a failed write of ``path``: what failed and, when the disk is full, why.
+
+    Parameters
+    ----------
+    path
+        The file or folder being written.
+    error
+        The operating system's error (pyarrow's I/O errors are ``OSError`` too).
+
+    Returns
+    -------
+    OutputError
+        ``cannot write <path>: <reason>``.
+    """
+    reason = " ".join(str(error.strerror or error).split()).lower() or type(error).__name__
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = f"the disk is full ({reason})"
+    elif error.errno == errno.EROFS:
+        reason = f"read-only file system ({reason})"
+    return OutputError(f"cannot write {path}: {reason}")
 
 
 # --------------------------------------------------------------------------- reading

@@ -5,7 +5,9 @@ A run's output folder holds one ``<name>.parquet`` per table (and ``<name>.csv``
 its hash, seed, package versions, git commit, wall time, and the size and SHA-256 of every file
 written). The folder is written atomically: everything goes into a hidden temporary sibling
 folder, ``manifest.json`` last, which is then renamed into place. An interrupted write leaves at
-most a hidden ``.<name>.tmp-*`` folder behind, never a folder that looks complete.
+most a hidden ``.<name>.tmp-*`` folder behind, never a folder that looks complete, and the next
+write to the same folder removes it (the rule is :func:`ipcsim.io.files.remove_stale_siblings`':
+only ``.<name>.tmp-<pid>-<8 hex digits>`` whose process no longer runs).
 """
 
 from __future__ import annotations
@@ -81,6 +83,10 @@ def write_run_outputs(
     ``manifest.json`` last, each file flushed to disk. Then an existing ``out_dir`` is renamed
     aside, the temporary folder renamed into place and the old one deleted. A crash between
     the two renames leaves no ``out_dir`` and the previous outputs in ``.<name>.old-*``.
+
+    Siblings a killed write left behind are removed (see
+    :func:`ipcsim.io.files.remove_stale_siblings`): temporary folders before writing, folders
+    moved aside only once the new outputs are in place.
     """
     out_dir = Path(out_dir)
     target = out_dir.absolute()
@@ -94,6 +100,7 @@ def write_run_outputs(
     try:
         _check_replaceable(target)
         parent.mkdir(parents=True, exist_ok=True)
+        files.remove_stale_siblings(target, ("tmp",))
         tmp.mkdir()
     except OSError as e:
         raise OutputError(f"cannot write outputs to {out_dir}: {files.os_reason(e)}") from e
@@ -151,6 +158,7 @@ def _swap_into_place(tmp: Path, out_dir: Path, tag: str) -> None:
             os.rename(aside, out_dir)
         raise
     files.fsync_dir(out_dir.parent)
+    files.remove_stale_siblings(out_dir, ("old",))
     if aside is not None:
         try:
             shutil.rmtree(aside)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.metadata
 import json
 import math
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -487,3 +489,90 @@ def test_unreadable_cell_records_are_left_out(tmp_path: Path) -> None:
     assert experiment_folder.read_cell_records(tmp_path) == [{"scenario": "s000"}]
     assert experiment_folder.cell_dir(tmp_path, "s000", 1) == tmp_path / "runs/s000/rep-001"
     assert experiment_folder.read_state(tmp_path) is None
+
+
+# --------------------------------------------------------------------------- leftovers (issue 14)
+NO_SUCH_PID = 2**31 - 2  # above any pid_max: no process ever has it
+
+
+def leftover_of_a_dead_process(target: Path, kind: str = "tmp") -> Path:
+    """A hidden sibling named as a writer names it, made by a process that has since ended."""
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; from pathlib import Path; from ipcsim.io import files; "
+            "tmp = files.temporary_sibling(Path(sys.argv[1])); "
+            "tmp = tmp.with_name(tmp.name.replace('.tmp-', f'.{sys.argv[2]}-')); "
+            "tmp.mkdir(); (tmp / 'people.parquet').write_bytes(os.urandom(1 << 20)); "
+            "print(tmp)",
+            str(target),
+            kind,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    return Path(made.stdout.strip())
+
+
+def test_the_next_run_removes_temporary_folders_a_killed_run_left(tmp_path: Path) -> None:
+    # Issue 14: a kill during the write phase left a hidden .<out>.tmp-* folder (3-6 MB) that
+    # nothing removed. The next write of the same folder removes it, and only such leftovers.
+    out = tmp_path / "run"
+    killed = leftover_of_a_dead_process(out)
+    also_killed = tmp_path / f".run.tmp-{NO_SUCH_PID}-0123abcd"
+    also_killed.mkdir()
+    aside = leftover_of_a_dead_process(out, "old")  # a swap killed before deleting the old
+    alive = tmp_path / f".run.tmp-{os.getpid()}-89abcdef"  # maybe being written right now
+    alive.mkdir()
+    kept = [
+        alive,
+        tmp_path / f".other.tmp-{NO_SUCH_PID}-0123abcd",  # another output's
+        tmp_path / f".run.tmp-{NO_SUCH_PID}-0123abcd.bak",  # not a name ipcsim makes
+        tmp_path / ".run.tmp-notes",
+        tmp_path / f"run.tmp-{NO_SUCH_PID}-0123abcd",  # not hidden
+    ]
+    for path in kept[1:]:
+        path.write_text("someone else's")
+    assert killed.is_dir() and killed.name.startswith(".run.tmp-")
+    write(out)
+    assert not killed.exists() and not also_killed.exists() and not aside.exists()
+    assert sorted(os.listdir(tmp_path)) == sorted(["run", *(p.name for p in kept)])
+    io.read_run_outputs(out)
+
+
+def test_a_killed_write_of_a_file_is_cleaned_up_by_the_next_one(tmp_path: Path) -> None:
+    (tmp_path / f".kpis.json.tmp-{NO_SUCH_PID}-0123abcd").write_text('{"half": ')
+    files.atomic_write_json(tmp_path / "kpis.json", {"done": True})
+    assert os.listdir(tmp_path) == ["kpis.json"]
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),
+        (PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
+        (OSError(errno.EROFS, "Read-only file system"), "read-only file system"),
+    ],
+)
+def test_a_failed_file_write_is_one_line_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str
+) -> None:
+    def failing(self: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> None:
+        Path(path).write_bytes(b"PAR1 half")
+        raise error
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", failing)
+    target = tmp_path / "people.parquet"
+    with pytest.raises(OutputError) as raised:
+        files.atomic_write_parquet(target, pd.DataFrame({"a": [1]}))
+    assert str(raised.value) == f"cannot write {target}: {reason}" + (
+        f" ({error.strerror.lower()})" if reason != "permission denied" else ""
+    )
+    assert os.listdir(tmp_path) == []
+    monkeypatch.setattr(files, "write_text_synced", lambda path, text: failing(None, path))
+    with pytest.raises(OutputError, match=rf"cannot write .*kpis\.json: {reason}"):
+        files.atomic_write_json(tmp_path / "kpis.json", {})
+    assert os.listdir(tmp_path) == []
