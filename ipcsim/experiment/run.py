@@ -369,7 +369,9 @@ def run_experiment(
     Raises
     ------
     OutputError
-        ``out_dir`` is not empty without ``resume``, or was started with another spec.
+        ``out_dir`` is not empty without ``resume``, or was started with another spec; or a
+        file cannot be written (disk full, permission denied: one line naming it; the cells
+        finished before are kept, for ``resume``).
     ExecutorError
         The executor option is malformed or its back end unreachable.
     KeyboardInterrupt
@@ -385,6 +387,34 @@ def run_experiment(
     began = time.perf_counter()
     out_dir = Path(out_dir)
     _prepare_folder(out_dir, plan, resume=resume)
+    try:
+        return _run_batch(
+            plan,
+            out_dir,
+            executor=executor,
+            progress=progress,
+            connect_timeout_s=connect_timeout_s,
+            began=began,
+        )
+    except OutputError as e:
+        # A write failed (disk full, folder made read-only): every cell finished before it is
+        # on disk, and the failed one left nothing that looks finished.
+        raise OutputError(
+            f"{e}; the replications finished so far are kept in {out_dir}: once it can be "
+            "written, run the same command with --resume"
+        ) from e
+
+
+def _run_batch(
+    plan: ExperimentPlan,
+    out_dir: Path,
+    *,
+    executor: str,
+    progress: ProgressCallback | None,
+    connect_timeout_s: float,
+    began: float,
+) -> ExperimentResult:
+    """The cells not yet on disk, then the output tables (see :func:`run_experiment`)."""
     counters = {"computed": 0, "reused": 0}
     with open_executor(executor, connect_timeout_s=connect_timeout_s) as handle:
         warmups, default_warmup, warmup_record = _warmup_days(
@@ -520,21 +550,18 @@ def _prepare_folder(out_dir: Path, plan: ExperimentPlan, *, resume: bool) -> Non
                 f"{plan.spec_hash[:12]}); results would mix: use a new --out"
             )
         return
-    try:
-        experiment_folder.write_state(
-            out_dir,
-            {
-                "format_version": FORMAT_VERSION,
-                "spec_hash": plan.spec_hash,
-                "code_hash": io_manifest.code_fingerprint(),
-                "spec": plan.spec.model_dump(mode="json"),
-                "spec_path": str(plan.spec_path) if plan.spec_path else None,
-                "master_seed": plan.master_seed,
-                "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            },
-        )
-    except OSError as e:
-        raise OutputError(f"cannot write to {out_dir}: {e.strerror or e}") from e
+    experiment_folder.write_state(
+        out_dir,
+        {
+            "format_version": FORMAT_VERSION,
+            "spec_hash": plan.spec_hash,
+            "code_hash": io_manifest.code_fingerprint(),
+            "spec": plan.spec.model_dump(mode="json"),
+            "spec_path": str(plan.spec_path) if plan.spec_path else None,
+            "master_seed": plan.master_seed,
+            "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+    )
 
 
 def _write_outputs(

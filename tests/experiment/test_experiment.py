@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -727,3 +728,173 @@ def test_default_output_folder_is_named_after_the_spec_folder(tmp_path: Path) ->
     assert (tmp_path / "outputs" / "my_study" / "manifest.json").is_file()
     summary = pd.read_parquet(tmp_path / "outputs" / "my_study" / "summary.parquet")
     assert np.isfinite(summary.loc[summary["kpi"] == "referred", "mean"]).all()
+
+
+# --------------------------------------------------------------------------- full or read-only disk
+def fill_the_disk_after(monkeypatch: pytest.MonkeyPatch, writes: int) -> None:
+    """Parquet writes fail as on a full disk once ``writes`` have succeeded (this process)."""
+    real = pd.DataFrame.to_parquet
+    done: list[Any] = []
+
+    def writer(self: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(done) >= writes:
+            Path(path).write_bytes(b"PAR1")  # a torn first block, as a full disk leaves
+            raise OSError(errno.ENOSPC, "No space left on device")
+        done.append(path)
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", writer)
+
+
+def hidden_leftovers(out: Path) -> list[Path]:
+    return [p for p in out.rglob(".*") if ".tmp-" in p.name]
+
+
+def test_a_full_disk_is_one_line_and_keeps_finished_replications(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 14: `experiment` on a full disk ended in a pyarrow OSError traceback.
+    plan = make_plan()
+    out = tmp_path / "full"
+    fill_the_disk_after(monkeypatch, writes=4)  # people + timeseries of two cells
+    with pytest.raises(OutputError) as raised:
+        run_experiment(plan, out)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(
+        f"cannot write {out / 'runs' / 's000' / 'rep-001' / 'people.parquet'}: the disk is full"
+    )
+    assert f"kept in {out}" in message and "--resume" in message
+    assert len(list(out.glob("runs/*/rep-*/kpis.json"))) == 2
+    assert not hidden_leftovers(out) and not (out / "manifest.json").exists()
+    monkeypatch.undo()
+    resumed = run_experiment(plan, out, resume=True)
+    assert (resumed.reused, resumed.computed) == (2, 4)
+    run_experiment(plan, tmp_path / "whole")
+    assert_same_outputs(tmp_path / "whole", out)
+
+
+def test_a_full_disk_at_the_tables_keeps_every_replication(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = make_plan()
+    out = tmp_path / "full"
+    fill_the_disk_after(monkeypatch, writes=12)  # every cell's tables, none of the outputs
+    with pytest.raises(OutputError, match=r"cannot write .*replications\.parquet: the disk"):
+        run_experiment(plan, out)
+    monkeypatch.undo()
+    assert not hidden_leftovers(out)
+    resumed = run_experiment(plan, out, resume=True)
+    assert (resumed.reused, resumed.computed) == (6, 0)
+
+
+def permissions_bind() -> bool:
+    """Whether folder permissions stop this process (root with CAP_DAC_OVERRIDE ignores them)."""
+    if os.name != "posix":
+        return False
+    if os.geteuid() != 0:
+        return True
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    effective = next(
+        (line.split()[1] for line in status.splitlines() if line.startswith("CapEff")), ""
+    )
+    return bool(effective) and not int(effective, 16) & (1 << 1)  # CAP_DAC_OVERRIDE
+
+
+@pytest.mark.parametrize(
+    "lock",
+    [
+        pytest.param(
+            "chmod",
+            marks=pytest.mark.skipif(
+                not permissions_bind(), reason="folder permissions do not bind this process"
+            ),
+        ),
+        "simulated",  # what chmod does to anyone but root, for a root test run
+    ],
+)
+def test_a_folder_made_read_only_is_one_line_and_resumes(
+    lock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = make_plan()
+    out = tmp_path / "locked"
+    folders = [out, out / "runs", out / "runs" / "s000", out / "runs" / "s001"]
+    real_mkdir = Path.mkdir
+
+    def refused(self: Path, *args: Any, **kwargs: Any) -> None:
+        if self.is_relative_to(out) and not self.exists():
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        real_mkdir(self, *args, **kwargs)
+
+    class LockAfterTwo:
+        def __init__(self) -> None:
+            self.finished = 0
+
+        def __call__(self, event: ProgressEvent) -> None:
+            if event.scenario_id is None:
+                return
+            self.finished += 1
+            if self.finished == 2 and lock == "chmod":
+                for folder in folders:
+                    folder.chmod(0o555)
+            elif self.finished == 2:
+                monkeypatch.setattr(Path, "mkdir", refused)
+
+    try:
+        with pytest.raises(OutputError) as raised:
+            run_experiment(plan, out, progress=LockAfterTwo())
+    finally:
+        monkeypatch.undo()
+        for folder in folders:
+            folder.chmod(0o755)
+    message = str(raised.value)
+    assert message.startswith(f"cannot write {out / 'runs' / 's000' / 'rep-001'}: permission")
+    assert "\n" not in message and "--resume" in message
+    resumed = run_experiment(plan, out, resume=True)
+    assert (resumed.reused, resumed.computed) == (2, 4)
+
+
+FULL_DISK_CLI = textwrap.dedent(
+    """
+    import errno, sys
+    import pandas as pd
+    real, done, room = pd.DataFrame.to_parquet, [], int(sys.argv[1])
+    def writer(self, path, *args, **kwargs):
+        if len(done) >= room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        done.append(path)
+        return real(self, path, *args, **kwargs)
+    pd.DataFrame.to_parquet = writer
+    sys.argv = ["ipcsim", *sys.argv[2:]]
+    from ipcsim.cli.main import app
+    app()
+    """
+)
+
+
+def test_cli_on_a_full_disk_exits_2_with_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "full"
+    args = [
+        "experiment", "experiments/planner_capacity/experiment.toml", "--out", str(out),
+        "--replications", "1", "--set", "run.horizon_days=60", "--set", "warmup.mode=none",
+    ]  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_CLI, "6", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "people.parquet: the disk is full" in lines[0] and "--resume" in lines[0]
+    assert len(list(out.glob("runs/*/rep-*/kpis.json"))) == 3
+    resumed = experiment_cli(*args[1:], "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "9 replications computed, 3 reused" in resumed.stdout
