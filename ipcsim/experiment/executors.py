@@ -19,6 +19,13 @@ method is never set): workers then start the same way on every platform, and no 
 while the caller's progress-bar thread is running. Pool workers ignore SIGINT, so Ctrl-C
 reaches only the main process, which stops the pool.
 
+So do a local Dask cluster's workers: they start with SIGINT ignored (POSIX), so a terminal's
+Ctrl-C (sent to the whole process group) interrupts only the main process. That process then
+cancels the batch's futures and closes the client before the cluster, with Dask's and
+tornado's loggers silenced meanwhile: a closing cluster logs lost connections
+(``CommClosedError``) and forgotten keys, which say nothing about the results (every finished
+cell is saved).
+
 A remote Dask cluster needs ipcsim installed on its workers, and a file system shared with the
 client for the per-replication tables (or ``save_tables = false`` in the spec).
 
@@ -43,6 +50,7 @@ import os
 import re
 import signal
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -266,14 +274,17 @@ def _dask_executor(spec: ExecutorSpec, *, connect_timeout_s: float) -> Iterator[
     client: Any = None
     try:
         if spec.kind == "dask-local":
-            cluster = LocalCluster(
-                n_workers=spec.workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            with _children_ignore_sigint():
+                cluster = LocalCluster(
+                    n_workers=spec.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    # Workers log at CRITICAL only: a failed cell reaches the batch as its
+                    # exception, and a worker stopped mid-cell logs lost connections.
+                    silence_logs=logging.CRITICAL,
+                )
             client = Client(cluster, timeout=f"{connect_timeout_s}s")
             where = f"dask LocalCluster ({spec.workers} workers, {cluster.scheduler_address})"
             workers = spec.workers
@@ -283,18 +294,75 @@ def _dask_executor(spec: ExecutorSpec, *, connect_timeout_s: float) -> Iterator[
             workers = max(1, sum(client.nthreads().values()))
             where = f"dask scheduler {spec.address} ({workers} worker threads)"
     except (OSError, TimeoutError, ValueError, RuntimeError) as e:
-        _close_quietly(client, cluster)
+        with _dask_silenced():
+            _close_quietly(client, cluster)
         reason = " ".join(str(e).split()) or type(e).__name__
         raise ExecutorError(f"--executor {spec.text}: cannot reach Dask: {reason}") from e
+    except BaseException:  # Ctrl-C while the cluster starts
+        with _dask_silenced():
+            _close_quietly(client, cluster)
+        raise
     executor = client.get_executor(pure=False)
     try:
         yield ExecutorHandle(executor, spec, workers, where)
     except BaseException:
-        executor.shutdown(wait=False)
-        _close_quietly(client, cluster)
+        # Interrupted (or failed): cancel what is queued or running, then close the client
+        # before the cluster, so no pending gather meets a closed connection; what a closing
+        # cluster logs meanwhile is noise.
+        with _dask_silenced():
+            try:
+                executor.shutdown(wait=False)
+            except Exception as e:  # best effort: the batch is being abandoned
+                logger.debug("cancelling the Dask futures failed: %s", e)
+            _close_quietly(client, cluster)
         raise
     executor.shutdown(wait=True)
     _close_quietly(client, cluster)
+
+
+@contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Start processes meanwhile with SIGINT ignored; this process keeps its own handler.
+
+    A process started with SIGINT ignored keeps ignoring it (Python leaves an inherited
+    ``SIG_IGN`` alone), so a Dask worker never sees a Ctrl-C meant for the main process. The
+    main thread holds SIGINT back meanwhile and gets it afterwards (on Linux, unless another
+    thread of this process took it while it was ignored). Nothing changes off POSIX or outside
+    the main thread.
+    """
+    if os.name != "posix" or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler if handler is not None else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+_NOISY_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+@contextmanager
+def _dask_silenced() -> Iterator[None]:
+    """Silence Dask's, tornado's and asyncio's loggers (and their children) meanwhile."""
+    names = [
+        name
+        for name in [*_NOISY_LOGGERS, *logging.root.manager.loggerDict]
+        if name.split(".")[0] in _NOISY_LOGGERS
+    ]
+    loggers = [logging.getLogger(name) for name in dict.fromkeys(names)]
+    levels = [(log, log.level, log.disabled) for log in loggers]
+    for log in loggers:
+        log.disabled = True
+    try:
+        yield
+    finally:
+        for log, level, disabled in levels:
+            log.setLevel(level)
+            log.disabled = disabled
 
 
 def _check_reachable(address: str, timeout_s: float) -> None:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +157,75 @@ def test_futures_from_every_executor_are_concurrent_futures() -> None:
         future = handle.executor.submit(_square, 3)
         done, _ = cf.wait([future], timeout=1)
         assert future in done and future.result() == 9
+
+
+# --------------------------------------------------------------------------- Ctrl-C with Dask
+def _interrupt_a_dask_batch(out: Path, *, whole_group: bool) -> subprocess.CompletedProcess[str]:
+    """Run ``ipcsim experiment`` on ``dask:local:2`` and press Ctrl-C once a replication is done.
+
+    ``whole_group`` sends SIGINT to the command's whole process group, as a terminal's Ctrl-C
+    does (the Dask workers get it too); otherwise to the main process only.
+    """
+    args = [
+        sys.executable, "-m", "ipcsim", "experiment",
+        "experiments/planner_capacity/experiment.toml", "--out", str(out),
+        "--executor", "dask:local:2", "--replications", "20",
+        "--set", "run.horizon_days=120", "--set", "warmup.mode=none",
+    ]  # fmt: skip
+    child = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, like a job in a terminal
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not list(out.glob("runs/*/rep-*/kpis.json")):
+            assert child.poll() is None, "the batch ended before a replication finished"
+            assert time.monotonic() < deadline, "no replication finished in time"
+            time.sleep(0.02)
+        assert child.poll() is None, "the batch ended before it could be interrupted"
+        if whole_group:
+            os.killpg(child.pid, signal.SIGINT)
+        else:
+            child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    return subprocess.CompletedProcess(args, child.returncode, stdout, stderr)
+
+
+def _assert_stopped_cleanly(result: subprocess.CompletedProcess[str], out: Path) -> None:
+    assert result.returncode == 130, result.stderr
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) <= 2, result.stderr
+    assert lines[-1].startswith("interrupted: finished replications are kept in"), result.stderr
+    assert list(out.glob("runs/*/rep-*/kpis.json"))
+    assert not (out / "manifest.json").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+def test_ctrl_c_on_a_dask_batch_stops_with_one_line(tmp_path: Path) -> None:
+    # Issue 14: Ctrl-C on --executor dask:local:2 printed a ~40-line CommClosedError
+    # traceback about half the time. Once as from a terminal, once to the main process alone.
+    pytest.importorskip("distributed")
+    for attempt, whole_group in enumerate((True, False)):
+        out = tmp_path / f"cut-{attempt}"
+        _assert_stopped_cleanly(_interrupt_a_dask_batch(out, whole_group=whole_group), out)
+
+
+@pytest.mark.slow
+@pytest.mark.validation
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+def test_ctrl_c_on_a_dask_batch_stops_with_one_line_every_time(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    for attempt in range(8):
+        out = tmp_path / f"cut-{attempt}"
+        result = _interrupt_a_dask_batch(out, whole_group=attempt % 2 == 0)
+        _assert_stopped_cleanly(result, out)
