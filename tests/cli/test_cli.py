@@ -173,3 +173,26 @@ def test_breakeven_command_matches_the_library(tmp_path: Path) -> None:
     assert as_csv.stdout.splitlines()[0].startswith("approach,panel,year")
     bad = ipcsim("breakeven", str(sites), "--thresholds", "abc")
     assert bad.returncode == 2 and "--thresholds" in bad.stderr
+
+
+def test_run_removes_the_temporary_folder_a_killed_run_left(tmp_path: Path) -> None:
+    # Issue 14: a kill during `run`'s write phase left a hidden .<out>.tmp-* folder (3-6 MB)
+    # that nothing removed. Here a process that has ended left one, as a killed run does.
+    out = tmp_path / "out"
+    made = subprocess.run(
+        [
+            sys.executable, "-c",
+            "import os, sys; from pathlib import Path; from ipcsim.io import files; "
+            "tmp = files.temporary_sibling(Path(sys.argv[1])); tmp.mkdir(); "
+            "(tmp / 'people.parquet').write_bytes(os.urandom(3 << 20)); print(tmp)",
+            str(out),
+        ],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    leftover = Path(made.stdout.strip())
+    assert leftover.is_dir() and leftover.name.startswith(".out.tmp-")
+    config = str(ROOT / "configs" / "lone_practitioner.toml")
+    result = ipcsim("run", config, "--out", str(out), "--set", "run.horizon_days=30")
+    assert result.returncode == 0, result.stderr
+    assert not leftover.exists()
+    assert os.listdir(tmp_path) == ["out"]
