@@ -1,15 +1,25 @@
-"""``ipcsim validate``: check a scenario file and print what it describes."""
+"""``ipcsim validate``: check a scenario file or an experiment spec, and print what it describes.
+
+Validation checks everything ``run`` (or ``experiment``) needs: the file, every key and
+cross-reference, the files it names (a warm-start backlog) and, for a spec, every scenario of
+its plan. It simulates nothing. What it accepts, ``run`` and ``experiment`` run.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ipcsim.cli._app import AllowOutsideOption, SetOption, console, kpi_table, user_errors
+from ipcsim.experiment import ExperimentPlan, ExperimentSpec, load_spec, plan_experiment
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.backlog import load_backlog
-from ipcsim.scenario.load import load_scenario
+from ipcsim.scenario.load import load_scenario, read_toml
+
+SPEC_KEYS = frozenset(ExperimentSpec.model_fields) - frozenset(Scenario.model_fields)
+"""Top-level keys only an experiment spec has: a file with one of them is validated as a spec."""
 
 
 def _describe(scenario: Scenario) -> list[tuple[str, str]]:
@@ -40,18 +50,55 @@ def _describe(scenario: Scenario) -> list[tuple[str, str]]:
     return rows
 
 
+def _describe_plan(plan: ExperimentPlan) -> list[tuple[str, str]]:
+    spec = plan.spec
+    reps = spec.replications
+    replications = (
+        f"{reps.n} per scenario"
+        if reps.mode == "fixed"
+        else f"auto, {reps.initial} to {reps.max} per scenario"
+    )
+    warmup = {"none": "none", "fixed": f"{spec.warmup.days:g} days", "mser5": "MSER-5"}
+    return [
+        ("experiment", plan.name),
+        ("bases", ", ".join(spec.base_files())),
+        ("scenarios", f"{len(plan.scenarios):,}"),
+        ("factors", ", ".join(plan.factors) or "none"),
+        ("replications", replications),
+        ("warm-up", warmup[spec.warmup.mode]),
+        ("master seed", str(plan.master_seed)),
+        ("KPIs", ", ".join(spec.kpis)),
+    ]
+
+
+def _backlog_rows(scenario: Scenario, label: str = "initial state") -> list[tuple[str, str]]:
+    """Read and check the scenario's backlog now, so that a run never rejects it later."""
+    if not scenario.initial_state:
+        return []
+    backlog = load_backlog(scenario.initial_state, scenario)
+    return [(label, f"{len(backlog):,} people waiting at the start")]
+
+
 @user_errors
 def validate(
-    config: Annotated[str, typer.Argument(help="Scenario TOML file.")],
+    config: Annotated[str, typer.Argument(help="Scenario TOML file or experiment spec.")],
     set_: SetOption = None,
     allow_outside_files: AllowOutsideOption = False,
 ) -> None:
-    """Check a scenario file and the files it names, and print what it describes."""
-    scenario = load_scenario(config, set_ or [], allow_outside_files=allow_outside_files)
-    rows = _describe(scenario)
-    if scenario.initial_state:  # read and checked now, so that `run` never rejects it later
-        backlog = load_backlog(scenario.initial_state, scenario)
-        rows.append(("initial state", f"{len(backlog):,} people waiting at the start"))
+    """Check a scenario file (or an experiment spec) and the files it names; print a summary."""
+    path = Path(config)
+    if SPEC_KEYS & set(read_toml(path)):
+        plan = plan_experiment(load_spec(path, set_ or []), spec_path=path)
+        rows = _describe_plan(plan)
+        checked: set[str] = set()
+        for planned in plan.scenarios:
+            state = planned.scenario.initial_state
+            if state and state not in checked:
+                checked.add(state)
+                rows += _backlog_rows(planned.scenario, f"initial state ({planned.base})")
+    else:
+        scenario = load_scenario(path, set_ or [], allow_outside_files=allow_outside_files)
+        rows = _describe(scenario) + _backlog_rows(scenario)
     table = kpi_table(f"{config}: valid", rows)
     table.columns[0].header = "setting"
     console.print(table)

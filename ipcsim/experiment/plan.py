@@ -40,6 +40,7 @@ from ipcsim.scenario.load import (
     dotted_get,
     dotted_set,
     read_toml,
+    resolve_files,
     scenario_from_dict,
     scenario_hash,
 )
@@ -217,20 +218,33 @@ class _Points:
     ranges: tuple[sensitivity.FactorRange, ...] = ()
 
 
-def _read_bases(spec: ExperimentSpec, folder: Path, where: str) -> _Bases:
-    """Read every base file, apply the spec's overrides and validate it."""
+def _read_bases(
+    spec: ExperimentSpec, folder: Path, where: str, *, allow_outside_files: bool = False
+) -> _Bases:
+    """Read every base file, apply the spec's overrides and validate it.
+
+    Messages start with the spec (``where``) and name the spec's key: ``base`` or
+    ``bases.<name>`` for a file that cannot be read, ``overrides`` for an override that
+    clashes with a base, and the scenario key for a value a base (with the overrides) rejects.
+    """
     raws: dict[str, dict[str, Any]] = {}
     dumps: dict[str, dict[str, Any]] = {}
     sources: dict[str, str] = {}
     for base, relative in spec.base_files().items():
         path = folder / relative
+        key = "base" if spec.base is not None else f"bases.{_quote(base)}"
         try:
-            raw = apply_overrides(read_toml(path), spec.overrides)
+            data = read_toml(path)
         except ConfigError as e:
-            raise ConfigError(f"{where}: base '{base}': {e}") from e
-        source = str(path) + (
-            f" with overrides {' '.join(spec.overrides)}" if spec.overrides else ""
+            raise ConfigError(f"{where}: {key}: {e}") from e
+        try:
+            raw = apply_overrides(data, spec.overrides, label="overrides:")
+        except ConfigError as e:
+            raise ConfigError(f"{where}: {e} (in base '{base}', {path})") from e
+        source = f"{where}: base '{base}' ({path}" + (
+            f" with overrides {' '.join(spec.overrides)})" if spec.overrides else ")"
         )
+        resolve_files(raw, path, source=source, allow_outside_files=allow_outside_files)
         resolved = scenario_from_dict(raw, source=source)
         raws[base] = raw
         dumps[base] = resolved.model_dump(mode="json", by_alias=True)
@@ -292,12 +306,18 @@ def _design_points(
     for key in baseline_levels:
         if key not in design.factors:
             raise ConfigError(f"{where}: baseline.{_quote(key)}: not a factor of [design]")
+    seed = design.seed if design.seed is not None else master_seed
+    if seed >= 2**32:  # SALib's designs and bootstrap take 32-bit seeds
+        raise ConfigError(
+            f"{where}: design.seed: the design needs a seed below 2^32; master_seed "
+            f"{master_seed} is too large to be its default, so set design.seed"
+        )
     try:
         matrix = sensitivity.design_matrix(
             design.method,
             ranges,
             samples=design.samples,
-            seed=design.seed if design.seed is not None else master_seed,
+            seed=seed,
             levels=design.levels,
         )
     except ValueError as e:

@@ -40,23 +40,26 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from ipcsim.errors import ConfigError
 from ipcsim.scenario import Scenario
-from ipcsim.scenario.load import apply_overrides, read_toml, validation_message
+from ipcsim.scenario._strict import StrictModel
+from ipcsim.scenario.bounds import LONGEST_DAYS
+from ipcsim.scenario.load import apply_overrides, parse_override, read_toml, validation_message
 
 __all__ = [
     "DEFAULT_KPIS",
+    "MAX_REPLICATIONS",
+    "MAX_SCENARIOS",
     "DesignSpec",
     "ExperimentSpec",
     "FactorRangeSpec",
@@ -75,13 +78,22 @@ DEFAULT_KPIS = (
 """KPIs of a spec that names none."""
 _SPEC_ONLY_KEYS = frozenset({"name", "description"})
 
+MAX_REPLICATIONS = 10_000
+"""Most replications of one scenario (and most pilots, look-ahead replications)."""
+MAX_SCENARIOS = 100_000
+"""Most scenarios one experiment plans (bases x grid combinations, or design points)."""
+MAX_RESAMPLES = 100_000
+"""Most bootstrap resamples for the sensitivity indices' confidence intervals."""
+MAX_FACTOR_MAGNITUDE = 1e15
+"""Largest magnitude of a design factor's bounds (the scenario bounds each value further)."""
+MIN_BIN_DAYS = 1.0
+"""Shortest period of the series MSER-5 analyses, days."""
+
 Level = StrictBool | StrictInt | StrictFloat | StrictStr
 
 
-class _Spec(BaseModel):
-    """Frozen, and unknown keys are errors."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Spec(StrictModel):
+    """Frozen, unknown keys errors, finite numbers, no lax conversions (as scenario tables)."""
 
 
 class ReplicationSettings(_Spec):
@@ -92,14 +104,32 @@ class ReplicationSettings(_Spec):
         description="'fixed' (n replications) or 'auto' (Hoad-Robinson-Davies: add replications "
         "until the CI half-width of the chosen KPIs is within relative_precision of the mean)",
     )
-    n: int = Field(default=10, ge=1, description="replications per scenario (fixed mode)")
-    initial: int = Field(default=3, ge=2, description="replications before the first check (auto)")
-    max: int = Field(default=50, ge=2, description="cap on replications per scenario (auto)")
+    n: int = Field(
+        default=10,
+        ge=1,
+        le=MAX_REPLICATIONS,
+        description="replications per scenario, 1 to 10,000 (fixed mode)",
+    )
+    initial: int = Field(
+        default=3,
+        ge=2,
+        le=MAX_REPLICATIONS,
+        description="replications before the first check, 2 to 10,000 (auto)",
+    )
+    max: int = Field(
+        default=50,
+        ge=2,
+        le=MAX_REPLICATIONS,
+        description="cap on replications per scenario, 2 to 10,000 (auto)",
+    )
     relative_precision: float = Field(
-        default=0.05, gt=0, lt=1, description="target CI half-width / |mean| (auto)"
+        default=0.05, gt=0, lt=1, description="target CI half-width / |mean|, 0 to 1 (auto)"
     )
     look_ahead: int = Field(
-        default=5, ge=0, description="replications that must keep the precision (auto; kLimit)"
+        default=5,
+        ge=0,
+        le=MAX_REPLICATIONS,
+        description="replications that must keep the precision, 0 to 10,000 (auto; kLimit)",
     )
     kpis: tuple[str, ...] | None = Field(
         default=None, description="KPIs whose precision is checked (auto; default: kpis)"
@@ -119,12 +149,20 @@ class WarmupSettings(_Spec):
         default="none",
         description="'none' (e.g. starting from a backlog), 'fixed' (days) or 'mser5' (automatic)",
     )
-    days: float = Field(default=0.0, ge=0, description="warm-up, days (fixed mode)")
+    days: float = Field(
+        default=0.0, ge=0, le=LONGEST_DAYS, description="warm-up, days, 0 to 36,525 (fixed mode)"
+    )
     pilot_replications: int = Field(
-        default=5, ge=1, description="baseline replications MSER-5 averages (mser5 mode)"
+        default=5,
+        ge=1,
+        le=MAX_REPLICATIONS,
+        description="baseline replications MSER-5 averages, 1 to 10,000 (mser5 mode)",
     )
     bin_days: float = Field(
-        default=7.0, gt=0, description="period of the series MSER-5 analyses, days (mser5 mode)"
+        default=7.0,
+        ge=MIN_BIN_DAYS,
+        le=LONGEST_DAYS,
+        description="period of the series MSER-5 analyses, days, 1 to 36,525 (mser5 mode)",
     )
     combine: Literal["per_kpi", "max"] = Field(
         default="per_kpi",
@@ -135,8 +173,16 @@ class WarmupSettings(_Spec):
 class FactorRangeSpec(_Spec):
     """A factor's range in a design."""
 
-    low: float = Field(description="lower bound, in the key's unit")
-    high: float = Field(description="upper bound, in the key's unit")
+    low: float = Field(
+        ge=-MAX_FACTOR_MAGNITUDE,
+        le=MAX_FACTOR_MAGNITUDE,
+        description="lower bound, in the key's unit, -1e15 to 1e15",
+    )
+    high: float = Field(
+        ge=-MAX_FACTOR_MAGNITUDE,
+        le=MAX_FACTOR_MAGNITUDE,
+        description="upper bound, in the key's unit, -1e15 to 1e15",
+    )
     integer: bool = Field(default=False, description="round sampled values to whole numbers")
     also: tuple[str, ...] = Field(
         default=(),
@@ -159,12 +205,22 @@ class DesignSpec(_Spec):
     method: Literal["latin", "morris", "sobol"] = Field(description="latin, morris or sobol")
     samples: int = Field(
         ge=1,
+        le=MAX_SCENARIOS,
         description="latin: points; morris: trajectories (k + 1 points each); sobol: base "
-        "sample N, a power of 2 (N (k + 2) points)",
+        "sample N, a power of 2 (N (k + 2) points); at most 100,000 points in all",
     )
-    levels: int = Field(default=4, ge=2, description="grid levels of a Morris design (even)")
-    seed: int | None = Field(default=None, ge=0, description="design seed (default: master)")
-    resamples: int = Field(default=1000, ge=10, description="bootstrap resamples for the CIs")
+    levels: int = Field(
+        default=4, ge=2, le=100, description="grid levels of a Morris design, 2 to 100 (even)"
+    )
+    seed: int | None = Field(
+        default=None, ge=0, lt=2**32, description="design seed, 0 to 2^32 - 1 (default: master)"
+    )
+    resamples: int = Field(
+        default=1000,
+        ge=10,
+        le=MAX_RESAMPLES,
+        description="bootstrap resamples for the CIs, 10 to 100,000",
+    )
     factors: dict[str, FactorRangeSpec] = Field(
         min_length=1, description="dotted scenario key -> its range"
     )
@@ -190,7 +246,10 @@ class ExperimentSpec(_Spec):
         default=None, description="several scenario files by name, relative to the spec"
     )
     master_seed: int | None = Field(
-        default=None, ge=0, description="seed of every replication (default: the first base's)"
+        default=None,
+        ge=0,
+        lt=2**63,
+        description="seed of every replication, 0 to 2^63 - 1 (default: the first base's)",
     )
     common_random_numbers: bool = Field(
         default=True, description="same streams for replication r of every scenario"
@@ -198,7 +257,9 @@ class ExperimentSpec(_Spec):
     kpis: tuple[str, ...] = Field(
         default=DEFAULT_KPIS, min_length=1, description="KPIs shown and used for precision"
     )
-    confidence: float = Field(default=0.95, gt=0, lt=1, description="confidence level of CIs")
+    confidence: float = Field(
+        default=0.95, gt=0, lt=1, description="confidence level of CIs, 0 to 1"
+    )
     overrides: tuple[str, ...] = Field(
         default=(), description="key=value overrides applied to every scenario"
     )
@@ -216,6 +277,16 @@ class ExperimentSpec(_Spec):
         default=True, description="write each replication's people and timeseries tables"
     )
 
+    @field_validator("overrides")
+    @classmethod
+    def _overrides_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            try:
+                parse_override(text)
+            except ConfigError as e:
+                raise ValueError(f"{text!r}: {e}") from None
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentSpec:
         if (self.base is None) == (self.bases is None):
@@ -226,7 +297,24 @@ class ExperimentSpec(_Spec):
             raise ValueError("give either [grid] or [design], not both")
         if self.grid is not None and not self.grid:
             raise ValueError("[grid] is empty: give at least one factor with its levels")
+        planned = self.scenario_count()
+        if planned > MAX_SCENARIOS:
+            raise ValueError(
+                f"plans {planned:,} scenarios, more than the {MAX_SCENARIOS:,} allowed "
+                "(fewer levels, factors or samples)"
+            )
         return self
+
+    def scenario_count(self) -> int:
+        """How many scenarios the spec plans: bases x grid combinations, or design points + 1."""
+        bases = len(self.bases) if self.bases is not None else 1
+        if self.grid is not None:
+            return bases * math.prod(len(levels) for levels in self.grid.values())
+        if self.design is not None:
+            k = len(self.design.factors)
+            per_sample = {"latin": 1, "morris": k + 1, "sobol": k + 2}[self.design.method]
+            return self.design.samples * per_sample + 1
+        return bases
 
     def base_files(self) -> dict[str, str]:
         """Base scenario files by name (a single ``base`` is named by its file stem)."""
@@ -269,11 +357,19 @@ def spec_from_dict(
     overrides = list(overrides)
     spec_sets = [o for o in overrides if _route_override(o) == "spec"]
     scenario_sets = [o for o in overrides if _route_override(o) == "scenario"]
-    merged = apply_overrides(data, spec_sets)
+    try:
+        merged = apply_overrides(data, spec_sets)
+        # checked here, so that a bad one is not blamed on the spec's own overrides
+        apply_overrides({}, scenario_sets)
+    except ConfigError as e:  # name the file too: the override may clash with it
+        raise ConfigError(f"{source}: {e}") from e
     if scenario_sets:
         existing = merged.get("overrides", [])
         if not isinstance(existing, list):
-            raise ConfigError(f"{source}: overrides: must be a list of key=value strings")
+            raise ConfigError(
+                f"{source}: overrides: must be a list of key=value strings, got "
+                f"{type(existing).__name__} (with --set {' '.join(scenario_sets)})"
+            )
         merged["overrides"] = [*existing, *scenario_sets]
     where = source + (" with --set " + " ".join(overrides) if overrides else "")
     try:

@@ -9,9 +9,9 @@ from pydantic import (
 )
 
 from ipcsim.scenario._strict import StrictModel
+from ipcsim.scenario.bounds import Effort
 from ipcsim.scenario.distributions import (
     Discrete,
-    Distribution,
     Exponential,
     Fixed,
     Gamma,
@@ -25,9 +25,7 @@ __all__ = ["AnyDistribution", "Effort", "NonNegative", "Probability"]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 """A probability, 0 to 1."""
 NonNegative = Annotated[float, Field(ge=0.0)]
-"""A number >= 0."""
-Effort = NonNegative | Distribution
-"""Staff hours for a task: a number, or a distribution drawn per person."""
+"""A number >= 0 (bounded above by the field that uses it)."""
 
 AnyDistribution = Fixed | Exponential | Uniform | Triangular | LogNormal | Gamma | Discrete
 """Any distribution of :mod:`ipcsim.scenario.distributions`, chosen by ``dist``."""

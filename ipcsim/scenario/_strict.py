@@ -61,12 +61,58 @@ class StrictModel(BaseModel):
             field = cls.model_fields.get(key) if isinstance(key, str) else None
             if field is None:
                 continue
-            problem = _lax_problem(value, _leaf_types(field.annotation))
-            if problem:
-                # The error belongs to the table; ``key`` in its context lets the one-line
-                # message name the field (ipcsim.scenario.load.validation_message).
-                raise PydanticCustomError(LAX_INPUT, problem, {"key": key})
+            found = _lax_in(value, field.annotation, (key,))
+            if found:
+                where, problem = found
+                # The error belongs to the table; ``key`` (and ``loc``, the path to an item of
+                # an array or table) in its context lets the one-line message name the field
+                # (ipcsim.scenario.load.validation_message).
+                raise PydanticCustomError(LAX_INPUT, problem, {"key": key, "loc": where})
         return data
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The members of a union (through ``Annotated``), or the annotation itself."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+def _item_annotations(annotation: Any, value: Any) -> list[Any]:
+    """Annotations of the items of ``value`` (an array or a table) that ``annotation`` allows."""
+    found: list[Any] = []
+    for member in _members(annotation):
+        origin, args = typing.get_origin(member), typing.get_args(member)
+        if isinstance(value, list | tuple) and origin in (list, tuple) and args:
+            found += [a for a in args if a is not Ellipsis]
+        elif isinstance(value, dict) and origin is dict and len(args) == 2:
+            found.append(args[1])
+    return found
+
+
+def _lax_in(
+    value: Any, annotation: Any, where: tuple[Any, ...]
+) -> tuple[tuple[Any, ...], str] | None:
+    """Where in ``value`` (a path) a lax conversion would happen and why, or None.
+
+    Arrays and tables are checked item by item against their item type (``effort_hours``
+    takes a number or a distribution per role: ``planner = true`` is no number).
+    """
+    problem = _lax_problem(value, _leaf_types(annotation))
+    if problem:
+        return where, problem
+    items = _item_annotations(annotation, value)
+    if not items:
+        return None
+    pairs = value.items() if isinstance(value, dict) else enumerate(value)
+    for index, item in pairs:
+        found = [_lax_in(item, item_annotation, (*where, index)) for item_annotation in items]
+        if all(found):  # no item type takes it as it is
+            return found[0]
+    return None
 
 
 def _lax_problem(value: Any, accepted: set[Any]) -> str | None:

@@ -9,11 +9,9 @@ from pydantic import (
     model_validator,
 )
 
-from ipcsim.scenario._base import Effort, NonNegative, Probability, _Model
-from ipcsim.scenario.distributions import (
-    Distribution,
-    Fixed,
-)
+from ipcsim.scenario._base import Probability, _Model
+from ipcsim.scenario.bounds import MAX_GBP, DaysDistribution, Effort
+from ipcsim.scenario.distributions import Fixed
 
 __all__ = [
     "BudgetEnvelope",
@@ -56,11 +54,11 @@ class BudgetRelease(_Model):
 
     effort_hours: dict[str, Effort] = Field(
         default_factory=lambda: dict[str, Effort](admin=1.0),
-        description="payment set-up hours per budget by role (P44)",
+        description="payment set-up hours per budget by role, 0 to 1,000 (P44)",
     )
-    processing_delay_days: Distribution = Field(
+    processing_delay_days: DaysDistribution = Field(
         default=Fixed(value=28.0),
-        description="days from budget agreed to money released (P45)",
+        description="days from budget agreed to money released, 0 to 36,525 (P45)",
     )
     release_probability: Probability = Field(
         default=0.9, description="P(payment becomes operational | budget agreed) (P46)"
@@ -86,7 +84,9 @@ class BudgetEnvelope(_Model):
     period: Literal["month", "financial_year"] = Field(
         default="financial_year", description="period the pot covers (financial year from April)"
     )
-    amount_gbp: NonNegative = Field(
-        description="pounds available for budgets each period (P41-P42; e.g. site 3: 170,000 "
-        "for 200 users)"
+    amount_gbp: float = Field(
+        ge=0,
+        le=MAX_GBP,
+        description="pounds available for budgets each period, 0 to 1e12 (P41-P42; e.g. site 3: "
+        "170,000 for 200 users)",
     )

@@ -7,15 +7,25 @@ from typing import Literal
 
 from pydantic import (
     Field,
-    field_validator,
     model_validator,
 )
 
-from ipcsim.scenario._base import AnyDistribution, NonNegative, Probability, _Model
+from ipcsim.scenario._base import Probability, _Model
+from ipcsim.scenario.bounds import (
+    LONGEST_DAYS,
+    MAX_PEOPLE,
+    MAX_PEOPLE_PER_BATCH,
+    MAX_REFERRALS_PER_MONTH,
+    MAX_TASK_HOURS,
+    MIN_REVIEW_INTERVAL_DAYS,
+    DaysDistribution,
+    MinutesDistribution,
+    PoundsDistribution,
+    SessionsDistribution,
+)
 from ipcsim.scenario.budgets import BudgetSplit
 from ipcsim.scenario.distributions import (
     Discrete,
-    Distribution,
     Fixed,
     Triangular,
     Uniform,
@@ -32,16 +42,27 @@ class RatePoint(_Model):
     """A referral rate in force from a date."""
 
     date: dt.date = Field(description="date from which the rate applies")
-    referrals_per_month: NonNegative = Field(description="mean referrals per month from the date")
+    referrals_per_month: float = Field(
+        ge=0,
+        le=MAX_REFERRALS_PER_MONTH,
+        description="mean referrals per month from the date, 0 to 1,000,000",
+    )
 
 
 class Batch(_Model):
     """People found at once in a linked dataset, then referred over a few days."""
 
     date: dt.date = Field(description="date of the batch identification")
-    people: int = Field(ge=0, description="people identified (capped by those still eligible)")
+    people: int = Field(
+        ge=0,
+        le=MAX_PEOPLE_PER_BATCH,
+        description="people identified, 0 to 1,000,000 (capped by those still eligible)",
+    )
     spread_days: float = Field(
-        default=30.0, gt=0, description="days over which their referrals are spread (assumption)"
+        default=30.0,
+        gt=0,
+        le=LONGEST_DAYS,
+        description="days over which their referrals are spread, up to 36,525 (assumption)",
     )
 
 
@@ -49,27 +70,33 @@ class Cohort(_Model):
     """One IPC user group: its demand, planning needs, budgets, withdrawals and reviews."""
 
     label: str = Field(default="", description="display name of the cohort")
-    referrals_per_month: NonNegative = Field(
+    referrals_per_month: float = Field(
         default=2.0,
-        description="mean referrals per month, Poisson arrivals (P08: pilot-mode site rate)",
+        ge=0,
+        le=MAX_REFERRALS_PER_MONTH,
+        description="mean referrals per month, Poisson arrivals, 0 to 1,000,000 (P08: pilot-mode "
+        "site rate)",
     )
     offer_acceptance: Probability = Field(
         default=0.8, description="probability a referred person accepts the IPC offer (P12)"
     )
-    sessions: Distribution = Field(
+    sessions: SessionsDistribution = Field(
         default=Discrete(values=(1, 2, 3), probs=(0.2, 0.45, 0.35)),
-        description="number of planning conversations, sessions (P16)",
+        description="number of planning conversations, sessions, 1 to 100: a distribution with "
+        "a highest value (fixed, uniform, triangular or discrete) (P16)",
     )
-    first_session_minutes: Distribution = Field(
-        default=Fixed(value=60.0), description="length of the first conversation, minutes (P19)"
+    first_session_minutes: MinutesDistribution = Field(
+        default=Fixed(value=60.0),
+        description="length of the first conversation, minutes, 0 to 1,440 (P19)",
     )
-    later_session_minutes: Distribution = Field(
+    later_session_minutes: MinutesDistribution = Field(
         default=Uniform(low=45.0, high=60.0),
-        description="length of each later conversation, minutes (P20: 45-60, mean 52.5)",
+        description="length of each later conversation, minutes, 0 to 1,440 (P20: 45-60, "
+        "mean 52.5)",
     )
-    session_gap_days: Distribution = Field(
+    session_gap_days: DaysDistribution = Field(
         default=Uniform(low=2.0, high=7.0),
-        description="earliest gap from one conversation to the next, days (P21)",
+        description="earliest gap from one conversation to the next, days, 0 to 36,525 (P21)",
     )
     withdrawal_probability_before_first_session: Probability = Field(
         default=0.05,
@@ -86,22 +113,31 @@ class Cohort(_Model):
     budget_type_split: BudgetSplit = Field(
         default_factory=BudgetSplit, description="budget types where a DP is offered (P39)"
     )
-    budget_amount_gbp: Distribution = Field(
+    budget_amount_gbp: PoundsDistribution = Field(
         default=Triangular(low=200.0, mode=750.0, high=1000.0),
-        description="budget per person per year, pounds (P41: 750, range 200-1,000; shape "
-        "assumption)",
+        description="budget per person per year, pounds, 0 to 1,000,000 (P41: 750, range "
+        "200-1,000; shape assumption)",
     )
     review_interval_days: float = Field(
-        default=365.0, gt=0, description="days between reviews of a plan in place (P49)"
+        default=365.0,
+        ge=MIN_REVIEW_INTERVAL_DAYS,
+        le=LONGEST_DAYS,
+        description="days between reviews of a plan in place, 7 to 36,525 (P49)",
     )
     review_probability: Probability = Field(
         default=0.25, description="probability a due review actually happens (P50, pilot mode)"
     )
-    review_hours_budget_holder: NonNegative = Field(
-        default=5.0, description="lead-practitioner hours per review, budget holders (P51)"
+    review_hours_budget_holder: float = Field(
+        default=5.0,
+        ge=0,
+        le=MAX_TASK_HOURS,
+        description="lead-practitioner hours per review, budget holders, 0 to 1,000 (P51)",
     )
-    review_hours_no_budget: NonNegative = Field(
-        default=1.0, description="lead-practitioner hours per review, no budget (P51)"
+    review_hours_no_budget: float = Field(
+        default=1.0,
+        ge=0,
+        le=MAX_TASK_HOURS,
+        description="lead-practitioner hours per review, no budget, 0 to 1,000 (P51)",
     )
 
     referral_schedule: tuple[RatePoint, ...] = Field(
@@ -112,8 +148,9 @@ class Cohort(_Model):
     eligible_population: int | None = Field(
         default=None,
         ge=0,
-        description="people eligible for IPC at the site, depleted by referrals; unlimited if "
-        "unset (P06: Table A-1 projected cohort)",
+        le=MAX_PEOPLE,
+        description="people eligible for IPC at the site, 0 to 100,000,000, depleted by "
+        "referrals; unlimited if unset (P06: Table A-1 projected cohort)",
     )
     identification: Literal["practitioner", "annual_review", "batch", "mass_invitation"] = Field(
         default="practitioner",
@@ -141,12 +178,3 @@ class Cohort(_Model):
         if dates != sorted(dates):
             raise ValueError("referral_schedule dates must be in increasing order")
         return self
-
-    @field_validator("sessions")
-    @classmethod
-    def _at_least_one_session(cls, value: AnyDistribution) -> AnyDistribution:
-        if isinstance(value, Fixed) and value.value < 1:
-            raise ValueError(f"must be >= 1 session, got {value.value:g}")
-        if isinstance(value, Discrete) and min(value.values) < 1:
-            raise ValueError(f"every value must be >= 1 session, got {list(value.values)}")
-        return value

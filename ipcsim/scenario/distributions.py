@@ -5,7 +5,12 @@ such as ``{ dist = "lognormal", median = 1, p95 = 21 }`` validates into a
 :class:`LogNormal` and draws with :meth:`sample` from a numpy ``Generator`` that the caller
 owns (no global RNG).
 
-Units are those of the field that holds the distribution (days, minutes, pounds, sessions).
+Units are those of the field that holds the distribution (days, minutes, pounds, sessions);
+the field bounds the parameters (:class:`ipcsim.scenario.bounds.DistributionBound`). The shape
+is bounded here, so that no draw overflows and a draw far beyond the parameters is vanishingly
+rare: a lognormal's 95th percentile is at most :data:`MAX_SPREAD` times its median, and a
+standard deviation at most :data:`MAX_CV` times the mean (and, for a gamma, whose shape would
+otherwise overflow, at least :data:`MIN_CV` times it).
 """
 
 from __future__ import annotations
@@ -23,6 +28,15 @@ from ipcsim.scenario._strict import StrictModel
 # z for the 95th percentile of the standard normal, used by the median/p95 lognormal.
 _Z95 = 1.6448536269514722
 
+MAX_SPREAD = 1000.0
+"""Largest ratio of a lognormal's 95th percentile to its median (sigma at most 4.2)."""
+MAX_CV = 100.0
+"""Largest standard deviation of a lognormal or gamma, as a multiple of its mean."""
+MIN_CV = 0.001
+"""Smallest standard deviation of a gamma, as a multiple of its mean (shape at most 10^6)."""
+MAX_DISCRETE_VALUES = 1000
+"""Most values a discrete distribution may list."""
+
 
 class _Dist(StrictModel):
     """A distribution: draws one value or a block of values from a numpy generator."""
@@ -39,12 +53,20 @@ class _Dist(StrictModel):
         """The distribution's mean, in the unit of the field."""
         raise NotImplementedError
 
+    def parameters(self) -> list[tuple[str, float]]:  # pragma: no cover - abstract
+        """``(name, value)`` of every parameter in the unit of the field (not sd or probs)."""
+        raise NotImplementedError
+
 
 class Fixed(_Dist):
     """Always the same value."""
 
     dist: Literal["fixed"] = "fixed"
     value: float = Field(ge=0, description="the value, in the unit of the field")
+
+    def parameters(self) -> list[tuple[str, float]]:
+        """``(name, value)`` of every parameter in the unit of the field."""
+        return [("value", self.value)]
 
     def sample(self, rng: np.random.Generator) -> float:
         """One draw, in the unit of the field."""
@@ -68,6 +90,10 @@ class Exponential(_Dist):
     model_config = ConfigDict(
         frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True
     )
+
+    def parameters(self) -> list[tuple[str, float]]:
+        """``(name, value)`` of every parameter in the unit of the field."""
+        return [("mean", self.mean_value)]
 
     def sample(self, rng: np.random.Generator) -> float:
         """One draw, in the unit of the field."""
@@ -94,6 +120,10 @@ class Uniform(_Dist):
         if self.high < self.low:
             raise ValueError(f"high must be >= low, got low={self.low}, high={self.high}")
         return self
+
+    def parameters(self) -> list[tuple[str, float]]:
+        """``(name, value)`` of every parameter in the unit of the field."""
+        return [("low", self.low), ("high", self.high)]
 
     def sample(self, rng: np.random.Generator) -> float:
         """One draw, in the unit of the field."""
@@ -123,6 +153,10 @@ class Triangular(_Dist):
                 f"need low <= mode <= high, got low={self.low}, mode={self.mode}, high={self.high}"
             )
         return self
+
+    def parameters(self) -> list[tuple[str, float]]:
+        """``(name, value)`` of every parameter in the unit of the field."""
+        return [("low", self.low), ("mode", self.mode), ("high", self.high)]
 
     def sample(self, rng: np.random.Generator) -> float:
         """One draw, in the unit of the field."""
@@ -168,8 +202,18 @@ class LogNormal(_Dist):
         by_quantiles = self.median is not None and self.p95 is not None
         if by_moments == by_quantiles:
             raise ValueError("give either mean and sd, or median and p95")
-        if self.p95 is not None and self.median is not None and self.p95 <= self.median:
-            raise ValueError(f"p95 must exceed median, got median={self.median}, p95={self.p95}")
+        if self.p95 is not None and self.median is not None:
+            if self.p95 <= self.median:
+                raise ValueError(
+                    f"p95 must exceed median, got median={self.median}, p95={self.p95}"
+                )
+            if self.p95 > MAX_SPREAD * self.median:
+                raise ValueError(
+                    f"p95 must be at most {MAX_SPREAD:,g} times the median, got "
+                    f"median={self.median:g}, p95={self.p95:g}"
+                )
+        if self.sd is not None and self.mean_value is not None:
+            _check_cv(self.mean_value, self.sd, low=0.0)
         return self
 
     @property
@@ -180,6 +224,11 @@ class LogNormal(_Dist):
         assert self.mean_value is not None and self.sd is not None  # guaranteed by validator
         s2 = math.log1p((self.sd / self.mean_value) ** 2)
         return math.log(self.mean_value) - s2 / 2, math.sqrt(s2)
+
+    def parameters(self) -> list[tuple[str, float]]:
+        """``(name, value)`` of every parameter in the unit of the field (not sd)."""
+        named = (("mean", self.mean_value), ("median", self.median), ("p95", self.p95))
+        return [(name, value) for name, value in named if value is not None]
 
     def sample(self, rng: np.random.Generator) -> float:
         """One draw, in the unit of the field."""
@@ -208,6 +257,15 @@ class Gamma(_Dist):
         frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True
     )
 
+    @model_validator(mode="after")
+    def _shape_in_range(self) -> Gamma:
+        _check_cv(self.mean_value, self.sd, low=MIN_CV)
+        return self
+
+    def parameters(self) -> list[tuple[str, float]]:
+        """``(name, value)`` of every parameter in the unit of the field (not sd)."""
+        return [("mean", self.mean_value)]
+
     def sample(self, rng: np.random.Generator) -> float:
         """One draw, in the unit of the field."""
         shape = (self.mean_value / self.sd) ** 2
@@ -227,8 +285,12 @@ class Discrete(_Dist):
     """Empirical / discrete distribution: ``values`` with probabilities ``probs``."""
 
     dist: Literal["discrete"] = "discrete"
-    values: tuple[float, ...] = Field(min_length=1, description="possible values")
-    probs: tuple[float, ...] = Field(min_length=1, description="probability of each value")
+    values: tuple[float, ...] = Field(
+        min_length=1, max_length=MAX_DISCRETE_VALUES, description="possible values (1 to 1,000)"
+    )
+    probs: tuple[float, ...] = Field(
+        min_length=1, max_length=MAX_DISCRETE_VALUES, description="probability of each value"
+    )
     _cumulative: list[float] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -245,6 +307,10 @@ class Discrete(_Dist):
         if any(v < 0 for v in self.values):
             raise ValueError(f"values must be >= 0, got {list(self.values)}")
         return self
+
+    def parameters(self) -> list[tuple[str, float]]:
+        """``(name, value)`` of every parameter in the unit of the field (each value)."""
+        return [("values", value) for value in self.values]
 
     def sample(self, rng: np.random.Generator) -> float:
         """One draw, in the unit of the field."""
@@ -267,6 +333,18 @@ class Discrete(_Dist):
     def mean(self) -> float:
         """The distribution's mean, in the unit of the field."""
         return float(sum(v * p for v, p in zip(self.values, self.probs, strict=True)))
+
+
+def _check_cv(mean: float, sd: float, *, low: float) -> None:
+    """A ValueError unless ``sd`` lies within ``low`` to :data:`MAX_CV` times ``mean``."""
+    if sd > MAX_CV * mean:
+        raise ValueError(
+            f"sd must be at most {MAX_CV:g} times the mean, got mean={mean:g}, sd={sd:g}"
+        )
+    if sd < low * mean:
+        raise ValueError(
+            f"sd must be at least {low:g} times the mean, got mean={mean:g}, sd={sd:g}"
+        )
 
 
 Distribution = Annotated[

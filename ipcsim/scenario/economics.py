@@ -15,6 +15,16 @@ from pydantic import Field, field_validator, model_validator
 
 from ipcsim.errors import ConfigError
 from ipcsim.scenario._base import _Model
+from ipcsim.scenario.bounds import (
+    MAX_COUNT,
+    MAX_GBP,
+    MAX_GBP_PER_HOUR,
+    MAX_GBP_PER_PERSON,
+    MAX_GBP_PER_QALY,
+    MAX_MULTIPLIER,
+    MAX_TASK_HOURS,
+    MAX_YEARS,
+)
 
 __all__ = [
     "DEFAULT_ADMISSION_COST",
@@ -51,15 +61,17 @@ class StandardCare(_Model):
     appointments_per_person: float = Field(
         default=0.0,
         ge=0,
-        description="appointments per patient under standard care that IPC replaces "
-        "(assumption: none, as IPC was added to standard care, 001:L1956; Table 5-1 gives "
+        le=MAX_COUNT,
+        description="appointments per patient under standard care that IPC replaces, 0 to "
+        "1,000 (assumption: none, as IPC was added to standard care, 001:L1956; Table 5-1 gives "
         "only IPC's extra +4.2)",
     )
     hours_per_appointment: float = Field(
         default=1.0,
         ge=0,
-        description="staff hours per standard-care appointment (assumption: like the first "
-        "60-minute planning conversation, P19)",
+        le=MAX_TASK_HOURS,
+        description="staff hours per standard-care appointment, 0 to 1,000 (assumption: like "
+        "the first 60-minute planning conversation, P19)",
     )
     appointment_role: str | None = Field(
         default=None,
@@ -69,19 +81,23 @@ class StandardCare(_Model):
     appointment_hourly_cost_gbp: float | None = Field(
         default=None,
         ge=0,
-        description="salary-basis pounds per hour for standard-care appointments, instead "
-        "of a role's (P60 rates)",
+        le=MAX_GBP_PER_HOUR,
+        description="salary-basis pounds per hour for standard-care appointments, 0 to 1,000, "
+        "instead of a role's (P60 rates)",
     )
     staff_contacts_per_person: float = Field(
         default=0.0,
         ge=0,
+        le=MAX_COUNT,
         description="staff-to-staff contacts per patient under standard care that IPC "
-        "replaces (assumption: none; P23's 2.4 contacts per plan are Table 5-1's extra ones)",
+        "replaces, 0 to 1,000 (assumption: none; P23's 2.4 contacts per plan are Table 5-1's "
+        "extra ones)",
     )
     hours_per_staff_contact: float | None = Field(
         default=None,
         ge=0,
-        description="staff hours per standard-care contact; pathway.circulation."
+        le=MAX_TASK_HOURS,
+        description="staff hours per standard-care contact, 0 to 1,000; pathway.circulation."
         "minutes_per_contact / 60 if unset (P24: 20 minutes)",
     )
     staff_contact_role: str | None = Field(
@@ -92,8 +108,9 @@ class StandardCare(_Model):
     staff_contact_hourly_cost_gbp: float | None = Field(
         default=None,
         ge=0,
-        description="salary-basis pounds per hour for standard-care contacts, instead of a "
-        "role's (P60 rates)",
+        le=MAX_GBP_PER_HOUR,
+        description="salary-basis pounds per hour for standard-care contacts, 0 to 1,000, "
+        "instead of a role's (P60 rates)",
     )
 
     @model_validator(mode="after")
@@ -125,27 +142,30 @@ class Economics(_Model):
     on_cost_multiplier: float = Field(
         default=1.30,
         ge=1.0,
-        description="factor from salary to salary plus employer's on-costs, used when "
+        le=MAX_MULTIPLIER,
+        description="factor from salary to salary plus employer's on-costs, 1 to 10, used when "
         "cost_basis = 'full' (P60: salary-only rates, +30 % for on-costs)",
     )
     overhead_multiplier: float = Field(
         default=1.0,
         ge=1.0,
-        description="factor for management and capital overheads on top of on-costs, used "
-        "when cost_basis = 'full' (assumption: the sources give no overhead rate)",
+        le=MAX_MULTIPLIER,
+        description="factor for management and capital overheads on top of on-costs, 1 to 10, "
+        "used when cost_basis = 'full' (assumption: the sources give no overhead rate)",
     )
     non_staff_cost_per_patient_gbp: float = Field(
         default=7.50,
         ge=0,
-        description="non-staff running cost per patient, pounds (Der: Table C-2 site 3 room "
-        "bookings £1,000 + leaflets £500 for 200 users; site 9's paper, stamps and events "
-        "come to £15.05 per user, site 8 lists none)",
+        le=MAX_GBP_PER_PERSON,
+        description="non-staff running cost per patient, pounds, 0 to 1,000,000 (Der: Table "
+        "C-2 site 3 room bookings £1,000 + leaflets £500 for 200 users; site 9's paper, "
+        "stamps and events come to £15.05 per user, site 8 lists none)",
     )
     setup_cost_per_site_year_gbp: float | tuple[float, ...] = Field(
         default=161919.0,
-        description="set-up cost per year of the run, pounds: one number for every year, or "
-        "a list for years 1, 2, ... (P66: £161,919 average year; by year £151,586, £162,348, "
-        "£146,240, §6.8); a partial last year gets its share",
+        description="set-up cost per year of the run, pounds, 0 to 1e12: one number for every "
+        "year, or a list of up to 101 for years 1, 2, ... (P66: £161,919 average year; by "
+        "year £151,586, £162,348, £146,240, §6.8); a partial last year gets its share",
     )
     budgets_in_running_cost: Literal["none", "agreed", "released"] = Field(
         default="none",
@@ -161,19 +181,23 @@ class Economics(_Model):
     discount_rate: float = Field(
         default=DEFAULT_DISCOUNT_RATE,
         ge=0,
-        description="annual discount rate for the break-even, fraction; year y's costs are "
+        le=1,
+        description="annual discount rate for the break-even, fraction, 0 to 1; year y's costs are "
         "divided by (1 + rate)^(y - 1) (P68: 3.5 %)",
     )
     thresholds_gbp_per_qaly: tuple[float, ...] = Field(
         default=tuple(float(t) for t in DEFAULT_THRESHOLDS),
         min_length=1,
-        description="cost-effectiveness thresholds, pounds per QALY (P69: £13,000 main; "
+        max_length=20,
+        description="cost-effectiveness thresholds, pounds per QALY, 1 to 20 of them, each up "
+        "to 10,000,000 (P69: £13,000 main; "
         "£20,000, £30,000, £50,000, 001:L514, L959)",
     )
     admission_cost_gbp: float = Field(
         default=DEFAULT_ADMISSION_COST,
         gt=0,
-        description="unit cost of an unplanned hospital admission, pounds (P70)",
+        le=MAX_GBP_PER_PERSON,
+        description="unit cost of an unplanned hospital admission, pounds, up to 1,000,000 (P70)",
     )
     standard_care: StandardCare = Field(
         default_factory=StandardCare,
@@ -186,17 +210,21 @@ class Economics(_Model):
         values = value if isinstance(value, tuple) else (value,)
         if not values:
             raise ValueError("must be a number or a list of one or more numbers")
+        if len(values) > MAX_YEARS:
+            raise ValueError(f"gives {len(values)} years, at most {MAX_YEARS} allowed")
         for number in values:
-            if not math.isfinite(number) or number < 0:
-                raise ValueError(f"must be >= 0 pounds, got {number!r}")
+            if not math.isfinite(number) or not 0 <= number <= MAX_GBP:
+                raise ValueError(f"must be 0 to {MAX_GBP:g} pounds, got {number!r}")
         return value
 
     @field_validator("thresholds_gbp_per_qaly")
     @classmethod
     def _thresholds_valid(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         for number in value:
-            if not math.isfinite(number) or number <= 0:
-                raise ValueError(f"must be > 0 pounds per QALY, got {number!r}")
+            if not math.isfinite(number) or not 0 < number <= MAX_GBP_PER_QALY:
+                raise ValueError(
+                    f"must be > 0 and at most {MAX_GBP_PER_QALY:,g} pounds per QALY, got {number!r}"
+                )
         if len(set(value)) != len(value):
             raise ValueError(f"must all be different, got {list(value)}")
         return value

@@ -29,13 +29,19 @@ def parse_override(text: str) -> tuple[str, Any]:
     -------
     tuple
         The dotted key and the parsed value (a bare word that is not TOML is kept as a string).
+
+    Raises
+    ------
+    ConfigError
+        Saying what is wrong; the caller names where the text came from (``--set``, a spec's
+        ``overrides``).
     """
     if "=" not in text:
-        raise ConfigError(f"--set {text}: expected key=value")
+        raise ConfigError("expected key=value")
     key, raw = text.split("=", 1)
     key, raw = key.strip(), raw.strip()
     if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {text}: the key must be a dotted path such as run.seed")
+        raise ConfigError("the key must be a dotted path such as run.seed")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
@@ -43,15 +49,34 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Return a copy of ``data`` with each dotted override set (tables created as needed)."""
+def apply_overrides(
+    data: Mapping[str, Any], overrides: Iterable[str], *, label: str = "--set"
+) -> dict[str, Any]:
+    """Return a copy of ``data`` with each dotted override set (tables created as needed).
+
+    Parameters
+    ----------
+    data
+        Nested tables, left as they are.
+    overrides
+        ``key=value`` strings.
+    label
+        How messages name an override: ``--set`` (``--set run=3: ...``), or e.g. a spec's
+        ``overrides`` key.
+
+    Raises
+    ------
+    ConfigError
+        ``<label> <override>: <what is wrong>``, for a malformed override or one that clashes
+        with the data (a value where the key needs a table).
+    """
     result: dict[str, Any] = copy.deepcopy(dict(data))
     for text in overrides:
-        key, value = parse_override(text)
         try:
+            key, value = parse_override(text)
             dotted_set(result, key, value)
         except ConfigError as e:
-            raise ConfigError(f"--set {text}: {e}") from e
+            raise ConfigError(f"{label} {text}: {e}") from e
     return result
 
 
@@ -137,24 +162,65 @@ def _user_location(
     return tuple(kept)
 
 
+_WRONG_KIND = frozenset(
+    {"float_type", "int_type", "bool_type", "string_type", "float_parsing", "int_parsing"}
+)
+"""Error types that only say "this is not a number/string": unhelpful about a table."""
+_SHOWN_CHARS = 60
+"""At most this much of a bad value is echoed in an error."""
+
+
+def _error_location(err: Mapping[str, Any], data: Any) -> tuple[int | str, ...]:
+    """Where the error is, as the user wrote it (a lax input names the item in its context)."""
+    kind = err.get("type")
+    raw_loc = tuple(err.get("loc", ()))
+    if kind == LAX_INPUT:  # raised by the table, about one of its keys (or an item of one)
+        context = err.get("ctx", {})
+        raw_loc = (*raw_loc, *context.get("loc", (context.get("key", ""),)))
+    keep_absent_last = kind in ("missing", "extra_forbidden")
+    return _user_location(raw_loc, data, keep_absent_last=keep_absent_last)
+
+
+def _most_telling(errors: Sequence[Mapping[str, Any]], data: Any) -> Mapping[str, Any]:
+    """The first error, or a more telling one about the same key.
+
+    A key that takes a number or a distribution (``effort_hours``) fails both ways; when the
+    value is a table, "Input should be a valid number" says nothing, and the distribution's
+    own error (a bad parameter, an unknown ``dist``) is the one to show.
+    """
+    first = errors[0]
+    loc = _error_location(first, data)
+
+    def score(err: Mapping[str, Any]) -> tuple[bool, int]:
+        where = _error_location(err, data)
+        value = dotted_get(data, where)[1]
+        unhelpful = err.get("type") in _WRONG_KIND and isinstance(value, dict | list)
+        return unhelpful, -len(where)
+
+    same_key = [err for err in errors if _error_location(err, data)[: len(loc)] == loc]
+    return min(same_key, key=score)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
+
+
 def validation_message(error: ValidationError, data: Any, source: str) -> str:
     """One line naming the source, the key and the value of the first validation error."""
-    first = error.errors()[0]
+    errors = error.errors()
+    first = _most_telling(errors, data)
     kind = first.get("type")
-    raw_loc = tuple(first.get("loc", ()))
-    if kind == LAX_INPUT:  # raised by the table, about one of its keys
-        raw_loc = (*raw_loc, first.get("ctx", {}).get("key", ""))
-    keep_absent_last = kind in ("missing", "extra_forbidden")
-    loc = _user_location(raw_loc, data, keep_absent_last=keep_absent_last)
+    loc = _error_location(first, data)
     found, value = dotted_get(data, loc)
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-    if first.get("type") == "extra_forbidden":
+    if kind == "extra_forbidden":
         message = "unknown key (check the spelling; see `ipcsim schema`)"
-    elif first.get("type") == "missing":
+    elif kind == "missing":
         message = "required key is missing"
     scalar = not isinstance(value, dict | list)
-    shown = f", got {value!r}" if found and scalar and first.get("type") != "missing" else ""
-    more = len(error.errors()) - 1
+    shown = f", got {_shown(value)}" if found and scalar and kind != "missing" else ""
+    more = len(errors) - 1
     extra = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
     where = ".".join(str(p) for p in loc) + ": " if loc else ""
     return f"{source}: {where}{message}{shown}{extra}"
@@ -217,13 +283,37 @@ def load_scenario(
     except ConfigError as e:  # name the file too: the override may clash with it
         raise ConfigError(f"{path}: {e}") from e
     source = str(path) + (" with --set " + " ".join(overrides) if overrides else "")
+    resolve_files(data, path, source=source, allow_outside_files=allow_outside_files)
+    return scenario_from_dict(data, source=source)
+
+
+def resolve_files(
+    data: dict[str, Any], path: Path, *, source: str, allow_outside_files: bool = False
+) -> None:
+    """Make the files a scenario names relative to its file, in place, checking they lie beside it.
+
+    Parameters
+    ----------
+    data
+        The scenario as read from ``path`` (with any overrides), changed in place.
+    path
+        The scenario file.
+    source
+        Where the data came from, for messages.
+    allow_outside_files
+        Let the files lie outside the scenario file's folder.
+
+    Raises
+    ------
+    ConfigError
+        When a file lies outside the folder and ``allow_outside_files`` is false.
+    """
     state = data.get("initial_state")
     if isinstance(state, str) and state:
         # A backlog file is named relative to the scenario file that names it.
         data["initial_state"] = str(
             _confined(path, state, key="initial_state", source=source, allow=allow_outside_files)
         )
-    return scenario_from_dict(data, source=source)
 
 
 def _confined(scenario_path: Path, name: str, *, key: str, source: str, allow: bool) -> Path:

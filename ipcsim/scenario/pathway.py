@@ -8,10 +8,18 @@ from pydantic import (
     Field,
 )
 
-from ipcsim.scenario._base import Effort, NonNegative, Probability, _Model
+from ipcsim.scenario._base import Probability, _Model
+from ipcsim.scenario.bounds import (
+    MAX_MINUTES,
+    MAX_PLANS,
+    MAX_TASK_HOURS,
+    MIN_SHARE,
+    ContactsDistribution,
+    DaysDistribution,
+    Effort,
+)
 from ipcsim.scenario.distributions import (
     Discrete,
-    Distribution,
     Fixed,
     Uniform,
 )
@@ -29,25 +37,31 @@ class Activity(_Model):
 
     effort_hours: dict[str, Effort] = Field(
         default_factory=dict,
-        description="staff hours per person by role name (a number or a distribution)",
+        description="staff hours per person by role name, 0 to 1,000 (a number or a distribution)",
     )
-    delay_days: Distribution = Field(
-        default=Fixed(value=0.0), description="elapsed days before the effort starts"
+    delay_days: DaysDistribution = Field(
+        default=Fixed(value=0.0),
+        description="elapsed days before the effort starts, 0 to 36,525",
     )
 
 
 class Circulation(_Model):
     """Writing up and circulating the plan to other services (staff-to-staff contacts)."""
 
-    contacts: Distribution = Field(
+    contacts: ContactsDistribution = Field(
         default=Discrete(values=(0, 1, 2, 3, 4, 5), probs=(0.1, 0.15, 0.25, 0.3, 0.15, 0.05)),
-        description="staff-to-staff contacts per plan (P23: mean 2.4, range 0-5; shape assumption)",
+        description="staff-to-staff contacts per plan, 0 to 1,000 (P23: mean 2.4, range 0-5; "
+        "shape assumption)",
     )
-    minutes_per_contact: NonNegative = Field(
-        default=20.0, description="lead-practitioner minutes per contact (P24)"
+    minutes_per_contact: float = Field(
+        default=20.0,
+        ge=0,
+        le=MAX_MINUTES,
+        description="lead-practitioner minutes per contact, 0 to 1,440 (P24)",
     )
-    delay_days: Distribution = Field(
-        default=Fixed(value=0.0), description="elapsed days for services to respond (assumption)"
+    delay_days: DaysDistribution = Field(
+        default=Fixed(value=0.0),
+        description="elapsed days for services to respond, 0 to 36,525 (assumption)",
     )
 
 
@@ -70,16 +84,20 @@ class Pathway(_Model):
     incomplete_referral_probability: Probability = Field(
         default=0.3, description="probability a referral lacks key information (P14)"
     )
-    incomplete_referral_extra_hours: NonNegative = Field(
-        default=0.5, description="lead-practitioner hours chasing missing information (P14)"
+    incomplete_referral_extra_hours: float = Field(
+        default=0.5,
+        ge=0,
+        le=MAX_TASK_HOURS,
+        description="lead-practitioner hours chasing missing information, 0 to 1,000 (P14)",
     )
     invitation: Activity = Field(
         default_factory=lambda: Activity(delay_days=Uniform(low=1.0, high=14.0)),
         description="invitation and consent: delay from referral to a decision (assumption)",
     )
-    consent_to_first_appointment_days: Distribution = Field(
+    consent_to_first_appointment_days: DaysDistribution = Field(
         default=Fixed(value=7.0),
-        description="admin lag from consent to the first possible appointment, days (P15)",
+        description="admin lag from consent to the first possible appointment, days, 0 to "
+        "36,525 (P15)",
     )
     plan_writing: Activity = Field(
         default_factory=lambda: Activity(effort_hours={"planner": 2.0}),
@@ -98,11 +116,15 @@ class Learning(_Model):
     plans_to_learn: int = Field(
         default=0,
         ge=0,
-        description="signed-off plans after which the site is experienced; 0 = no learning "
-        "curve (P64: over the first 12 delivery months)",
+        le=MAX_PLANS,
+        description="signed-off plans after which the site is experienced, 0 to 10,000,000; "
+        "0 = no learning curve (P64: over the first 12 delivery months)",
     )
     final_session_multiplier: float = Field(
-        default=0.85, gt=0, le=1, description="planning-time multiplier once experienced (P64)"
+        default=0.85,
+        ge=MIN_SHARE,
+        le=1,
+        description="planning-time multiplier once experienced, 0.01 to 1 (P64)",
     )
     final_rework_probability: Probability = Field(
         default=0.05, description="rework probability once experienced (P33)"

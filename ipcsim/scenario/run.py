@@ -11,6 +11,7 @@ from pydantic import (
 )
 
 from ipcsim.scenario._base import _Model
+from ipcsim.scenario.bounds import LONGEST_DAYS
 
 __all__ = [
     "EARLIEST_START",
@@ -24,7 +25,7 @@ EARLIEST_START = dt.date(1990, 1, 1)
 """Earliest start date a scenario may have (before IPC by decades; guards date arithmetic)."""
 LATEST_START = dt.date(2100, 12, 31)
 """Latest start date a scenario may have: with the longest horizon, dates stay in range."""
-LONGEST_HORIZON_DAYS = 36525.0
+LONGEST_HORIZON_DAYS = LONGEST_DAYS
 """Longest run, days (100 years): far beyond any plan, and no date of the run overflows."""
 
 
@@ -40,9 +41,9 @@ class RunConfig(_Model):
     )
     horizon_days: float = Field(
         default=730.0,
-        gt=0,
+        ge=1,
         le=LONGEST_HORIZON_DAYS,
-        description="simulated days from the start date, at most 36,525 (100 years) (assumption)",
+        description="simulated days from the start date, 1 to 36,525 (100 years) (assumption)",
     )
     seed: int = Field(
         default=20150401,
@@ -58,16 +59,22 @@ class RunConfig(_Model):
         ),
     )
     working_days_per_week: int = Field(
-        default=5, ge=1, le=7, description="working days per week, Monday first (assumption)"
+        default=5,
+        ge=1,
+        le=7,
+        description="working days per week, Monday first, 1 to 7 (assumption)",
     )
     working_day_start_hour: float = Field(
-        default=9.0, ge=0, lt=24, description="hour of day the working window opens (assumption)"
+        default=9.0,
+        ge=0,
+        lt=24,
+        description="hour of day the working window opens, 0 to 24 (assumption)",
     )
     working_hours_per_day: float = Field(
         default=8.0,
-        gt=0,
+        ge=1,
         le=24,
-        description="length of the daily working window, hours (assumption)",
+        description="length of the daily working window, hours, 1 to 24 (assumption)",
     )
 
     @model_validator(mode="after")
@@ -98,6 +105,7 @@ class Site(_Model):
     design_phase_months: float = Field(
         default=0.0,
         ge=0,
-        description="months from joining to the first referral (P04: 12 for Demonstrators, "
-        "P05: 6 for Early Adopters; 0 = already delivering)",
+        le=1200,
+        description="months from joining to the first referral, 0 to 1,200 (P04: 12 for "
+        "Demonstrators, P05: 6 for Early Adopters; 0 = already delivering)",
     )

@@ -15,6 +15,7 @@ from pydantic import (
 from ipcsim.pathway import ACTIVITIES, BUDGET_TYPES
 from ipcsim.periods import run_years
 from ipcsim.scenario._base import _Model
+from ipcsim.scenario.bounds import MAX_PLANS
 from ipcsim.scenario.budgets import BudgetEnvelope, BudgetReleaseByType
 from ipcsim.scenario.cohorts import Cohort
 from ipcsim.scenario.economics import Economics
@@ -99,10 +100,16 @@ class Target(_Model):
 
     date: dt.date = Field(description="date by which the target should be met")
     plans_per_year: float | None = Field(
-        default=None, ge=0, description="signed-off plans in the 12 months to the date"
+        default=None,
+        ge=0,
+        le=MAX_PLANS,
+        description="signed-off plans in the 12 months to the date, 0 to 10,000,000",
     )
     budgets_per_year: float | None = Field(
-        default=None, ge=0, description="budgets released in the 12 months to the date"
+        default=None,
+        ge=0,
+        le=MAX_PLANS,
+        description="budgets released in the 12 months to the date, 0 to 10,000,000",
     )
     site: str | None = Field(default=None, description="a site, or all sites together if unset")
 

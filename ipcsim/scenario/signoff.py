@@ -9,10 +9,20 @@ from pydantic import (
     Field,
 )
 
-from ipcsim.scenario._base import NonNegative, Probability, _Model
+from ipcsim.scenario._base import Probability, _Model
+from ipcsim.scenario.bounds import (
+    LONGEST_DAYS,
+    MAX_MINUTES,
+    MAX_PANEL_MEMBERS,
+    MAX_PLANS,
+    MAX_SIGNOFF_STEPS,
+    MAX_SUBMISSIONS,
+    MIN_PANEL_INTERVAL_DAYS,
+    DaysDistribution,
+    MinutesDistribution,
+)
 from ipcsim.scenario.describe import describe_distribution, short_number
 from ipcsim.scenario.distributions import (
-    Distribution,
     LogNormal,
     Uniform,
 )
@@ -57,18 +67,35 @@ class SignoffDescription:
 class Panel(_Model):
     """A multi-agency panel sitting on a fixed cadence."""
 
-    interval_days: float = Field(default=14.0, gt=0, description="days between sittings (P27)")
+    interval_days: float = Field(
+        default=14.0,
+        ge=MIN_PANEL_INTERVAL_DAYS,
+        le=LONGEST_DAYS,
+        description="days between sittings, 1 to 36,525 (P27)",
+    )
     first_sitting_day: float = Field(
-        default=14.0, ge=0, description="simulation day of the first sitting (assumption)"
+        default=14.0,
+        ge=0,
+        le=LONGEST_DAYS,
+        description="simulation day of the first sitting, 0 to 36,525 (assumption)",
     )
     max_plans_per_sitting: int | None = Field(
-        default=None, ge=1, description="plans reviewed per sitting; unlimited if unset (P28)"
+        default=None,
+        ge=1,
+        le=MAX_PLANS,
+        description="plans reviewed per sitting, 1 to 10,000,000; unlimited if unset (P28)",
     )
-    reviewer_minutes_per_plan: NonNegative = Field(
-        default=7.5, description="minutes each member spends per plan (P29)"
+    reviewer_minutes_per_plan: float = Field(
+        default=7.5,
+        ge=0,
+        le=MAX_MINUTES,
+        description="minutes each member spends per plan, 0 to 1,440 (P29)",
     )
     members_per_sitting: int = Field(
-        default=3, ge=1, description="panel members at a sitting (site 8 PHB panel: 3, §1.6)"
+        default=3,
+        ge=1,
+        le=MAX_PANEL_MEMBERS,
+        description="panel members at a sitting, 1 to 1,000 (site 8 PHB panel: 3, §1.6)",
     )
     reviewer_role: str = Field(default="panel_member", description="role of the panel members")
 
@@ -99,12 +126,15 @@ class Panel(_Model):
 class IndividualSignoff(_Model):
     """Sign-off by one person or team, with a delay that reflects their priorities."""
 
-    delay_days: Distribution = Field(
+    delay_days: DaysDistribution = Field(
         default=LogNormal(median=1.0, p95=21.0),
-        description="days from submission to decision (P30)",
+        description="days from submission to decision, 0 to 36,525 (P30)",
     )
-    reviewer_minutes_per_plan: NonNegative = Field(
-        default=7.5, description="reviewer minutes per plan (P29)"
+    reviewer_minutes_per_plan: float = Field(
+        default=7.5,
+        ge=0,
+        le=MAX_MINUTES,
+        description="reviewer minutes per plan, 0 to 1,440 (P29)",
     )
     reviewer_role: str = Field(default="panel_member", description="role of the reviewer")
 
@@ -135,7 +165,8 @@ class SequentialSignoff(_Model):
     steps: tuple[IndividualSignoff, ...] = Field(
         default=(IndividualSignoff(), IndividualSignoff()),
         min_length=1,
-        description="reviewers in order (P31: two individual sign-offs in series)",
+        max_length=MAX_SIGNOFF_STEPS,
+        description="reviewers in order, 1 to 100 (P31: two individual sign-offs in series)",
     )
 
     def describe(self) -> SignoffDescription:
@@ -171,14 +202,16 @@ class Signoff(_Model):
         default=0.15,
         description="probability a submitted plan is sent back for another session (P32)",
     )
-    rework_session_minutes: Distribution = Field(
+    rework_session_minutes: MinutesDistribution = Field(
         default=Uniform(low=45.0, high=60.0),
-        description="length of the extra conversation after a rework, minutes (P34, P20)",
+        description="length of the extra conversation after a rework, minutes, 0 to 1,440 "
+        "(P34, P20)",
     )
     max_submissions: int = Field(
         default=5,
         ge=1,
-        description="submissions after which a plan is no longer sent back (assumption)",
+        le=MAX_SUBMISSIONS,
+        description="submissions after which a plan is no longer sent back, 1 to 100 (assumption)",
     )
     plan_decline_probability: Probability = Field(
         default=0.0,

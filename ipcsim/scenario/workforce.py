@@ -11,7 +11,18 @@ from pydantic import (
     model_validator,
 )
 
-from ipcsim.scenario._base import NonNegative, _Model
+from ipcsim.scenario._base import _Model
+from ipcsim.scenario.bounds import (
+    LONGEST_DAYS,
+    MAX_CASELOAD,
+    MAX_GBP_PER_HOUR,
+    MAX_LEAVE_SHARE,
+    MAX_STAFF,
+    MAX_WEEKLY_HOURS,
+    MAX_WEEKS,
+    MIN_SHARE,
+    MIN_WEEKLY_HOURS,
+)
 
 __all__ = [
     "Role",
@@ -24,10 +35,17 @@ class StaffChange(_Model):
     """A dated change in a role: a recruitment wave, a cut, or more IPC time."""
 
     date: dt.date = Field(description="date the change is decided (arrivals follow the lag)")
-    headcount: int | None = Field(default=None, ge=0, description="people in the role from then")
-    fte: float | None = Field(default=None, ge=0, description="total WTE from then")
+    headcount: int | None = Field(
+        default=None, ge=0, le=MAX_STAFF, description="people in the role from then, 0 to 100,000"
+    )
+    fte: float | None = Field(
+        default=None, ge=0, le=MAX_STAFF, description="total WTE from then, 0 to 100,000"
+    )
     ipc_share: float | None = Field(
-        default=None, gt=0, le=1, description="share of contracted time for IPC from then"
+        default=None,
+        ge=MIN_SHARE,
+        le=1,
+        description="share of contracted time for IPC from then, 0.01 to 1",
     )
 
     @model_validator(mode="after")
@@ -54,35 +72,46 @@ class Role(_Model):
 
     headcount: int | Literal["unlimited"] = Field(
         default=1,
-        description="people in the role, or 'unlimited' (no capacity limit) (P58 for planners)",
+        description="people in the role, 0 to 100,000, or 'unlimited' (no capacity limit) "
+        "(P58 for planners)",
     )
     fte: float | None = Field(
         default=None,
-        gt=0,
-        description="total whole-time equivalents; if set, replaces headcount: ceil(fte) people, "
-        "the last one part-time (assumption)",
+        ge=MIN_SHARE,
+        le=MAX_STAFF,
+        description="total whole-time equivalents, 0.01 to 100,000; if set, replaces headcount: "
+        "ceil(fte) people, the last one part-time (assumption)",
     )
     contracted_hours_per_week: float = Field(
-        default=37.5, gt=0, le=168, description="contracted hours per week per WTE (assumption)"
+        default=37.5,
+        ge=MIN_WEEKLY_HOURS,
+        le=MAX_WEEKLY_HOURS,
+        description="contracted hours per week per WTE, 1 to 168 (assumption)",
     )
     ipc_share: float = Field(
         default=1.0,
-        gt=0,
+        ge=MIN_SHARE,
         le=1,
-        description="share of contracted time available for IPC work: 1 dedicated, ~0.1 add-on "
-        "(P55-P56)",
+        description="share of contracted time available for IPC work, 0.01 to 1: 1 dedicated, "
+        "~0.1 add-on (P55-P56)",
     )
     leave_share: float = Field(
         default=0.15,
         ge=0,
-        lt=1,
-        description="share of time lost to leave and sickness (assumption)",
+        le=MAX_LEAVE_SHARE,
+        description="share of time lost to leave and sickness, 0 to 0.9 (assumption)",
     )
     caseload_cap: int | None = Field(
-        default=None, ge=1, description="most open planning cases per person; none if unset"
+        default=None,
+        ge=1,
+        le=MAX_CASELOAD,
+        description="most open planning cases per person, 1 to 10,000; none if unset",
     )
-    hourly_cost_gbp: NonNegative = Field(
-        default=15.75, description="cost per staff hour, pounds (P60: Band 6 salary basis)"
+    hourly_cost_gbp: float = Field(
+        default=15.75,
+        ge=0,
+        le=MAX_GBP_PER_HOUR,
+        description="cost per staff hour, pounds, 0 to 1,000 (P60: Band 6 salary basis)",
     )
 
     changes: tuple[StaffChange, ...] = Field(
@@ -91,28 +120,40 @@ class Role(_Model):
     recruitment_lag_days: float = Field(
         default=0.0,
         ge=0,
-        description="days from a dated increase to the new starters arriving (assumption)",
+        le=LONGEST_DAYS,
+        description="days from a dated increase to the new starters arriving, 0 to 36,525 "
+        "(assumption)",
     )
     annual_turnover: float = Field(
         default=0.0,
         ge=0,
         le=5,
-        description="leavers per person per year (P62 suggests 0.15; 0 = no turnover)",
+        description="leavers per person per year, 0 to 5 (P62 suggests 0.15; 0 = no turnover)",
     )
     replacement_lag_days: float = Field(
-        default=90.0, ge=0, description="days to replace a leaver (assumption)"
+        default=90.0,
+        ge=0,
+        le=LONGEST_DAYS,
+        description="days to replace a leaver, 0 to 36,525 (assumption)",
     )
     training_days: float = Field(
-        default=1.0, ge=0, description="days a new starter spends in training first (P61)"
+        default=1.0,
+        ge=0,
+        le=LONGEST_DAYS,
+        description="days a new starter spends in training first, 0 to 36,525 (P61)",
     )
     new_starter_weeks: float = Field(
-        default=4.0, ge=0, description="weeks of reduced productivity after training (assumption)"
+        default=4.0,
+        ge=0,
+        le=MAX_WEEKS,
+        description="weeks of reduced productivity after training, 0 to 520 (assumption)",
     )
     new_starter_productivity: float = Field(
         default=0.5,
-        gt=0,
+        ge=MIN_SHARE,
         le=1,
-        description="share of normal IPC hours a new starter delivers at first (assumption)",
+        description="share of normal IPC hours a new starter delivers at first, 0.01 to 1 "
+        "(assumption)",
     )
 
     @field_validator("headcount", mode="before")
@@ -120,8 +161,8 @@ class Role(_Model):
     def _headcount_valid(cls, value: object) -> object:
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise ValueError("must be a whole number >= 0 or 'unlimited'")
-        if isinstance(value, int) and value < 0:
-            raise ValueError("must be >= 0")
+        if isinstance(value, int) and not 0 <= value <= MAX_STAFF:
+            raise ValueError(f"must be 0 to {MAX_STAFF:,}")
         if isinstance(value, str) and value != "unlimited":
             raise ValueError("must be a whole number >= 0 or 'unlimited'")
         return value

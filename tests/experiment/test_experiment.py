@@ -898,3 +898,104 @@ def test_cli_on_a_full_disk_exits_2_with_one_line(tmp_path: Path) -> None:
     resumed = experiment_cli(*args[1:], "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "9 replications computed, 3 reused" in resumed.stdout
+
+
+# --------------------------------------------------------------------------- issue 14: bounds
+@pytest.mark.parametrize(
+    ("changes", "key", "says"),
+    [
+        # accepted, then ran until killed
+        ({"replications": {"n": 1e12}}, "replications.n", "10000"),
+        ({"replications": {"mode": "auto", "max": 10**9}}, "replications.max", "10000"),
+        ({"warmup": {"mode": "mser5", "pilot_replications": 10**7}}, "pilot_replications", ""),
+        ({"warmup": {"mode": "mser5", "bin_days": 1e-300}}, "warmup.bin_days", "1"),
+        # converted silently
+        ({"save_tables": "yes"}, "save_tables", "true or false, not a string"),
+        ({"replications": {"n": True}}, "replications.n", "not a boolean"),
+        ({"confidence": "0.9"}, "confidence", "not a string"),
+        ({"master_seed": 2**64}, "master_seed", ""),
+    ],
+)
+def test_spec_numbers_are_bounded_and_strict(changes: dict[str, Any], key: str, says: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        spec_from_dict(spec_data(**changes), source="x/experiment.toml")
+    message = str(info.value)
+    assert message.startswith("x/experiment.toml: ") and "\n" not in message
+    assert key in message and says in message, message
+
+
+def test_too_many_scenarios_are_refused_before_planning() -> None:
+    grid = {"workforce.planner.headcount": list(range(1, 401)), "run.seed": list(range(300))}
+    with pytest.raises(ConfigError, match=r"plans 120,000 scenarios, more than the 100,000"):
+        spec_from_dict(spec_data(grid=grid), source="x/experiment.toml")
+
+
+def test_a_bad_spec_override_names_the_spec_and_its_overrides_key(tmp_path: Path) -> None:
+    # issue 14: `overrides = ["junk"]` reported `--set junk` though no --set was given
+    spec_file = tmp_path / "experiment.toml"
+    spec_file.write_text(
+        f'base = "{ROOT / "configs" / "lone_practitioner.toml"}"\noverrides = ["junk"]\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_spec(spec_file)
+    message = str(info.value)
+    assert message.startswith(str(spec_file)) and "overrides: 'junk': expected key=value" in message
+    assert "--set" not in message and "'junk'" in message
+
+
+def test_a_spec_override_that_clashes_with_the_base_names_the_spec_and_overrides() -> None:
+    spec = spec_from_dict(spec_data(overrides=["run=3"]))
+    with pytest.raises(ConfigError) as info:
+        plan_experiment(spec, spec_path=ROOT / "configs" / "x" / "experiment.toml")
+    message = str(info.value)
+    assert "experiment.toml: overrides: run=3: 'run' is a value" not in message  # clashes later
+    spec = spec_from_dict(spec_data(overrides=["run=3", "run.horizon_days=60"]))
+    with pytest.raises(ConfigError) as info:
+        plan_experiment(spec, base_dir=ROOT / "configs")
+    message = str(info.value)
+    assert "overrides: run.horizon_days=60: 'run' is a value, not a table" in message
+    assert "--set" not in message and "\n" not in message
+
+
+def test_a_spec_override_the_scenario_rejects_names_the_spec_the_base_and_the_key() -> None:
+    spec = spec_from_dict(spec_data(overrides=["workforce.planner.ipc_share=1e-300"]))
+    with pytest.raises(ConfigError) as info:
+        plan_experiment(spec, base_dir=ROOT / "configs")
+    message = str(info.value)
+    assert message.startswith("<spec>: base 'demonstrator_site'")
+    assert "workforce.planner.ipc_share: Input should be greater than or equal to 0.01" in message
+
+
+def test_a_set_that_clashes_with_the_spec_names_the_spec_file() -> None:
+    # `--set replications.n=2` on a spec whose replications is a number, not a table
+    with pytest.raises(ConfigError) as info:
+        spec_from_dict(
+            spec_data(replications=14.0), source="x/experiment.toml", overrides=["replications.n=2"]
+        )
+    message = str(info.value)
+    assert message.startswith("x/experiment.toml: --set replications.n=2: 'replications' is")
+
+
+def test_a_missing_base_file_names_the_base_key(tmp_path: Path) -> None:
+    spec = spec_from_dict(spec_data(base="nowhere.toml"))
+    with pytest.raises(ConfigError) as info:
+        plan_experiment(spec, spec_path=tmp_path / "experiment.toml")
+    assert str(info.value).startswith(f"{tmp_path / 'experiment.toml'}: base: ")
+    assert "nowhere.toml: file not found" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        pytest.param(getattr(__import__("ipcsim.experiment.spec").experiment.spec, name), id=name)
+        for name in ("ReplicationSettings", "WarmupSettings", "FactorRangeSpec", "DesignSpec")
+    ],
+)
+def test_spec_descriptions_state_the_bounds(model: Any) -> None:
+    from tests.scenario.test_bounds import bounded_fields, shown
+
+    for name, low, high in bounded_fields(model):
+        description = model.model_fields[name].description or ""
+        for bound in (low, high):
+            if bound not in (None, 0, 1):
+                assert shown(bound) in description, (model.__name__, name, description)

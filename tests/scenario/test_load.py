@@ -67,7 +67,7 @@ referrals_per_month = 2
         ),
         (
             "[cohorts.b]\nsessions = { dist = 'fixed', value = 0 }\n",
-            r"cohorts\.b\.sessions: .*>= 1",
+            r"cohorts\.b\.sessions: value must be at least 1 sessions, got 0",
         ),
     ],
 )
