@@ -289,19 +289,22 @@ class ExperimentSpec(_Spec):
 
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentSpec:
+        # Errors about the spec as a whole start with the key to look at (the message has
+        # no other location).
         if (self.base is None) == (self.bases is None):
-            raise ValueError("give exactly one of 'base' (a scenario file) or '[bases]'")
+            raise ValueError("base: give exactly one of 'base' (a scenario file) or '[bases]'")
         if self.bases is not None and not self.bases:
-            raise ValueError("[bases] needs at least one scenario file")
+            raise ValueError("bases: [bases] needs at least one scenario file")
         if self.grid is not None and self.design is not None:
-            raise ValueError("give either [grid] or [design], not both")
+            raise ValueError("grid: give either [grid] or [design], not both")
         if self.grid is not None and not self.grid:
-            raise ValueError("[grid] is empty: give at least one factor with its levels")
+            raise ValueError("grid: [grid] is empty: give at least one factor with its levels")
         planned = self.scenario_count()
         if planned > MAX_SCENARIOS:
             raise ValueError(
-                f"plans {planned:,} scenarios, more than the {MAX_SCENARIOS:,} allowed "
-                "(fewer levels, factors or samples)"
+                f"{'grid' if self.grid is not None else 'design.samples'}: plans {planned:,} "
+                f"scenarios, more than the {MAX_SCENARIOS:,} allowed (fewer levels, factors or "
+                "samples)"
             )
         return self
 

@@ -347,6 +347,9 @@ def _check_cv(mean: float, sd: float, *, low: float) -> None:
         )
 
 
+DISTRIBUTIONS = ("fixed", "exponential", "uniform", "triangular", "lognormal", "gamma", "discrete")
+"""The ``dist`` names a distribution table may give."""
+
 Distribution = Annotated[
     Fixed | Exponential | Uniform | Triangular | LogNormal | Gamma | Discrete,
     Field(discriminator="dist"),

@@ -6,15 +6,28 @@ import copy
 import hashlib
 import json
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from ipcsim.errors import ConfigError
-from ipcsim.scenario._strict import LAX_INPUT
+from ipcsim.scenario._messages import dotted_get, validation_message
 from ipcsim.scenario.scenario import Scenario
+
+__all__ = [
+    "apply_overrides",
+    "dotted_get",
+    "dotted_set",
+    "load_scenario",
+    "parse_override",
+    "read_toml",
+    "resolve_files",
+    "scenario_from_dict",
+    "scenario_hash",
+    "validation_message",
+]
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -80,31 +93,6 @@ def apply_overrides(
     return result
 
 
-def dotted_get(data: Any, key: str | Sequence[int | str]) -> tuple[bool, Any]:
-    """Look a dotted key up in nested tables (and arrays, for integer parts).
-
-    Parameters
-    ----------
-    data
-        Nested mappings and lists, e.g. a scenario as read from TOML or dumped to JSON.
-    key
-        ``"workforce.planner.headcount"``, or its parts (``("cohorts", "frail", 0)``).
-
-    Returns
-    -------
-    tuple
-        ``(True, value)`` when every part is there, else ``(False, None)``.
-    """
-    node = data
-    for part in key.split(".") if isinstance(key, str) else key:
-        in_table = isinstance(node, Mapping) and part in node
-        in_array = isinstance(node, list | tuple) and isinstance(part, int) and part < len(node)
-        if not (in_table or in_array):
-            return False, None
-        node = node[part]
-    return True, node
-
-
 def dotted_set(
     data: dict[str, Any], key: str, value: Any, *, template: Mapping[str, Any] | None = None
 ) -> None:
@@ -143,87 +131,6 @@ def dotted_set(
             node[part] = child
         node = child
     node[parts[-1]] = value
-
-
-def _user_location(
-    loc: tuple[int | str, ...], data: Any, *, keep_absent_last: bool
-) -> tuple[int | str, ...]:
-    # Drop the tags pydantic inserts for tagged unions ("lognormal", ...) and its
-    # "function-after[...]" wrappers, keeping the path the user wrote.
-    kept: list[int | str] = []
-    node = data
-    for index, part in enumerate(loc):
-        present = isinstance(node, dict) and part in node
-        keep = keep_absent_last and index == len(loc) - 1
-        if not present and isinstance(part, str) and not keep:
-            continue
-        kept.append(part)
-        node = node[part] if present else None
-    return tuple(kept)
-
-
-_WRONG_KIND = frozenset(
-    {"float_type", "int_type", "bool_type", "string_type", "float_parsing", "int_parsing"}
-)
-"""Error types that only say "this is not a number/string": unhelpful about a table."""
-_SHOWN_CHARS = 60
-"""At most this much of a bad value is echoed in an error."""
-
-
-def _error_location(err: Mapping[str, Any], data: Any) -> tuple[int | str, ...]:
-    """Where the error is, as the user wrote it (a lax input names the item in its context)."""
-    kind = err.get("type")
-    raw_loc = tuple(err.get("loc", ()))
-    if kind == LAX_INPUT:  # raised by the table, about one of its keys (or an item of one)
-        context = err.get("ctx", {})
-        raw_loc = (*raw_loc, *context.get("loc", (context.get("key", ""),)))
-    keep_absent_last = kind in ("missing", "extra_forbidden")
-    return _user_location(raw_loc, data, keep_absent_last=keep_absent_last)
-
-
-def _most_telling(errors: Sequence[Mapping[str, Any]], data: Any) -> Mapping[str, Any]:
-    """The first error, or a more telling one about the same key.
-
-    A key that takes a number or a distribution (``effort_hours``) fails both ways; when the
-    value is a table, "Input should be a valid number" says nothing, and the distribution's
-    own error (a bad parameter, an unknown ``dist``) is the one to show.
-    """
-    first = errors[0]
-    loc = _error_location(first, data)
-
-    def score(err: Mapping[str, Any]) -> tuple[bool, int]:
-        where = _error_location(err, data)
-        value = dotted_get(data, where)[1]
-        unhelpful = err.get("type") in _WRONG_KIND and isinstance(value, dict | list)
-        return unhelpful, -len(where)
-
-    same_key = [err for err in errors if _error_location(err, data)[: len(loc)] == loc]
-    return min(same_key, key=score)
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
-
-
-def validation_message(error: ValidationError, data: Any, source: str) -> str:
-    """One line naming the source, the key and the value of the first validation error."""
-    errors = error.errors()
-    first = _most_telling(errors, data)
-    kind = first.get("type")
-    loc = _error_location(first, data)
-    found, value = dotted_get(data, loc)
-    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        message = "unknown key (check the spelling; see `ipcsim schema`)"
-    elif kind == "missing":
-        message = "required key is missing"
-    scalar = not isinstance(value, dict | list)
-    shown = f", got {_shown(value)}" if found and scalar and kind != "missing" else ""
-    more = len(errors) - 1
-    extra = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
-    where = ".".join(str(p) for p in loc) + ": " if loc else ""
-    return f"{source}: {where}{message}{shown}{extra}"
 
 
 def read_toml(path: Path) -> dict[str, Any]:

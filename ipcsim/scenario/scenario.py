@@ -15,6 +15,7 @@ from pydantic import (
 from ipcsim.pathway import ACTIVITIES, BUDGET_TYPES
 from ipcsim.periods import run_years
 from ipcsim.scenario._base import _Model
+from ipcsim.scenario._messages import error_text
 from ipcsim.scenario.bounds import MAX_PLANS
 from ipcsim.scenario.budgets import BudgetEnvelope, BudgetReleaseByType
 from ipcsim.scenario.cohorts import Cohort
@@ -167,15 +168,13 @@ class Scenario(SiteConfig):
                 raise ValueError(f"sites.{name}: expected a table, got {table!r}")
             merged = _deep_merge(template, table)
             merged.setdefault("site", {})
+            if not isinstance(merged["site"], dict):
+                raise ValueError(f"sites.{name}.site: expected a table, got {merged['site']!r}")
             merged["site"] = {**merged["site"], "name": name}
             try:
                 site = SiteConfig.model_validate(merged)
             except ValidationError as e:
-                first = e.errors()[0]
-                where = ".".join(str(part) for part in first["loc"])
-                value = first.get("input")
-                shown = "" if isinstance(value, dict | list) else f", got {value!r}"
-                raise ValueError(f"sites.{name}.{where}: {first['msg']}{shown}") from None
+                raise ValueError(error_text(e, merged, prefix=("sites", name))) from None
             specs.append(self._with_shared(site, name))
         names = [spec.site.name for spec in specs]
         for spec in specs:

@@ -26,18 +26,25 @@ import signal
 import tempfile
 import tomllib
 import traceback
+import types
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import annotated_types
 from hypothesis import strategies as st
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from ipcsim.cli.main import app
 from ipcsim.experiment.spec import ExperimentSpec
-from ipcsim.scenario.load import load_scenario
+from ipcsim.pathway import BACKLOG_STAGES
+from ipcsim.scenario import Scenario, SiteConfig
+from ipcsim.scenario.bounds import DistributionBound
+from ipcsim.scenario.load import dotted_set, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = tuple(sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "configs").glob("*.toml")))
@@ -70,8 +77,8 @@ EXTREMES: tuple[Any, ...] = (
     -1e-300,
 )
 """Numbers no quantity should take unchecked."""
-PLAIN_NUMBERS: tuple[Any, ...] = (0.5, 1, 3, 14.0, 100)
-"""Numbers most quantities may take: mutations that should validate and run."""
+PLAIN_NUMBERS: tuple[Any, ...] = (0.5, 1, 3, 14.0, 100, 1000, 10000, 36525)
+"""Numbers many quantities may take: mutations that should validate and run (in seconds)."""
 RETYPES: tuple[Any, ...] = (
     "text",
     "8.0",
@@ -83,6 +90,8 @@ RETYPES: tuple[Any, ...] = (
     {"a": 1},
     {},
     dt.date(1979, 1, 1),
+    dt.date(1, 1, 1),
+    dt.date(9999, 12, 31),
 )
 """Values of the wrong type for most keys."""
 DISTRIBUTIONS = ("fixed", "exponential", "uniform", "triangular", "lognormal", "gamma", "discrete")
@@ -139,14 +148,16 @@ def toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        inner = ", ".join(f"{_key(str(k))} = {toml_value(v)}" for k, v in value.items())
+        # None is "unset" in a resolved table: TOML leaves the key out
+        items = [(k, v) for k, v in value.items() if v is not None]
+        inner = ", ".join(f"{_key(str(k))} = {toml_value(v)}" for k, v in items)
         return "{ " + inner + " }" if inner else "{}"
     raise TypeError(f"no TOML for {value!r}")
 
 
 def to_toml(doc: dict[str, Any]) -> str:
     """A TOML document holding ``doc`` (one line per top-level key, tables inline)."""
-    return "".join(f"{_key(k)} = {toml_value(v)}\n" for k, v in doc.items())
+    return "".join(f"{_key(k)} = {toml_value(v)}\n" for k, v in doc.items() if v is not None)
 
 
 # --------------------------------------------------------------------------- sources
@@ -254,8 +265,10 @@ class Mutation:
     kind
         ``delete`` (the key), ``rename`` (the key, to ``value``), ``set`` (the key to ``value``,
         creating tables on the way), ``setcli`` (the same with ``--set`` on the command line),
-        ``override`` (a spec's ``overrides`` gets ``value``, a ``key=value`` string) or ``text``
-        (the file's bytes ``key[0]:key[1]`` replaced by ``value``, bytes).
+        ``override`` (a spec's ``overrides`` gets ``value``, a ``key=value`` string), ``text``
+        (the file's bytes ``key[0]:key[1]`` replaced by ``value``, bytes) or ``backlog`` (the
+        scenario names ``backlog.csv`` as its ``initial_state``, a file beside it holding
+        ``value``, bytes).
     key
         Parts of a dotted key (strings, and integers for array items).
     value
@@ -275,6 +288,8 @@ class Mutation:
             return f"{self.source}: text [{self.key[0]}:{self.key[1]}] -> {self.value!r}"
         if self.kind == "override":
             return f"{self.source}: overrides += {self.value!r}"
+        if self.kind == "backlog":
+            return f"{self.source}: initial_state = backlog.csv holding {self.value!r}"
         return f"{self.source}: {self.kind} {dotted}" + (
             f" -> {self.value}" if self.value is not None else ""
         )
@@ -329,8 +344,18 @@ def mutated_text(mutation: Mutation) -> bytes:
         return to_toml(doc).encode()
     if mutation.kind == "override":
         doc["overrides"] = [*doc.get("overrides", []), mutation.value]
+    elif mutation.kind == "backlog":
+        doc["initial_state"] = BACKLOG_FILE
     elif mutation.kind == "set":
-        _set(doc, mutation.key, copy.deepcopy(mutation.value))
+        if all(isinstance(part, str) for part in mutation.key) and "." not in "".join(mutation.key):
+            # a table the file leaves at its default is copied first, so that setting a
+            # distribution's parameter keeps its other parameters (as a design does)
+            template = _resolved(mutation.source)
+            dotted_set(
+                doc, ".".join(mutation.key), copy.deepcopy(mutation.value), template=template
+            )
+        else:
+            _set(doc, mutation.key, copy.deepcopy(mutation.value))
     else:
         found, parent, value = _node(doc, mutation.key)
         if found:
@@ -370,6 +395,141 @@ def _distribution_values() -> st.SearchStrategy[Any]:
     return build()
 
 
+VOLUME_KEYS = frozenset(
+    {
+        "referrals_per_month",
+        "eligible_population",
+        "people",
+        "horizon_days",
+        "replications",
+        "pilot_replications",
+        "samples",
+        "resamples",
+        "n",
+        "max",
+        "initial",
+    }
+)
+"""Keys whose largest values make a run long, not wrong: left out of the boundary mutations."""
+
+
+def _step(annotation: Any, part: Any) -> tuple[Any, list[Any]] | None:
+    """The annotation (and its constraints) of ``part`` inside a value of ``annotation``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _step(args[0], part)
+    if origin in (typing.Union, types.UnionType):
+        for member in args:
+            found = _step(member, part)
+            if found is not None:
+                return found
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, info in annotation.model_fields.items():
+            if part in (name, info.alias):
+                return info.annotation, list(info.metadata)
+        return None
+    if origin is dict and len(args) == 2:
+        return args[1], []
+    if origin in (tuple, list) and isinstance(part, int) and args:
+        return args[0], []
+    return None
+
+
+def _constraints(annotation: Any, metadata: list[Any]) -> list[Any]:
+    """Every constraint of a field: its own and those of the types it is made of."""
+    found = list(metadata)
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        for item in args[1:]:
+            found += [item, *getattr(item, "metadata", [])]
+        found += _constraints(args[0], [])
+    elif origin in (typing.Union, types.UnionType):
+        for member in args:
+            found += _constraints(member, [])
+    return found
+
+
+def boundary_values(source: str, key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The extreme values the schema allows at ``key``: its bounds, distributions at its bounds."""
+    if key and str(key[-1]) in VOLUME_KEYS:
+        return ()
+    annotation: Any = Scenario
+    if is_spec(source):
+        annotation = ExperimentSpec
+    elif key[:1] == ("sites",):
+        annotation, key = SiteConfig, key[2:]
+    metadata: list[Any] = []
+    for part in key:
+        found = _step(annotation, part)
+        if found is None:
+            return ()
+        annotation, metadata = found
+    values: list[Any] = []
+    whole = annotation is int or "int" in str(annotation)
+    for item in _constraints(annotation, metadata):
+        if isinstance(item, annotated_types.Ge | annotated_types.Le):
+            values.append(item.ge if isinstance(item, annotated_types.Ge) else item.le)
+        elif isinstance(item, annotated_types.Gt):
+            values.append(item.gt + (1 if whole else 1e-9))
+        elif isinstance(item, annotated_types.Lt):
+            values.append(item.lt - (1 if whole else 1e-9))
+        elif isinstance(getattr(item, "func", None), DistributionBound):
+            bound = item.func
+            values += [
+                {"dist": "fixed", "value": bound.high},
+                {"dist": "uniform", "low": bound.low, "high": bound.high},
+                {"dist": "triangular", "low": bound.low, "mode": bound.high, "high": bound.high},
+                {"dist": "discrete", "values": [bound.low, bound.high], "probs": [0.5, 0.5]},
+            ]
+            if not bound.bounded_support:
+                values += [
+                    {"dist": "exponential", "mean": bound.high},
+                    {"dist": "lognormal", "median": bound.high / 1000, "p95": bound.high},
+                    {"dist": "lognormal", "mean": bound.high, "sd": bound.high * 100},
+                    {"dist": "gamma", "mean": bound.high, "sd": bound.high * 100},
+                    {"dist": "gamma", "mean": bound.high, "sd": bound.high / 1000},
+                ]
+    return tuple(int(v) if whole and isinstance(v, float) else v for v in values)
+
+
+BACKLOG_FILE = "backlog.csv"
+BACKLOG_HEADER = "person_id,site,cohort,stage,waiting_since"
+
+
+@st.composite
+def backlogs(draw: st.DrawFn, source: str) -> bytes:
+    """A warm-start CSV for the scenario ``source``: valid rows, bad cells, a damaged header."""
+    resolved = _resolved(source)
+    sites = list(resolved.get("sites") or {}) or [resolved["site"]["name"]]
+    site = draw(st.sampled_from(sites))
+    table = (resolved.get("sites") or {}).get(site, {})
+    cohorts = list(table.get("cohorts") or resolved["cohorts"])
+    start = dt.date.fromisoformat(resolved["run"]["start_date"])
+    good = {
+        "person_id": st.integers(1, 10**6).map(str),
+        "site": st.just(site),
+        "cohort": st.sampled_from(cohorts),
+        "stage": st.sampled_from(BACKLOG_STAGES),
+        "waiting_since": st.integers(0, 3000).map(lambda d: (start - dt.timedelta(d)).isoformat()),
+    }
+    bad = st.sampled_from(
+        ("", "x", "-1", "10" * 20, "1e3", "2999-01-01", "0001-01-01", "done", '"', "a,b", "\x00")
+    )
+    header = draw(
+        st.sampled_from(
+            (BACKLOG_HEADER, "\ufeff" + BACKLOG_HEADER, BACKLOG_HEADER + ",extra", "person_id,site")
+        )
+    )
+    rows = []
+    for _ in range(draw(st.integers(0, 4))):
+        cells = {name: draw(value) for name, value in good.items()}
+        if draw(st.booleans()):
+            cells[draw(st.sampled_from(sorted(cells)))] = draw(bad)
+        rows.append(",".join(cells[name] for name in BACKLOG_HEADER.split(",")))
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
 @st.composite
 def mutations(draw: st.DrawFn, sources: tuple[str, ...] = SCENARIOS + SPECS) -> Mutation:
     """A mutation of one of ``sources`` (scenario files three times as often as specs)."""
@@ -377,8 +537,8 @@ def mutations(draw: st.DrawFn, sources: tuple[str, ...] = SCENARIOS + SPECS) -> 
     specs = [s for s in sources if is_spec(s)]
     pool = scenarios * 3 + specs if scenarios and specs else scenarios or specs
     source = draw(st.sampled_from(pool))
-    kinds = ["delete", "rename", "retype", "extreme", "plain", "distribution", "text"]
-    kinds += ["override"] if is_spec(source) else ["setcli"]
+    kinds = ["delete", "rename", "retype", "extreme", "plain", "distribution", "text", "bound"]
+    kinds += ["override"] if is_spec(source) else ["setcli", "backlog"]
     kind = draw(st.sampled_from(kinds))
     if kind == "text":
         text = source_text(source)
@@ -386,6 +546,8 @@ def mutations(draw: st.DrawFn, sources: tuple[str, ...] = SCENARIOS + SPECS) -> 
         end = draw(st.sampled_from((start, min(len(text), start + 1), len(text))))
         junk = draw(st.sampled_from((b"", *JUNK_TEXT)))
         return Mutation(source, "text", (start, end), junk)
+    if kind == "backlog":
+        return Mutation(source, "backlog", ("initial_state",), draw(backlogs(source)))
     if kind == "override":
         scenario = _read(source).get("base", "")
         base = (ROOT / source).parent / scenario
@@ -398,6 +560,12 @@ def mutations(draw: st.DrawFn, sources: tuple[str, ...] = SCENARIOS + SPECS) -> 
     if kind == "distribution" and distribution_paths(source):
         key = draw(st.sampled_from(distribution_paths(source)))
         return Mutation(source, "set", key, draw(_distribution_values()))
+    if kind == "bound":
+        bounded = [(p, v) for p in paths for v in boundary_values(source, p)]
+        if bounded:
+            key, value = draw(st.sampled_from(bounded))
+            return Mutation(source, "set", key, value)
+        kind = "plain"
     key = draw(st.sampled_from(paths))
     if kind == "delete":
         return Mutation(source, "delete", key)
@@ -474,13 +642,19 @@ def _invoke(args: list[str]) -> tuple[int, str, str, str | None]:
     return result.exit_code, result.stdout, result.stderr, crash
 
 
-_KEYED = re.compile(r"""(^|[\s:'"(])[A-Za-z_"][\w."\[\]-]*(\.|: )""")
+_PART = r"""(?:[A-Za-z0-9_\[\]-]+|"[^"]*")"""
+_KEY = re.compile(rf"""(?:^|[\s(]){_PART}(?:\.{_PART})*: |'[\w.]+' is a value""")
+"""A dotted key followed by a colon (``cohorts.b.sessions: ``, ``grid."a.b": ``, ``base: ``),
+or a key an override found holding a value (``'run' is a value, not a table``)."""
 
 
-def _names_a_key(message: str, where: str) -> bool:
-    """Whether an error message names a key after its source (``file: key.path: ...``)."""
-    rest = message.split(where, 1)[1] if where in message else message
-    return bool(_KEYED.search(rest))
+def names_a_key(message: str, scratch: str, sets: list[str]) -> bool:
+    """Whether an error message names a key (not counting file paths and ``--set`` texts)."""
+    rest = message.removeprefix("error: ")
+    for text in sets:
+        rest = rest.replace(text, "")
+    rest = re.sub(re.escape(scratch) + r"\S*", "", rest)
+    return bool(_KEY.search(rest))
 
 
 def check(mutation: Mutation) -> Outcome:
@@ -492,6 +666,8 @@ def check(mutation: Mutation) -> Outcome:
         target = folder / mutation.source
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(mutated_text(mutation))
+        if mutation.kind == "backlog":
+            (target.parent / BACKLOG_FILE).write_bytes(mutation.value)
         extra: list[str] = []
         if mutation.kind == "setcli":
             dotted = ".".join(mutation.key)
@@ -506,9 +682,10 @@ def check(mutation: Mutation) -> Outcome:
                 "--set",
                 f"replications.n={SPEC_REPLICATIONS}",
             ]
+        sets = extra[1::2]
         code, _, stderr, crash = _invoke(["validate", str(target), *extra])
         outcome.validate_code, outcome.error = code, stderr.strip()
-        if _judge(outcome, "validate", code, stderr, crash, str(target)):
+        if _judge(outcome, "validate", (code, stderr, crash), str(target), sets):
             return outcome
         if code != 0:
             return outcome
@@ -516,7 +693,7 @@ def check(mutation: Mutation) -> Outcome:
         out = ["--out", str(folder / "out")]
         code, _, stderr, crash = _invoke([command, str(target), *out, *extra])
         outcome.run_code = code
-        if _judge(outcome, command, code, stderr, crash, str(target)):
+        if _judge(outcome, command, (code, stderr, crash), str(target), sets):
             return outcome
         if code != 0:
             outcome.problem = "accepted-then-rejected"
@@ -525,9 +702,14 @@ def check(mutation: Mutation) -> Outcome:
 
 
 def _judge(
-    outcome: Outcome, command: str, code: int, stderr: str, crash: str | None, where: str
+    outcome: Outcome,
+    command: str,
+    result: tuple[int, str, str | None],
+    target: str,
+    sets: list[str],
 ) -> bool:
-    """Record a problem with one command's result; True if there was one."""
+    """Record a problem with one command's result (code, stderr, traceback); True if any."""
+    code, stderr, crash = result
     if crash is not None:
         if crash.startswith("hang"):
             outcome.problem = f"{command}-hang"
@@ -547,7 +729,12 @@ def _judge(
             return True
         message = " ".join(lines)
         malformed = "malformed TOML" in message or "not a UTF-8" in message
-        if Path(where).name not in message or not (malformed or _names_a_key(message, where)):
+        scratch = str(Path(target).parents[1 if is_spec(outcome.mutation.source) else 0].parent)
+        keyed = malformed or names_a_key(message, scratch, sets) or "row " in message
+        named = Path(target).name in message or (
+            outcome.mutation.kind == "backlog" and BACKLOG_FILE in message and "row " in message
+        )
+        if not named or not keyed:
             outcome.problem = f"{command}-error-without-key"
             outcome.details.append(stderr)
             return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from pydantic import BaseModel
 from ipcsim.errors import ConfigError
 from ipcsim.scenario import bounds
 from ipcsim.scenario.bounds import DistributionBound
-from ipcsim.scenario.load import load_scenario
+from ipcsim.scenario.load import load_scenario, scenario_from_dict
 from tests.conftest import CONFIGS
 
 DEMONSTRATOR = Path(__file__).resolve().parents[2] / "configs" / "demonstrator_site.toml"
@@ -239,3 +240,48 @@ def test_bounds_are_finite_and_ordered() -> None:
             assert math.isfinite(value) and value > 0, name
     assert bounds.MIN_WEEKLY_HOURS < bounds.MAX_WEEKLY_HOURS
     assert bounds.MIN_SHARE < bounds.MAX_LEAVE_SHARE < 1
+
+
+def test_dist_names_match_the_distributions() -> None:
+    from ipcsim.scenario import AnyDistribution
+    from ipcsim.scenario.distributions import DISTRIBUTIONS
+
+    names = {member.model_fields["dist"].default for member in typing.get_args(AnyDistribution)}
+    assert set(DISTRIBUTIONS) == names
+
+
+@pytest.mark.parametrize(
+    ("config", "override", "says"),
+    [
+        # a site's tables: the same one-line message, the key under sites.<name>
+        (
+            "national_ipc_2015.toml",
+            "sites.luton.workforce.planner.ipc_share=true",
+            "sites.luton.workforce.planner.ipc_share: must be a number, not a boolean, got True",
+        ),
+        (
+            "national_ipc_2015.toml",
+            'sites.luton.cohorts.dementia.sessions={dist="fixed", value=1e9}',
+            "sites.luton.cohorts.dementia.sessions: value must be at most 100 sessions, got 1e+09",
+        ),
+        # the fuzz test: a TypeError traceback
+        ("national_ipc_2015.toml", "sites.luton.site=3", "sites.luton.site: expected a table"),
+        # a parameter of a distribution the file leaves at its default
+        (
+            "demonstrator_site.toml",
+            "cohorts.children.sessions.value=3",
+            "cohorts.children.sessions: needs a 'dist' key naming the distribution",
+        ),
+    ],
+)
+def test_errors_name_the_key_as_the_file_writes_it(config: str, override: str, says: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_scenario(DEMONSTRATOR.parent / config, [override])
+    assert says in str(info.value) and "\n" not in str(info.value)
+
+
+def test_keys_that_toml_quotes_are_quoted() -> None:
+    # the fuzz test: a key renamed to "" gave "x.toml: : unknown key", naming nothing
+    data = {"cohorts": {"a.b": {"": 3}}, "workforce": {"planner": {}}}
+    with pytest.raises(ConfigError, match=r'<x>: cohorts\."a\.b"\."": unknown key'):
+        scenario_from_dict(data, source="<x>")

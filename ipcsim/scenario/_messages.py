@@ -1,0 +1,158 @@
+"""One-line messages about validation errors, naming keys as the user wrote them.
+
+pydantic locates an error by its own path through the models, with the tags of tagged unions
+and its validator wrappers in it; these helpers turn that into the dotted key of the file
+(``cohorts.ltc.sessions.value``), pick the most telling of several errors about one key, and
+echo the offending value, cut short.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from ipcsim.scenario._strict import LAX_INPUT
+from ipcsim.scenario.distributions import DISTRIBUTIONS
+
+__all__ = ["dotted_get", "error_text", "validation_message"]
+
+
+def dotted_get(data: Any, key: str | Sequence[int | str]) -> tuple[bool, Any]:
+    """Look a dotted key up in nested tables (and arrays, for integer parts).
+
+    Parameters
+    ----------
+    data
+        Nested mappings and lists, e.g. a scenario as read from TOML or dumped to JSON.
+    key
+        ``"workforce.planner.headcount"``, or its parts (``("cohorts", "frail", 0)``).
+
+    Returns
+    -------
+    tuple
+        ``(True, value)`` when every part is there, else ``(False, None)``.
+    """
+    node = data
+    for part in key.split(".") if isinstance(key, str) else key:
+        in_table = isinstance(node, Mapping) and part in node
+        in_array = isinstance(node, list | tuple) and isinstance(part, int) and part < len(node)
+        if not (in_table or in_array):
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def _user_location(
+    loc: tuple[int | str, ...], data: Any, *, keep_absent_last: bool
+) -> tuple[int | str, ...]:
+    # Drop the tags pydantic inserts for tagged unions ("lognormal", ...) and its
+    # "function-after[...]" wrappers, keeping the path the user wrote.
+    kept: list[int | str] = []
+    node = data
+    for index, part in enumerate(loc):
+        present = isinstance(node, dict) and part in node
+        keep = keep_absent_last and index == len(loc) - 1
+        if not present and isinstance(part, str) and not keep:
+            continue
+        kept.append(part)
+        node = node[part] if present else None
+    return tuple(kept)
+
+
+_WRONG_KIND = frozenset(
+    {"float_type", "int_type", "bool_type", "string_type", "float_parsing", "int_parsing"}
+)
+"""Error types that only say "this is not a number/string": unhelpful about a table."""
+_SHOWN_CHARS = 60
+"""At most this much of a bad value is echoed in an error."""
+
+
+def _error_location(err: Mapping[str, Any], data: Any) -> tuple[int | str, ...]:
+    """Where the error is, as the user wrote it (a lax input names the item in its context)."""
+    kind = err.get("type")
+    raw_loc = tuple(err.get("loc", ()))
+    if kind == LAX_INPUT:  # raised by the table, about one of its keys (or an item of one)
+        context = err.get("ctx", {})
+        raw_loc = (*raw_loc, *context.get("loc", (context.get("key", ""),)))
+    keep_absent_last = kind in ("missing", "extra_forbidden")
+    return _user_location(raw_loc, data, keep_absent_last=keep_absent_last)
+
+
+def _most_telling(errors: Sequence[Mapping[str, Any]], data: Any) -> Mapping[str, Any]:
+    """The first error, or a more telling one about the same key.
+
+    A key that takes a number or a distribution (``effort_hours``) fails both ways; when the
+    value is a table, "Input should be a valid number" says nothing, and the distribution's
+    own error (a bad parameter, an unknown ``dist``) is the one to show.
+    """
+    first = errors[0]
+    loc = _error_location(first, data)
+
+    def score(err: Mapping[str, Any]) -> tuple[bool, int]:
+        where = _error_location(err, data)
+        value = dotted_get(data, where)[1]
+        unhelpful = err.get("type") in _WRONG_KIND and isinstance(value, dict | list)
+        return unhelpful, -len(where)
+
+    same_key = [err for err in errors if _error_location(err, data)[: len(loc)] == loc]
+    return min(same_key, key=score)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
+
+
+def validation_message(error: ValidationError, data: Any, source: str) -> str:
+    """One line naming the source, the key and the value of the first validation error."""
+    return f"{source}: {error_text(error, data)}"
+
+
+def error_text(error: ValidationError, data: Any, prefix: tuple[int | str, ...] = ()) -> str:
+    """The key, what is wrong and the value of the first (most telling) error of ``error``.
+
+    Parameters
+    ----------
+    error
+        From validating ``data``.
+    data
+        What was validated, to name the keys as the user wrote them and echo the value.
+    prefix
+        Parts of the key to put first (``("sites", "leeds")`` for a site's tables).
+    """
+    errors = error.errors()
+    first = _most_telling(errors, data)
+    kind = first.get("type")
+    loc = _error_location(first, data)
+    found, value = dotted_get(data, loc)
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        message = "unknown key (check the spelling; see `ipcsim schema`)"
+    elif kind == "missing":
+        message = "required key is missing"
+    elif kind == "union_tag_not_found":  # a distribution's table without its `dist`
+        discriminator = first.get("ctx", {}).get("discriminator", "'dist'")
+        message = (
+            f"needs a {discriminator} key naming the distribution ({', '.join(DISTRIBUTIONS)}): "
+            'give the whole table, e.g. { dist = "fixed", value = 3 }'
+        )
+    scalar = not isinstance(value, dict | list)
+    shown = f", got {_shown(value)}" if found and scalar and kind != "missing" else ""
+    more = len(errors) - 1
+    extra = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+    parts = (*prefix, *loc)
+    where = ".".join(_key_part(p) for p in parts) + ": " if parts else ""
+    return f"{where}{message}{shown}{extra}"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _key_part(part: int | str) -> str:
+    """A part of a dotted key as TOML writes it: bare, or quoted (``""``, ``"a.b"``)."""
+    text = str(part)
+    return text if _BARE_KEY.fullmatch(text) else json.dumps(text, ensure_ascii=False)
