@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -44,6 +45,7 @@ from ipcsim.experiment.spec import ExperimentSpec
 from ipcsim.pathway import BACKLOG_STAGES
 from ipcsim.scenario import Scenario, SiteConfig
 from ipcsim.scenario.bounds import DistributionBound
+from ipcsim.scenario.distributions import DISTRIBUTIONS
 from ipcsim.scenario.load import dotted_set, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,8 +96,7 @@ RETYPES: tuple[Any, ...] = (
     dt.date(9999, 12, 31),
 )
 """Values of the wrong type for most keys."""
-DISTRIBUTIONS = ("fixed", "exponential", "uniform", "triangular", "lognormal", "gamma", "discrete")
-PARAMETERS = {
+PARAMETERS = {  # the parameters each distribution takes (ipcsim.scenario.distributions)
     "fixed": ("value",),
     "exponential": ("mean",),
     "uniform": ("low", "high"),
@@ -207,8 +208,12 @@ def is_spec(source: str) -> bool:
     return source.startswith("experiments/")
 
 
+@functools.cache
 def _resolved(source: str) -> dict[str, Any]:
-    """The source validated and dumped: every key of the schema with its value or default."""
+    """The source validated and dumped: every key of the schema with its value or default.
+
+    Cached: callers copy what they change.
+    """
     if is_spec(source):
         return ExperimentSpec.model_validate(source_document(source)).model_dump(mode="json")
     dump: dict[str, Any] = load_scenario(ROOT / source).model_dump(mode="json", by_alias=True)

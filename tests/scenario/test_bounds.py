@@ -199,6 +199,9 @@ def test_descriptions_state_the_bounds(model: type[BaseModel]) -> None:
             "'weibull'",
         ),
         ("economics.setup_cost_per_site_year_gbp=[1e300]", "setup_cost", "1e+12 pounds"),
+        # dates: those of the run's range (1990 to the end of the longest run from 2100)
+        ("site.start_date=0001-01-01", "site.start_date", "1990-01-01"),
+        ("targets=[{date=9999-12-31, plans_per_year=5}]", "targets.0.date", "2200-12-31"),
         ("economics.thresholds_gbp_per_qaly=[true]", "thresholds_gbp_per_qaly.0", "boolean"),
     ],
 )
