@@ -153,7 +153,7 @@ def error_text(error: ValidationError, data: Any, prefix: tuple[int | str, ...] 
     return f"{where}{message}{shown}{extra}"
 
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _key_part(part: int | str) -> str:

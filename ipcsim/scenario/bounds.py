@@ -120,9 +120,8 @@ MAX_SIGNOFF_STEPS = 100
 """Most reviewers in a sequential sign-off."""
 MAX_REFERRALS_PER_MONTH = 1_000_000.0
 """Most referrals (or invitations) a month to one cohort at one site (England: ~62,500 plans)."""
-MAX_PEOPLE = 1_000_000_000
-"""Largest eligible population of one cohort at one site (a billion: more than any real one,
-so a large value may stand for "never reached")."""
+MAX_PEOPLE = 100_000_000
+"""Largest eligible population of one cohort at one site (more than England's population)."""
 MAX_PEOPLE_PER_BATCH = 1_000_000
 """Most people identified in one batch."""
 MAX_PLANS = 10_000_000

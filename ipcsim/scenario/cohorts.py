@@ -149,7 +149,7 @@ class Cohort(_Model):
         default=None,
         ge=0,
         le=MAX_PEOPLE,
-        description="people eligible for IPC at the site, 0 to 1e9, depleted by "
+        description="people eligible for IPC at the site, 0 to 100,000,000, depleted by "
         "referrals; unlimited if unset (P06: Table A-1 projected cohort)",
     )
     identification: Literal["practitioner", "annual_review", "batch", "mass_invitation"] = Field(

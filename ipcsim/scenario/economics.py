@@ -213,10 +213,8 @@ class Economics(_Model):
         if len(values) > MAX_YEARS:
             raise ValueError(f"gives {len(values)} years, at most {MAX_YEARS} allowed")
         for number in values:
-            if not math.isfinite(number) or number < 0:
-                raise ValueError(f"must be >= 0 pounds, got {number!r}")
-            if number > MAX_GBP:
-                raise ValueError(f"must be at most {MAX_GBP:g} pounds, got {number!r}")
+            if not math.isfinite(number) or not 0 <= number <= MAX_GBP:
+                raise ValueError(f"must be 0 to {MAX_GBP:g} pounds, got {number!r}")
         return value
 
     @field_validator("thresholds_gbp_per_qaly")

@@ -52,7 +52,7 @@ def test_neutral_scale_up_settings_reproduce_the_core_results() -> None:
                         "changes": [{"date": date_after(100), "headcount": 2}],
                     }
                 },
-                "cohorts": {"ltc": {"eligible_population": 10**9}},
+                "cohorts": {"ltc": {"eligible_population": 10**8}},
                 "learning": {"plans_to_learn": 0},
             }
         )
