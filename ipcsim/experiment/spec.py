@@ -58,6 +58,7 @@ from ipcsim.scenario.load import apply_overrides, parse_override, read_toml, val
 
 __all__ = [
     "DEFAULT_KPIS",
+    "MAX_FACTORS",
     "MAX_REPLICATIONS",
     "MAX_SCENARIOS",
     "DesignSpec",
@@ -88,6 +89,8 @@ MAX_FACTOR_MAGNITUDE = 1e15
 """Largest magnitude of a design factor's bounds (the scenario bounds each value further)."""
 MIN_BIN_DAYS = 1.0
 """Shortest period of the series MSER-5 analyses, days."""
+MAX_FACTORS = 1_000
+"""Most factors of a design (and most keys one factor sets)."""
 
 Level = StrictBool | StrictInt | StrictFloat | StrictStr
 
@@ -186,8 +189,9 @@ class FactorRangeSpec(_Spec):
     integer: bool = Field(default=False, description="round sampled values to whole numbers")
     also: tuple[str, ...] = Field(
         default=(),
+        max_length=MAX_FACTORS,
         description="other dotted keys set to the same value (e.g. the same parameter of "
-        "every cohort)",
+        "every cohort), at most 1,000",
     )
 
     @model_validator(mode="after")
@@ -222,7 +226,9 @@ class DesignSpec(_Spec):
         description="bootstrap resamples for the CIs, 10 to 100,000",
     )
     factors: dict[str, FactorRangeSpec] = Field(
-        min_length=1, description="dotted scenario key -> its range"
+        min_length=1,
+        max_length=MAX_FACTORS,
+        description="dotted scenario key -> its range, 1 to 1,000 factors",
     )
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ echo the offending value, cut short.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -54,7 +55,9 @@ def _user_location(
     kept: list[int | str] = []
     node = data
     for index, part in enumerate(loc):
-        present = isinstance(node, dict) and part in node
+        present = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list | tuple) and isinstance(part, int) and 0 <= part < len(node)
+        )
         keep = keep_absent_last and index == len(loc) - 1
         if not present and isinstance(part, str) and not keep:
             continue
@@ -103,7 +106,8 @@ def _most_telling(errors: Sequence[Mapping[str, Any]], data: Any) -> Mapping[str
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
+    """``value`` as the file writes it (a date in ISO form), cut short."""
+    text = value.isoformat() if isinstance(value, dt.date) else repr(value)
     return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
 
 

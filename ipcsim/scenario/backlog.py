@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ipcsim.errors import ConfigError
 from ipcsim.pathway import BACKLOG_STAGES
+from ipcsim.scenario.bounds import EARLIEST_DATE
 from ipcsim.scenario.scenario import Scenario
 
 COLUMNS = ("person_id", "site", "cohort", "stage", "waiting_since")
@@ -137,6 +138,8 @@ def load_backlog(path: str | Path, scenario: Scenario) -> tuple[BacklogPerson, .
             bad("waiting_since", "must be an ISO date such as 2016-03-01")
         if since > start:
             bad("waiting_since", f"must be on or before the start date {start}")
+        if since < EARLIEST_DATE:
+            bad("waiting_since", f"must be on or after {EARLIEST_DATE}")
         people.append(
             BacklogPerson(
                 person_id=person_id,

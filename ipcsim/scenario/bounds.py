@@ -16,6 +16,7 @@ vanishingly rare and always finite.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -30,6 +31,8 @@ from ipcsim.scenario.distributions import (
 )
 
 __all__ = [
+    "EARLIEST_DATE",
+    "LATEST_DATE",
     "LONGEST_DAYS",
     "MAX_CASELOAD",
     "MAX_CONTACTS",
@@ -59,6 +62,7 @@ __all__ = [
     "MIN_SHARE",
     "MIN_WEEKLY_HOURS",
     "ContactsDistribution",
+    "Date",
     "Days",
     "DaysDistribution",
     "DistributionBound",
@@ -70,6 +74,10 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------- time
+EARLIEST_DATE = dt.date(1990, 1, 1)
+"""Earliest date a scenario may name (before IPC by decades; guards date arithmetic)."""
+LATEST_DATE = dt.date(2200, 12, 31)
+"""Latest date a scenario may name: the end of the longest run from the latest start."""
 LONGEST_DAYS = 36525.0
 """Longest horizon, and longest delay, lag or interval, days (100 years)."""
 MAX_YEARS = 101
@@ -174,6 +182,8 @@ class DistributionBound:
         return dist
 
 
+Date = Annotated[dt.date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
+"""A calendar date, 1990-01-01 to 2200-12-31."""
 Days = Annotated[float, Field(ge=0, le=LONGEST_DAYS)]
 """Days, 0 to 36,525."""
 TaskHours = Annotated[float, Field(ge=0, le=MAX_TASK_HOURS)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from pydantic import (
@@ -18,6 +17,7 @@ from ipcsim.scenario.bounds import (
     MAX_REFERRALS_PER_MONTH,
     MAX_TASK_HOURS,
     MIN_REVIEW_INTERVAL_DAYS,
+    Date,
     DaysDistribution,
     MinutesDistribution,
     PoundsDistribution,
@@ -41,7 +41,7 @@ __all__ = [
 class RatePoint(_Model):
     """A referral rate in force from a date."""
 
-    date: dt.date = Field(description="date from which the rate applies")
+    date: Date = Field(description="date from which the rate applies, 1990-01-01 to 2200-12-31")
     referrals_per_month: float = Field(
         ge=0,
         le=MAX_REFERRALS_PER_MONTH,
@@ -52,7 +52,7 @@ class RatePoint(_Model):
 class Batch(_Model):
     """People found at once in a linked dataset, then referred over a few days."""
 
-    date: dt.date = Field(description="date of the batch identification")
+    date: Date = Field(description="date of the batch identification, 1990-01-01 to 2200-12-31")
     people: int = Field(
         ge=0,
         le=MAX_PEOPLE_PER_BATCH,

@@ -11,7 +11,7 @@ from pydantic import (
 )
 
 from ipcsim.scenario._base import _Model
-from ipcsim.scenario.bounds import LONGEST_DAYS
+from ipcsim.scenario.bounds import EARLIEST_DATE, LATEST_DATE, LONGEST_DAYS
 
 __all__ = [
     "EARLIEST_START",
@@ -21,7 +21,7 @@ __all__ = [
     "Site",
 ]
 
-EARLIEST_START = dt.date(1990, 1, 1)
+EARLIEST_START = EARLIEST_DATE
 """Earliest start date a scenario may have (before IPC by decades; guards date arithmetic)."""
 LATEST_START = dt.date(2100, 12, 31)
 """Latest start date a scenario may have: with the longest horizon, dates stay in range."""
@@ -100,7 +100,10 @@ class Site(_Model):
     name: str = Field(default="site", min_length=1, description="site name used in outputs")
     start_date: dt.date | None = Field(
         default=None,
-        description="date the site joined the programme; the run's start date if unset (P02)",
+        ge=EARLIEST_DATE,
+        le=LATEST_DATE,
+        description="date the site joined the programme, 1990-01-01 to 2200-12-31; the run's "
+        "start date if unset (P02)",
     )
     design_phase_months: float = Field(
         default=0.0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import (
@@ -16,7 +15,7 @@ from ipcsim.pathway import ACTIVITIES, BUDGET_TYPES
 from ipcsim.periods import run_years
 from ipcsim.scenario._base import _Model
 from ipcsim.scenario._messages import error_text
-from ipcsim.scenario.bounds import MAX_PLANS
+from ipcsim.scenario.bounds import MAX_PLANS, Date
 from ipcsim.scenario.budgets import BudgetEnvelope, BudgetReleaseByType
 from ipcsim.scenario.cohorts import Cohort
 from ipcsim.scenario.economics import Economics
@@ -99,7 +98,9 @@ class SiteConfig(_Model):
 class Target(_Model):
     """A point on a target trajectory: plans or budgets a year by a date."""
 
-    date: dt.date = Field(description="date by which the target should be met")
+    date: Date = Field(
+        description="date by which the target should be met, 1990-01-01 to 2200-12-31"
+    )
     plans_per_year: float | None = Field(
         default=None,
         ge=0,

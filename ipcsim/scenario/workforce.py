@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from pydantic import (
@@ -22,6 +21,7 @@ from ipcsim.scenario.bounds import (
     MAX_WEEKS,
     MIN_SHARE,
     MIN_WEEKLY_HOURS,
+    Date,
 )
 
 __all__ = [
@@ -34,7 +34,9 @@ __all__ = [
 class StaffChange(_Model):
     """A dated change in a role: a recruitment wave, a cut, or more IPC time."""
 
-    date: dt.date = Field(description="date the change is decided (arrivals follow the lag)")
+    date: Date = Field(
+        description="date the change is decided, 1990-01-01 to 2200-12-31 (arrivals follow the lag)"
+    )
     headcount: int | None = Field(
         default=None, ge=0, le=MAX_STAFF, description="people in the role from then, 0 to 100,000"
     )

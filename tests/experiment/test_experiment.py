@@ -1000,3 +1000,59 @@ def test_spec_descriptions_state_the_bounds(model: Any) -> None:
         for bound in (low, high):
             if bound not in (None, 0, 1):
                 assert shown(bound) in description, (model.__name__, name, description)
+
+
+# --------------------------------------------------------------------------- validate a spec
+def validate_cli(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from ipcsim.cli.main import app
+
+    return CliRunner().invoke(app, ["validate", *args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.parent.name)
+def test_validate_checks_a_shipped_spec_and_its_plan(spec: Path) -> None:
+    result = validate_cli(str(spec))
+    assert result.exit_code == 0, result.stderr
+    plan = plan_experiment(load_spec(spec), spec_path=spec)
+    assert f"{len(plan.scenarios):,}" in result.stdout and "valid" in result.stdout
+
+
+def test_validate_a_spec_rejects_what_experiment_would_in_one_line(tmp_path: Path) -> None:
+    spec_file = tmp_path / "experiment.toml"
+    base = ROOT / "configs" / "lone_practitioner.toml"
+    spec_file.write_text(
+        f'base = "{base}"\nkpis = ["referred"]\n'
+        'overrides = ["workforce.practitioner.ipc_share=1e-300"]\n'
+    )
+    result = validate_cli(str(spec_file))
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {spec_file}: base 'lone_practitioner'")
+    assert "workforce.practitioner.ipc_share: Input should be greater than or equal to 0.01" in line
+
+
+def test_validate_a_spec_reads_the_backlog_its_overrides_name(tmp_path: Path) -> None:
+    # a backlog named by a spec's overrides is found beside the base and read by validate
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "site.toml").write_text((ROOT / "configs" / "lone_practitioner.toml").read_text())
+    (configs / "backlog.csv").write_text(
+        "person_id,site,cohort,stage,waiting_since\n1,lone_practitioner,nope,referred,2016-01-01\n"
+    )
+    spec_file = tmp_path / "study" / "experiment.toml"
+    spec_file.parent.mkdir()
+    spec_file.write_text(
+        'base = "../configs/site.toml"\nkpis = ["referred"]\n'
+        "overrides = ['initial_state=\"backlog.csv\"']\n"
+    )
+    result = validate_cli(str(spec_file))
+    assert result.exit_code == 2
+    assert "backlog.csv: row 2, column cohort: unknown cohort" in result.stderr
+    spec_file.write_text(
+        'base = "../configs/site.toml"\nkpis = ["referred"]\n'
+        "overrides = ['initial_state=\"/etc/passwd\"']\n"
+    )
+    result = validate_cli(str(spec_file))
+    assert result.exit_code == 2 and "outside the scenario's folder" in result.stderr

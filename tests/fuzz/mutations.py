@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -44,6 +45,7 @@ from ipcsim.experiment.spec import ExperimentSpec
 from ipcsim.pathway import BACKLOG_STAGES
 from ipcsim.scenario import Scenario, SiteConfig
 from ipcsim.scenario.bounds import DistributionBound
+from ipcsim.scenario.distributions import DISTRIBUTIONS
 from ipcsim.scenario.load import dotted_set, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +79,7 @@ EXTREMES: tuple[Any, ...] = (
     -1e-300,
 )
 """Numbers no quantity should take unchecked."""
-PLAIN_NUMBERS: tuple[Any, ...] = (0.5, 1, 3, 14.0, 100, 1000, 10000, 36525)
+PLAIN_NUMBERS: tuple[Any, ...] = (0.5, 1, 3, 14.0, 100, 1000, 3650, 10000)
 """Numbers many quantities may take: mutations that should validate and run (in seconds)."""
 RETYPES: tuple[Any, ...] = (
     "text",
@@ -94,8 +96,7 @@ RETYPES: tuple[Any, ...] = (
     dt.date(9999, 12, 31),
 )
 """Values of the wrong type for most keys."""
-DISTRIBUTIONS = ("fixed", "exponential", "uniform", "triangular", "lognormal", "gamma", "discrete")
-PARAMETERS = {
+PARAMETERS = {  # the parameters each distribution takes (ipcsim.scenario.distributions)
     "fixed": ("value",),
     "exponential": ("mean",),
     "uniform": ("low", "high"),
@@ -207,8 +208,12 @@ def is_spec(source: str) -> bool:
     return source.startswith("experiments/")
 
 
+@functools.cache
 def _resolved(source: str) -> dict[str, Any]:
-    """The source validated and dumped: every key of the schema with its value or default."""
+    """The source validated and dumped: every key of the schema with its value or default.
+
+    Cached: callers copy what they change.
+    """
     if is_spec(source):
         return ExperimentSpec.model_validate(source_document(source)).model_dump(mode="json")
     dump: dict[str, Any] = load_scenario(ROOT / source).model_dump(mode="json", by_alias=True)
@@ -395,7 +400,7 @@ def _distribution_values() -> st.SearchStrategy[Any]:
     return build()
 
 
-VOLUME_KEYS = frozenset(
+VOLUME_KEYS = frozenset(  # spec keys among them get at most 8 (see mutations)
     {
         "referrals_per_month",
         "eligible_population",
@@ -582,9 +587,16 @@ def mutations(draw: st.DrawFn, sources: tuple[str, ...] = SCENARIOS + SPECS) -> 
         "distribution": EXTREMES + RETYPES,
     }[kind]
     value = draw(st.sampled_from(values))
+    if is_spec(source) and str(key[-1]) in VOLUME_KEYS and _number(value) and 8 < value < 2**63:
+        # 10,000 pilots or design points are valid, and take an hour: keep the run short
+        value = 8
     if kind == "setcli" and all(isinstance(part, str) and _BARE.fullmatch(part) for part in key):
         return Mutation(source, "setcli", key, value)
     return Mutation(source, "set", key, value)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 # --------------------------------------------------------------------------- checking
@@ -594,17 +606,23 @@ class Hang(BaseException):
 
 @contextlib.contextmanager
 def time_budget(seconds: int) -> Iterator[None]:
-    """Raise :class:`Hang` in the running code after ``seconds`` (main thread, POSIX)."""
+    """Raise :class:`Hang` in the running code after ``seconds`` (main thread, POSIX).
+
+    The handler raises again every 0.1 s until the exception gets through: a signal handler
+    may run inside a garbage-collector callback (hypothesis installs one to time the GC),
+    where Python reports an exception as "ignored" and carries on.
+    """
 
     def expire(signum: int, frame: FrameType | None) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
         raise Hang(f"still running after {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
@@ -716,6 +734,10 @@ def _judge(
         else:
             outcome.problem = f"{command}-traceback"
         outcome.details.append(crash)
+        return True
+    if "Traceback (most recent call last)" in stderr:
+        outcome.problem = f"{command}-traceback"
+        outcome.details.append(stderr)
         return True
     if code not in (0, 2):
         outcome.problem = f"{command}-exit-{code}"

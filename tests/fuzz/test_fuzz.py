@@ -68,6 +68,10 @@ FOUND = [
     Mutation("configs/national_ipc_2015.toml", "set", ("sites", "luton", "site"), 3),
     # a key renamed to "" was reported as "x.toml: : unknown key", naming nothing
     Mutation("configs/lone_practitioner.toml", "rename", ("budget_release",), ""),
+    # accepted before the bounds, then hung or crashed: a panel sitting every 1e-300 days (the
+    # clock stands still), reviews every 1e-300 days (10^301 review draws per person), a
+    # lognormal number of sessions with sigma 423 (draws up to 10^300); and an effort of
+    # `true` hours, taken as 1
     Mutation(DEMONSTRATOR, "set", ("signoff", "panel", "interval_days"), 1e-300),
     Mutation(DEMONSTRATOR, "set", ("cohorts", "children", "review_interval_days"), 1e-300),
     Mutation(DEMONSTRATOR, "set", ("pathway", "plan_writing", "effort_hours", "planner"), True),
@@ -78,7 +82,7 @@ FOUND = [
         {"dist": "lognormal", "median": 1e-300, "p95": 100},
     ),
 ]
-"""Mutations the fuzz (or issue 14) found, each once a traceback, a hang or an unnamed key."""
+"""Mutations the fuzz (or issue 14) found: once a traceback, a hang, nonsense or no key named."""
 
 
 @pytest.mark.parametrize("mutation", FOUND, ids=str)

@@ -41,6 +41,8 @@ def test_a_file_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path: Path) ->
         (f"{HEADER}\n1,{'s' * 200_000},ltc,consented,2016-01-01\n", "row 2"),
         (f"{HEADER}\n1,{'s' * 5_000},ltc,consented,2016-01-01\n", "longer than 1000 characters"),
         ("\n".join(["root:$6$secret-hash-that-must-not-be-shown:19000:0:99999:7:::"]), "row 1"),
+        # a wait of two thousand years: dates are bounded like the scenario's (1990 on)
+        (f"{HEADER}\n1,site,ltc,consented,0001-01-01\n", "must be on or after 1990-01-01"),
     ],
 )
 def test_bad_rows_give_one_line_naming_the_file_and_row(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,7 @@ def shown(bound: Any) -> str:
             return f"2^{power}"
     if bound == int(bound) and abs(bound) < 1e9:
         return f"{int(bound):,}"
-    return f"{bound:,g}".replace("e+", "e")
+    return re.sub(r"e\+0*", "e", f"{bound:,g}")
 
 
 def bounded_fields(model: type[BaseModel]) -> Iterator[tuple[str, float | None, float | None]]:
@@ -198,7 +199,10 @@ def test_descriptions_state_the_bounds(model: type[BaseModel]) -> None:
             "pathway.plan_writing.effort_hours.planner",
             "'weibull'",
         ),
-        ("economics.setup_cost_per_site_year_gbp=[1e300]", "setup_cost", "1e+12 pounds"),
+        ("economics.setup_cost_per_site_year_gbp=[1e300]", "setup_cost", "0 to 1e+12 pounds"),
+        # dates: those of the run's range (1990 to the end of the longest run from 2100)
+        ("site.start_date=0001-01-01", "site.start_date", "1990-01-01"),
+        ("targets=[{date=9999-12-31, plans_per_year=5}]", "targets.0.date", "2200-12-31"),
         ("economics.thresholds_gbp_per_qaly=[true]", "thresholds_gbp_per_qaly.0", "boolean"),
     ],
 )
