@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from ipcsim.analysis import metrics
+from ipcsim._json import plain_json
+from ipcsim.analysis import metrics, stability
 from ipcsim.analysis.costs import cost_run
 from ipcsim.engine.model import PathwayModel
 from ipcsim.engine.staff import StaffPool
@@ -167,6 +168,7 @@ def run_scenario(
     people, economics_summary = cost_run(people, work, scenario=scenario)
     waits = log.waits_frame()
     run = scenario.run
+    reporting = scenario.reporting
     pools = _pools_by_site(model)
     several = len(model.sites) > 1
     site_names = list(model.sites) + ([TOTAL_SITE] if several else [])
@@ -186,17 +188,23 @@ def run_scenario(
             site_roles = sorted(model.sites[site].pools)
         capacity = capacity_frame(pools[site], run.start_date, run.horizon_days)
         capacities.append(capacity.assign(site=site))
-        series.append(
-            metrics.timeseries(
-                mine_entered,
-                mine_work,
-                mine_waits,
-                start_date=run.start_date,
-                horizon_days=run.horizon_days,
-                capacity=capacity,
-                site=site,
-            )
+        monthly = metrics.timeseries(
+            mine_entered,
+            mine_work,
+            mine_waits,
+            start_date=run.start_date,
+            horizon_days=run.horizon_days,
+            capacity=capacity,
+            site=site,
         )
+        monthly = metrics.with_waits_by_referral_month(
+            monthly,
+            mine_people,
+            start_date=run.start_date,
+            horizon_days=run.horizon_days,
+            within_weeks=reporting.within_weeks,
+        )
+        series.append(monthly)
         available: dict[str, float | None] = dict.fromkeys(site_roles)
         available.update(_available_over_run(pools[site], run.horizon_days))
         summaries[site] = metrics.summary(
@@ -206,6 +214,21 @@ def run_scenario(
             available_hours=available,
             start_date=run.start_date,
             horizon_days=run.horizon_days,
+            within_weeks=reporting.within_weeks,
+        )
+        trends = stability.role_trends(
+            monthly, mine_waits, horizon_days=run.horizon_days, settings=reporting
+        )
+        summaries[site]["stability"] = plain_json(trends)
+        summaries[site]["warnings"] = plain_json(
+            stability.warnings(
+                monthly,
+                mine_waits,
+                mine_people,
+                horizon_days=run.horizon_days,
+                settings=reporting,
+                trends=trends,
+            )
         )
         summaries[site]["backlog_clear_day"] = metrics.backlog_clear_day(mine_people)
         held = mine_people["budget_held_days"].dropna()
@@ -219,6 +242,12 @@ def run_scenario(
     summary = summaries[total]
     if several:
         summary["sites"] = {name: summaries[name] for name in model.sites}
+        # Every site's warnings too, named by site, after those of all sites together.
+        summary["warnings"] = list(summary["warnings"]) + [
+            {**w, "site": name, "message": f"site {name}: {w['message']}"}
+            for name in model.sites
+            for w in summaries[name]["warnings"]
+        ]
     summary["targets"] = metrics.targets_met(
         timeseries,
         [t.model_dump(mode="json") for t in scenario.targets],

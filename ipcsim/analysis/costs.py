@@ -158,7 +158,9 @@ def cost_run(
         JSON-able:
 
         - ``cost_basis``, ``staff_cost_multiplier``, ``patient_milestone``,
-          ``budgets_in_running_cost``: the settings used;
+          ``budgets_in_running_cost``, ``setup_cost_per_site_year_gbp``: the settings used;
+          ``setup_cost_configured``: whether the scenario set the set-up cost (else it is the
+          evidence default, P66);
         - ``referred``, ``patients``: people;
         - ``totals_gbp``: the run's totals, pounds: ``staff`` (and ``staff_by_role``),
           ``non_staff``, ``running``, ``standard_care``, ``differential_running``, ``setup``
@@ -423,6 +425,9 @@ def cost_run(
         "staff_cost_multiplier": econ.staff_cost_multiplier,
         "patient_milestone": econ.patient_milestone,
         "budgets_in_running_cost": econ.budgets_in_running_cost,
+        # Whether the scenario set its set-up cost, or it is the evidence default (P66).
+        "setup_cost_configured": "setup_cost_per_site_year_gbp" in econ.model_fields_set,
+        "setup_cost_per_site_year_gbp": econ.setup_cost_per_site_year_gbp,
         "referred": n_people,
         "patients": n_patients,
         "totals_gbp": {**totals, "staff_by_role": staff_total_by_role},

@@ -12,12 +12,25 @@ completed, or the utilisation of an unlimited role):
   ``budget_in_place``, ``in_progress``: people (counts);
 - ``plans_signed_off``, ``budgets_released``: events in the window (counts);
   ``plans_signed_off_per_year``, ``budgets_released_per_year``: the same per 365.25 days;
-- ``wait_<stage>_mean``, ``wait_<stage>_p50``, ``wait_<stage>_p90`` (days) and
-  ``wait_<stage>_n`` (people) for each stage of :data:`ipcsim.pathway.WAITS`:
+- ``plans_signed_off_last_12m``, ``budgets_released_last_12m``: events in the last 12 months
+  of the run (counts; the rate the service ended at);
+- ``wait_<stage>_mean`` (restricted mean), ``wait_<stage>_p50``, ``wait_<stage>_p90`` (days):
+  product-limit estimates counting the people still waiting
+  (:mod:`ipcsim.analysis.waits`); ``wait_<stage>_completed_mean``, ``_completed_p50``,
+  ``_completed_p90`` (days): the same over completed waits only; ``wait_<stage>_n`` (people
+  who completed the wait), ``wait_<stage>_still_waiting`` (people waiting at the horizon) and
+  ``wait_<stage>_longest_waiting`` (days waited so far by the longest-waiting of them), for
+  each stage of :data:`ipcsim.pathway.WAITS`:
   ``referral_to_first_conversation``, ``referral_to_sign_off``, ``referral_to_budget_release``,
   ``referral_to_consent``, ``consent_to_first_conversation``,
   ``first_conversation_to_plan_written``, ``plan_written_to_sign_off``,
   ``sign_off_to_budget_agreed``, ``budget_agreed_to_budget_released``;
+- ``share_seen_within_<N>w`` (the first conversation) and ``wait_<stage>_share_within_<N>w``
+  (other waits): share of waits ended within ``N`` weeks, for each waiting standard of the
+  scenario's ``[reporting] within_weeks`` (fraction; see
+  :func:`ipcsim.analysis.waits.share_within`);
+- ``overload_warnings``: how many overload warnings the run gave
+  (:mod:`ipcsim.analysis.stability`);
 - ``utilisation_<role>``: hours worked / IPC hours available (fraction);
 - ``staff_hours_per_person`` (hours) and ``staff_cost_per_person_gbp`` (pounds), totals per
   referred person, and ``staff_hours_per_person_<role>``, ``staff_cost_per_person_gbp_<role>``.
@@ -53,10 +66,37 @@ __all__ = [
     "kpi_names",
     "kpi_series",
     "number_or_nan",
+    "within_kpi",
 ]
 
-WAIT_STATS = ("mean", "p50", "p90", "n")
-"""Statistics reported for each wait of :data:`ipcsim.pathway.WAITS`."""
+WAIT_STATS = (
+    "mean",
+    "p50",
+    "p90",
+    "n",
+    "still_waiting",
+    "longest_waiting",
+    "completed_mean",
+    "completed_p50",
+    "completed_p90",
+)
+"""Statistics reported for each wait of :data:`ipcsim.pathway.WAITS` (see module notes)."""
+
+
+def within_kpi(stage: str, weeks: float) -> str:
+    """Name of the KPI "share of ``stage`` waits ended within ``weeks`` weeks"."""
+    if stage == "referral_to_first_conversation":
+        return f"share_seen_within_{weeks:g}w"
+    return f"wait_{stage}_share_within_{weeks:g}w"
+
+
+def _wait_value(waits: Mapping[str, Any], stat: str) -> float:
+    """A statistic of :data:`WAIT_STATS` from a wait's summary entry."""
+    if stat.startswith("completed_"):
+        return number_or_nan(waits["completed_only"][stat.removeprefix("completed_")])
+    if stat == "n":
+        return float(waits["completed"])
+    return number_or_nan(waits[stat])
 
 
 class RunOutputs(Protocol):
@@ -114,8 +154,16 @@ def kpi_names(scenario: Scenario) -> list[str]:
         "budgets_released",
         "plans_signed_off_per_year",
         "budgets_released_per_year",
+        "plans_signed_off_last_12m",
+        "budgets_released_last_12m",
     ]
     names += [f"wait_{stage}_{stat}" for stage in WAITS for stat in WAIT_STATS]
+    names += [
+        within_kpi(stage, weeks)
+        for stage, thresholds in scenario.reporting.within_weeks.items()
+        for weeks in thresholds
+    ]
+    names += ["overload_warnings"]
     names += [f"utilisation_{role}" for role in roles]
     names += ["staff_hours_per_person", "staff_cost_per_person_gbp"]
     names += [f"staff_hours_per_person_{role}" for role in roles]
@@ -157,10 +205,19 @@ def flatten_summary(
         out[key] = float(sum(int(q[key]) for q in quarters))
     for key in ("plans_signed_off", "budgets_released"):
         out[f"{key}_per_year"] = out[key] / years
+    last = summary["last_12_months"]
+    for key in ("plans_signed_off", "budgets_released"):
+        out[f"{key}_last_12m"] = float(last[key])
     for stage in WAITS:
         waits = summary["waits_days"][stage]
         for stat in WAIT_STATS:
-            out[f"wait_{stage}_{stat}"] = number_or_nan(waits[stat])
+            out[f"wait_{stage}_{stat}"] = _wait_value(waits, stat)
+    for stage in WAITS:
+        for key, value in summary["waits_days"][stage].items():
+            if key.startswith("share_within_") and key.endswith("w"):
+                weeks = float(key.removeprefix("share_within_").removesuffix("w"))
+                out[within_kpi(stage, weeks)] = number_or_nan(value)
+    out["overload_warnings"] = float(len(summary.get("warnings") or ()))
     utilisation = summary["utilisation"]
     for role in sorted(utilisation):
         out[f"utilisation_{role}"] = number_or_nan(utilisation[role])
@@ -300,7 +357,12 @@ def compute_kpis(result: RunOutputs, *, warmup_days: float = 0.0) -> dict[str, f
         available_hours=available,
         start_date=result.scenario.run.start_date,
         horizon_days=horizon,
+        within_weeks=result.scenario.reporting.within_weeks,
     )
+    # The end of the run is the same with or without a warm-up: its last 12 months count
+    # everyone's events, and its warnings are the run's.
+    summary["last_12_months"] = result.summary["last_12_months"]
+    summary["warnings"] = result.summary.get("warnings") or []
     kpis = flatten_summary(summary, horizon_days=horizon, window_start_day=warmup_days)
     if monthly is None:
         # Utilisation after the warm-up is not recoverable here; keep the whole run's.

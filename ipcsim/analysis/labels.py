@@ -30,6 +30,7 @@ __all__ = [
     "ROLE_PARAMETER_LABELS",
     "Direction",
     "display_label",
+    "economics_table",
     "factor_label",
     "kpi_axis_label",
     "kpi_direction",
@@ -37,6 +38,7 @@ __all__ = [
     "kpi_scale",
     "kpi_table",
     "pretty_name",
+    "wait_standard_rows",
 ]
 
 Direction = Literal["lower", "higher"]
@@ -71,8 +73,8 @@ LABELS: Mapping[str, str] = MappingProxyType(
         "queue": "Queue at month end",
         "hours": "Staff hours",
         "cost": "Staff cost",
-        "staff_hours_total": "Staff hours per person",
-        "staff_cost_gbp_total": "Staff cost per person",
+        "staff_hours_total": "Staff hours per referred person",
+        "staff_cost_gbp_total": "Staff cost per referred person",
         # economics
         "extra_running_cost_per_patient": "Extra running cost per patient",
         "breakeven_cost_per_patient": "Cost per patient to recoup",
@@ -181,11 +183,33 @@ def kpi_label(kpi: str) -> tuple[str, str]:
         utilisation is in ``"%"`` (see :func:`kpi_scale`). Unknown names give
         ``(display_label(kpi), "")``.
     """
-    match = re.fullmatch(r"wait_(?P<stage>.+)_(?P<stat>mean|p50|p90|median)", kpi)
+    match = re.fullmatch(
+        r"wait_(?P<stage>.+?)_(?P<completed>completed_)?(?P<stat>mean|p50|p90|median)", kpi
+    )
     if match and match["stage"] in WAITS:
         stage = LABELS[match["stage"]]
         stat = _STAT_WORDS[match["stat"]]
-        return f"{stat[:1].upper()}{stat[1:]} wait, {stage.lower()}", "days"
+        only = " (completed waits only)" if match["completed"] else ""
+        return f"{stat[:1].upper()}{stat[1:]} wait, {stage.lower()}{only}", "days"
+    match = re.fullmatch(r"wait_(?P<stage>.+?)_(?P<what>still_waiting|longest_waiting|n)", kpi)
+    if match and match["stage"] in WAITS:
+        stage = LABELS[match["stage"]].lower()
+        if match["what"] == "still_waiting":
+            return f"Still waiting at the horizon, {stage}", "people"
+        if match["what"] == "longest_waiting":
+            return f"Longest wait so far at the horizon, {stage}", "days"
+        return f"Completed waits, {stage}", "people"
+    match = re.fullmatch(
+        r"(?:share_seen|wait_(?P<stage>.+?)_share)_within_(?P<weeks>[0-9.]+)w", kpi
+    )
+    if match and (match["stage"] is None or match["stage"] in WAITS):
+        stage = LABELS[match["stage"] or "referral_to_first_conversation"].lower()
+        return f"Within {match['weeks']} weeks, {stage}", "%"
+    match = re.fullmatch(r"(?P<what>.+)_last_12m", kpi)
+    if match and match["what"] in LABELS:
+        return f"{LABELS[match['what']]} in the last 12 months", ""
+    if kpi == "overload_warnings":
+        return "Overload warnings", ""
     match = re.fullmatch(r"(?P<what>.+)_per_(?P<per>year|quarter|month)", kpi)
     if match and match["what"] in LABELS:
         return f"{LABELS[match['what']]} per {match['per']}", f"per {match['per']}"
@@ -198,7 +222,11 @@ def kpi_label(kpi: str) -> tuple[str, str]:
 
 def kpi_scale(kpi: str) -> float:
     """Factor that turns a KPI's stored value into its display unit (100 for utilisation)."""
-    return 100.0 if kpi.startswith("utilisation_") else 1.0
+    return 100.0 if kpi.startswith("utilisation_") or _is_share(kpi) else 1.0
+
+
+def _is_share(kpi: str) -> bool:
+    return bool(re.fullmatch(r"(?:share_seen|wait_.+_share)_within_[0-9.]+w", kpi))
 
 
 def kpi_axis_label(kpi: str) -> str:
@@ -216,6 +244,8 @@ def kpi_direction(kpi: str) -> Direction:
     if any(word in kpi for word in ("signed_off", "budgets_released", "plan_in_place")):
         return "higher"
     if "budget_in_place" in kpi or kpi.startswith(("throughput", "referrals")):
+        return "higher"
+    if _is_share(kpi):
         return "higher"
     return "lower"
 
@@ -273,10 +303,42 @@ def _fmt_share(count: int, total: int) -> str:
     return f"{count:,} ({100.0 * count / total:.1f}%)"
 
 
+def _fmt_day(value: float | None, known_to: float | None) -> str:
+    if value is not None:
+        return f"{value:.0f}"
+    # Too many still waiting for the percentile to be reached: it is beyond the longest wait.
+    return "n/a" if known_to is None else f"over {known_to:.0f}"
+
+
 def _fmt_days(stats: Mapping[str, Any]) -> str:
-    if not stats.get("n"):
-        return "n/a (none reached)"
-    return f"mean {stats['mean']:.1f}, p90 {stats['p90']:.1f} days (n={stats['n']:,})"
+    """A wait: median and p90 counting those still waiting, and how many still wait."""
+    if not stats.get("started"):
+        return "n/a (nobody started it)"
+    known_to = stats.get("restricted_to_days")
+    if not stats.get("completed"):
+        text = "none completed"
+    else:
+        median, p90 = _fmt_day(stats["p50"], known_to), _fmt_day(stats["p90"], known_to)
+        text = f"median {median}, p90 {p90} days"
+    waiting = int(stats.get("still_waiting") or 0)
+    if waiting:
+        text += f"; {waiting:,} still waiting (longest {stats['longest_waiting']:.0f})"
+    return text
+
+
+def _fmt_percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100.0 * value:.0f}%"
+
+
+def wait_standard_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Rows ``(label, share)`` of every waiting standard in ``summary`` (``share_within_*``)."""
+    rows = []
+    for stage, stats in (summary.get("waits_days") or {}).items():
+        for key, value in stats.items():
+            if key.startswith("share_within_"):
+                weeks = key.removeprefix("share_within_").removesuffix("w")
+                rows.append((f"{LABELS[stage]}: within {weeks} weeks", _fmt_percent(value)))
+    return rows
 
 
 def kpi_table(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -310,6 +372,7 @@ def kpi_table(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         "referral_to_budget_release",
     ):
         rows.append((LABELS[name], _fmt_days(summary["waits_days"][name])))
+    rows += wait_standard_rows(summary)
     for role, share in summary["utilisation"].items():
         value = "n/a (no capacity limit)" if share is None else f"{100.0 * share:.1f}%"
         rows.append((f"{LABELS['utilisation']}: {role}", value))
@@ -317,7 +380,26 @@ def kpi_table(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     cost = summary["staff_cost_per_person_gbp"]["total"]
     rows.append((LABELS["staff_hours_total"], "n/a" if hours is None else f"{hours:,.1f} h"))
     rows.append((LABELS["staff_cost_gbp_total"], "n/a" if cost is None else f"£{cost:,.2f}"))
+    return rows
+
+
+def economics_table(summary: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows of the console economics table: ``(label, value, what it counts)``.
+
+    Parameters
+    ----------
+    summary
+        A run's summary with its ``economics`` entry (:func:`ipcsim.analysis.costs.cost_run`).
+
+    Returns
+    -------
+    list of (str, str, str)
+        The extra running cost per patient, the cost per patient to recoup (with the set-up
+        cost it includes, marked as the evidence default when the scenario did not set it),
+        break-even QALYs and admissions; empty when the summary has no economics.
+    """
     econ = summary.get("economics")
+    rows: list[tuple[str, str, str]] = []
     if econ is not None:
         extra = econ["extra_per_patient"]["running_cost_gbp"]
         breakeven = econ["breakeven"]
@@ -325,16 +407,39 @@ def kpi_table(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         first = next(iter(breakeven["qalys"]))  # the main threshold, £13,000 by default
         qalys = breakeven["qalys"][first]
         admissions = breakeven["admissions"]
+        patients = f"{int(econ.get('patients') or 0):,} patients"
+        milestone = str(econ.get("patient_milestone", "")).replace("_", " ")
+        setup = econ.get("setup_cost_per_site_year_gbp")
+        shown = (
+            f"£{setup:,.0f}"
+            if isinstance(setup, int | float)
+            else "/".join(f"£{v:,.0f}" for v in setup or ())
+        )
+        setup_note = (
+            f"set-up of {shown} a site-year as configured"
+            if econ.get("setup_cost_configured")
+            else f"set-up at the evidence default, {shown} a site-year (P66; not configured)"
+        )
         rows += [
             (
                 LABELS["extra_running_cost_per_patient"],
                 "n/a" if extra is None else f"£{extra:,.2f}",
+                f"running cost over standard care, per {milestone} patient ({patients})",
             ),
-            (LABELS["breakeven_cost_per_patient"], "n/a" if whole is None else f"£{whole:,.2f}"),
+            (
+                LABELS["breakeven_cost_per_patient"],
+                "n/a" if whole is None else f"£{whole:,.2f}",
+                f"extra running cost plus {setup_note}, per patient",
+            ),
             (
                 f"{LABELS['breakeven_qalys']} at £{float(first):,.0f}",
                 "n/a" if qalys is None else f"{qalys:.3f}",
+                "QALYs a patient must gain to recoup it",
             ),
-            (LABELS["breakeven_admissions"], "n/a" if admissions is None else f"{admissions:.2f}"),
+            (
+                LABELS["breakeven_admissions"],
+                "n/a" if admissions is None else f"{admissions:.2f}",
+                "emergency admissions a patient must avoid to recoup it",
+            ),
         ]
     return rows

@@ -27,21 +27,23 @@ import numpy as np
 import pandas as pd
 
 from ipcsim._json import plain_json
-from ipcsim.pathway import END_STATES, WAITS
-from ipcsim.periods import check_horizon, month_starts, quarter_starts
-from ipcsim.units import DAYS_PER_QUARTER
+from ipcsim.analysis.waits import wait_statistics, waits_by_start_month
+from ipcsim.pathway import END_STATES
+from ipcsim.periods import check_horizon, month_starts, quarter_starts, run_years
+from ipcsim.units import DAYS_PER_QUARTER, DAYS_PER_YEAR
 
 __all__ = [
     "backlog_clear_day",
-    "targets_met",
-    "with_rolling_12_months",
+    "last_12_months",
     "people_counts",
+    "per_run_year",
     "staff_per_person",
     "summary",
+    "targets_met",
     "throughput_per_quarter",
     "timeseries",
     "utilisation",
-    "wait_stats",
+    "with_rolling_12_months",
 ]
 
 
@@ -87,53 +89,6 @@ def _reached_by(days: np.ndarray, t: float, *, closed: bool) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- people
-def wait_stats(
-    people: pd.DataFrame, *, horizon_days: float | None = None
-) -> dict[str, dict[str, float | int | None]]:
-    """Waits between milestones, days.
-
-    Parameters
-    ----------
-    people
-        People frame (milestone columns of :data:`ipcsim.records.MILESTONES`).
-    horizon_days
-        If given, a milestone dated after the horizon (e.g. a first conversation booked beyond
-        the end of the run) counts as not reached.
-
-    Returns
-    -------
-    dict
-        For each name in :data:`WAITS`: ``{"mean", "p50", "p90", "n"}``, the mean, median and
-        90th percentile in days over the ``n`` people who reached both milestones; ``None`` for
-        the statistics when ``n`` is 0.
-
-    Notes
-    -----
-    Percentiles interpolate linearly between order statistics (numpy's default). People still
-    waiting at the horizon are left out, so long waits are under-represented in a short run.
-    """
-    columns = sorted({c for pair in WAITS.values() for c in pair})
-    _require(people, columns, "people")
-    out: dict[str, dict[str, float | int | None]] = {}
-    for name, (first, second) in WAITS.items():
-        a = _days(people[first])
-        b = _days(people[second])
-        reached = np.isfinite(a) & np.isfinite(b)
-        if horizon_days is not None:
-            reached &= _reached_by(b, horizon_days, closed=True)
-        waits = b[reached] - a[reached]
-        if waits.size == 0:
-            out[name] = {"mean": None, "p50": None, "p90": None, "n": 0}
-            continue
-        out[name] = {
-            "mean": float(np.mean(waits)),
-            "p50": float(np.quantile(waits, 0.5)),
-            "p90": float(np.quantile(waits, 0.9)),
-            "n": int(waits.size),
-        }
-    return out
-
-
 def people_counts(people: pd.DataFrame) -> dict[str, int]:
     """How many people were referred and how many ended in each state.
 
@@ -202,6 +157,94 @@ def throughput_per_quarter(
         }
         for i, (begin, start, end) in enumerate(quarters)
     ]
+
+
+def _counts_between(people: pd.DataFrame, start: float, end: float) -> dict[str, int]:
+    """Referrals, sign-offs and releases dated in ``[start, end]``."""
+    out = {}
+    for key, column in (
+        ("referrals", "referred_day"),
+        ("plans_signed_off", "signed_off_day"),
+        ("budgets_released", "budget_released_day"),
+    ):
+        days = _days(people[column])
+        with np.errstate(invalid="ignore"):
+            out[key] = int(np.sum((days >= start) & (days <= end)))
+    return out
+
+
+def per_run_year(
+    people: pd.DataFrame, *, start_date: dt.date, horizon_days: float
+) -> list[dict[str, Any]]:
+    """Referrals, plans signed off and budgets released in each year of the run.
+
+    Parameters
+    ----------
+    people
+        People frame.
+    start_date, horizon_days
+        The run's start date and length, days.
+
+    Returns
+    -------
+    list of dict
+        One per year of :func:`ipcsim.periods.run_years` (anniversaries of the start date):
+        ``year`` (1 for the first), ``start`` and ``end`` (ISO dates; ``end`` is the day
+        after the last day counted), ``days`` (days of the run in it; fewer than a whole
+        year for a partial last year), ``referrals``, ``plans_signed_off`` and
+        ``budgets_released`` (counts dated in ``[start, end)``; the last year closed at the
+        horizon).
+    """
+    _require(people, ["referred_day", "signed_off_day", "budget_released_day"], "people")
+    years = run_years(start_date, horizon_days)
+    rows = []
+    for year in years:
+        last = year.year == len(years)
+        counts = _counts_between(
+            people, year.start_day, year.end_day if last else np.nextafter(year.end_day, 0)
+        )
+        rows.append(
+            {
+                "year": year.year,
+                "start": (start_date + dt.timedelta(days=year.start_day)).isoformat(),
+                "end": (start_date + dt.timedelta(days=year.end_day)).isoformat(),
+                "days": float(year.end_day - year.start_day),
+                **counts,
+            }
+        )
+    return rows
+
+
+def last_12_months(
+    people: pd.DataFrame, *, start_date: dt.date, horizon_days: float
+) -> dict[str, Any]:
+    """Referrals, plans signed off and budgets released in the last 12 months of the run.
+
+    Returns
+    -------
+    dict
+        ``start`` (ISO date: the horizon's date a year earlier, or the start date for a run
+        shorter than a year), ``days`` (the days counted, at most a year), ``referrals``,
+        ``plans_signed_off``, ``budgets_released`` (counts dated in ``[start, horizon]``, so
+        with whole years the same as the last year of :func:`per_run_year`) and ``per_year``
+        (each count over ``days`` times 365.25), so a rate that rose or fell over the run
+        reads as it stands at the end.
+    """
+    _require(people, ["referred_day", "signed_off_day", "budget_released_day"], "people")
+    end_date = start_date + dt.timedelta(days=horizon_days)
+    try:
+        year_before = end_date.replace(year=end_date.year - 1)
+    except ValueError:  # 29 February
+        year_before = end_date.replace(year=end_date.year - 1, day=28)
+    first_day = max(0.0, float((year_before - start_date).days))
+    days = float(horizon_days - first_day)
+    counts = _counts_between(people, first_day, horizon_days)
+    return {
+        "start": (start_date + dt.timedelta(days=first_day)).isoformat(),
+        "days": days,
+        **counts,
+        "per_year": {key: value * DAYS_PER_YEAR / days for key, value in counts.items()},
+    }
 
 
 # --------------------------------------------------------------------------- staff
@@ -407,6 +450,47 @@ def timeseries(
     return pd.DataFrame(frame)
 
 
+def with_waits_by_referral_month(
+    series: pd.DataFrame,
+    people: pd.DataFrame,
+    *,
+    start_date: dt.date,
+    horizon_days: float,
+    within_weeks: Mapping[str, Sequence[float]],
+) -> pd.DataFrame:
+    """Add, for each wait with a waiting standard, its figures by month the wait started.
+
+    Parameters
+    ----------
+    series
+        Monthly rows of one site (:func:`timeseries`).
+    people
+        The same site's people frame.
+    start_date, horizon_days
+        The run's start date and length.
+    within_weeks
+        Wait name -> thresholds, weeks (``[reporting] within_weeks``).
+
+    Returns
+    -------
+    DataFrame
+        ``series`` with, per wait ``<w>`` (e.g. ``referral_to_first_conversation``, by month
+        of referral): ``wait_<w>_started`` (people who started the wait that month),
+        ``wait_<w>_still_waiting`` (of them, still waiting at the horizon), ``wait_<w>_p50``
+        (their median wait, days, counting those still waiting; NaN when not estimable) and
+        ``wait_<w>_share_within_<N>w`` (NaN for months that ended less than ``N`` weeks before
+        the horizon). See :func:`ipcsim.analysis.waits.waits_by_start_month`.
+    """
+    columns: dict[str, np.ndarray] = {}
+    for stage, weeks in within_weeks.items():
+        figures = waits_by_start_month(
+            people, stage, start_date=start_date, horizon_days=horizon_days, within_weeks=weeks
+        )
+        for key, values in figures.items():
+            columns[f"wait_{stage}_{key}"] = values
+    return series.assign(**columns)
+
+
 def _hours_by_month(
     start: np.ndarray, finish: np.ndarray, hours: np.ndarray, edges: np.ndarray
 ) -> np.ndarray:
@@ -487,6 +571,7 @@ def summary(
     available_hours: Mapping[str, float | None],
     start_date: dt.date,
     horizon_days: float,
+    within_weeks: Mapping[str, Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """Headline KPIs of one run as a JSON-able dict.
 
@@ -502,12 +587,16 @@ def summary(
         Calendar date of day 0.
     horizon_days
         Length of the run, days.
+    within_weeks
+        Wait name -> thresholds, weeks, for the ``share_within_<N>w`` of its waits.
 
     Returns
     -------
     dict
-        ``people`` (:func:`people_counts`), ``waits_days`` (:func:`wait_stats`, days),
-        ``throughput_per_quarter`` (:func:`throughput_per_quarter`),
+        ``people`` (:func:`people_counts`), ``waits_days`` (days; counting the people still
+        waiting: :func:`ipcsim.analysis.waits.wait_summary` of each wait),
+        ``throughput_per_quarter`` (:func:`throughput_per_quarter`), ``per_year``
+        (:func:`per_run_year`), ``last_12_months`` (:func:`last_12_months`),
         ``throughput_mean_per_quarter`` (``plans_signed_off`` and ``budgets_released`` per
         91.3125-day quarter: total / ``horizon_days`` * 365.25 / 4), ``utilisation``
         (:func:`utilisation`, fractions), ``staff_hours_per_person`` (hours) and
@@ -518,7 +607,8 @@ def summary(
     Notes
     -----
     Milestones and work dated after the horizon (booked beyond the end of the run) are left
-    out of the waits, throughput and utilisation. Staff time per person comes from the people
+    out of the waits, throughput and utilisation; a person whose milestone is booked after
+    the horizon is still waiting at it. Staff time per person comes from the people
     frame and includes such booked work.
     """
     check_horizon(horizon_days)
@@ -527,8 +617,10 @@ def summary(
     staff = staff_per_person(people, role_names)
     result = {
         "people": people_counts(people),
-        "waits_days": wait_stats(people, horizon_days=horizon_days),
+        "waits_days": wait_statistics(people, horizon_days=horizon_days, within_weeks=within_weeks),
         "throughput_per_quarter": quarters,
+        "per_year": per_run_year(people, start_date=start_date, horizon_days=horizon_days),
+        "last_12_months": last_12_months(people, start_date=start_date, horizon_days=horizon_days),
         "throughput_mean_per_quarter": {
             key: sum(int(q[key]) for q in quarters) * per_quarter
             for key in ("plans_signed_off", "budgets_released")

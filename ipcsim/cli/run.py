@@ -15,6 +15,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ipcsim.analysis import labels
 from ipcsim.cli._app import AllowOutsideOption, SetOption, console, kpi_table, user_errors
@@ -51,22 +52,75 @@ def run(
             scenario, seed=seed, progress=lambda share: bar.update(task, completed=share)
         )
     written = write_run(result, out_dir, config_path=config, csv=csv)
+    summary = result.summary
+    question = scenario.question or scenario.description
+    if question:
+        console.print(Text(question.strip(), style="italic"), highlight=False)
     console.print(
         kpi_table(
             f"{scenario.name}: {scenario.run.horizon_days:g} days from "
             f"{scenario.run.start_date}, seed {result.seed}",
-            labels.kpi_table(result.summary),
+            labels.kpi_table(summary),
         )
     )
-    sites = result.summary.get("sites")
+    console.print(_years_table(summary))
+    economics = labels.economics_table(summary)
+    if economics:
+        console.print(_economics_table(economics))
+    sites = summary.get("sites")
     if sites:
         console.print(_site_table(sites, lead_role=scenario.pathway.lead_role))
-    targets = result.summary.get("targets") or []
+    targets = summary.get("targets") or []
     if targets:
         console.print(_targets_table(targets))
+    warnings = summary.get("warnings") or []
+    for warning in warnings:
+        line = Text("warning: ", style="bold yellow")
+        line.append(str(warning["message"]))
+        console.print(line, highlight=False)
+    if not warnings:
+        console.print("No overload: every queue kept up to the horizon.", highlight=False)
     console.print(
         f"Simulated in {result.wall_time_s:.1f} s. Outputs in [bold]{written}[/]", highlight=False
     )
+
+
+def _years_table(summary: dict[str, Any]) -> Table:
+    """Referrals, plans and budgets per year of the run and in its last 12 months."""
+    table = Table(title="By year of the run", header_style="bold")
+    for header in ("year", "from", "days", "referrals", "plans signed off", "budgets released"):
+        table.add_column(header, justify="left" if header in ("year", "from") else "right")
+    for row in summary["per_year"]:
+        table.add_row(
+            str(row["year"]),
+            row["start"],
+            f"{row['days']:g}",
+            f"{row['referrals']:,}",
+            f"{row['plans_signed_off']:,}",
+            f"{row['budgets_released']:,}",
+        )
+    last = summary["last_12_months"]
+    table.add_row(
+        "last 12 months",
+        last["start"],
+        f"{last['days']:g}",
+        f"{last['referrals']:,}",
+        f"{last['plans_signed_off']:,}",
+        f"{last['budgets_released']:,}",
+        style="bold",
+    )
+    return table
+
+
+def _economics_table(rows: list[tuple[str, str, str]]) -> Table:
+    """Costs per patient with what each counts."""
+    table = Table(title="Economics", header_style="bold")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("what it counts")
+    for label, value, note in rows:
+        table.add_row(label, value, note)
+    return table
 
 
 def _site_table(sites: dict[str, Any], *, lead_role: str) -> Table:
@@ -77,7 +131,11 @@ def _site_table(sites: dict[str, Any], *, lead_role: str) -> Table:
     table.add_column(f"{lead_role} utilisation", justify="right")
     for name, site in sites.items():
         wait = site["waits_days"]["referral_to_first_conversation"]
-        waits = "n/a" if not wait["n"] else f"{wait['mean']:.1f} / {wait['p90']:.1f}"
+        waits = (
+            "n/a"
+            if wait["mean"] is None
+            else f"{wait['mean']:.1f} / " + ("n/k" if wait["p90"] is None else f"{wait['p90']:.1f}")
+        )
         busy = site["utilisation"].get(lead_role)
         table.add_row(
             name,

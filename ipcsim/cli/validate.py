@@ -36,9 +36,7 @@ def _describe(scenario: Scenario) -> list[tuple[str, str]]:
         rows.append((f"{prefix}site", f"{config.site.name}, joins {joined}"))
         rows.append((f"{prefix}sign-off", config.signoff.mode))
         for name, cohort in sorted(config.cohorts.items()):
-            rows.append(
-                (f"{prefix}cohort {name}", f"{cohort.referrals_per_month:g} referrals/month")
-            )
+            rows.append((f"{prefix}cohort {name}", cohort.referral_rate_text()))
         for name, role in sorted(config.workforce.items()):
             size = "unlimited" if role.unlimited else f"{sum(role.member_fte()):g} WTE"
             rows.append(

@@ -9,6 +9,7 @@ window (see :mod:`ipcsim.present.style`).
   optional target trajectory;
 - :func:`plot_waits`: the distribution of waits per stage (violins) with the 90th percentile
   marked;
+- :func:`plot_waits_by_referral_month`: how the wait of each month's referrals evolved;
 - :func:`plot_utilisation_heatmap`: utilisation by role x month;
 - :func:`plot_queues`: people waiting for each role at month end;
 - :func:`plot_cost_per_person`: staff cost per person stacked by role, with break-even or
@@ -34,6 +35,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ipcsim.analysis.labels import LABELS, display_label, pretty_name
+from ipcsim.analysis.waits import censored_waits, wait_summary
 from ipcsim.pathway import WAITS
 from ipcsim.present.style import (
     PALETTE,
@@ -43,6 +45,7 @@ from ipcsim.present.style import (
     axes_or_new,
     date_axis,
     month_dates,
+    new_figure,
     role_colors,
     style,
 )
@@ -55,6 +58,7 @@ __all__ = [
     "plot_throughput",
     "plot_utilisation_heatmap",
     "plot_waits",
+    "plot_waits_by_referral_month",
     "select_site",
     "stage_waits",
     "target_per_period",
@@ -286,12 +290,18 @@ def plot_waits(
 
     Notes
     -----
-    Percentiles interpolate linearly (numpy's default), as in the summary, so the markers
-    equal ``summary.json``'s ``waits_days`` values. People still waiting at the horizon are
-    not in the distributions.
+    The violins show completed waits; the markers are the product-limit median and 90th
+    percentile that count the people still waiting (:mod:`ipcsim.analysis.waits`), so they
+    equal ``summary.json``'s ``waits_days`` ``p50`` and ``p90`` and may lie beyond the
+    violin. A percentile the run cannot estimate yet (too many still waiting) has no marker.
     """
     waits = stage_waits(people, stages=stages, horizon_days=horizon_days)
     names = list(waits)
+    end = horizon_days if horizon_days is not None else _last_day(people)
+    estimates = {
+        name: wait_summary(censored_waits(people, name, horizon_days=end), horizon_days=end)
+        for name in names
+    }
     height = max(3.5, 0.62 * len(names) + 1.8)
     with style():
         ax = axes_or_new(ax, (SLIDE_SIZE_IN[0], height))
@@ -303,8 +313,8 @@ def plot_waits(
             if values.size == 0:
                 ax.text(0.5, rows[i], "none reached", va="center", color="#777777", fontsize=11)
                 continue
-            p50[i] = float(np.quantile(values, 0.5))
-            p90[i] = float(np.quantile(values, 0.9))
+            p50[i] = np.nan if estimates[name]["p50"] is None else estimates[name]["p50"]
+            p90[i] = np.nan if estimates[name]["p90"] is None else estimates[name]["p90"]
             if values.size > 1 and np.ptp(values) > 0:
                 parts = ax.violinplot(
                     values,
@@ -319,10 +329,13 @@ def plot_waits(
                     body.set_alpha(0.35)
             else:
                 ax.plot([values.min()] * 2, [rows[i] - 0.3, rows[i] + 0.3], color=PALETTE[0])
+            waiting = int(estimates[name]["still_waiting"])
+            text = f" p90 {p90[i]:.0f} d" if np.isfinite(p90[i]) else " p90 beyond the run"
+            text += f" (n={values.size:,}" + (f", {waiting:,} waiting)" if waiting else ")")
             ax.text(
-                p90[i],
+                p90[i] if np.isfinite(p90[i]) else float(values.max()),
                 rows[i] + 0.28,
-                f" p90 {p90[i]:.0f} d (n={values.size:,})",
+                text,
                 va="bottom",
                 ha="left",
                 fontsize=10.5,
@@ -357,6 +370,104 @@ def plot_waits(
         ax.grid(axis="y", visible=False)
         ax.legend(loc="lower right")
     return ax
+
+
+def _last_day(people: pd.DataFrame) -> float:
+    """The latest milestone or end day in ``people`` (a horizon when none is given)."""
+    columns = [c for c in (*{c for pair in WAITS.values() for c in pair}, "end_day") if c in people]
+    days = people[columns].to_numpy(dtype=float, na_value=np.nan)
+    return float(np.nanmax(days)) if np.isfinite(days).any() else 0.0
+
+
+def plot_waits_by_referral_month(
+    timeseries: pd.DataFrame,
+    *,
+    stage: str = "referral_to_first_conversation",
+    site: str | None = None,
+    figure: Any = None,
+) -> Any:
+    """How the wait of the people who started it in each month evolved (two panels).
+
+    Parameters
+    ----------
+    timeseries
+        ``timeseries.parquet`` with the wait's columns by month of referral
+        (``wait_<stage>_p50``, ``wait_<stage>_still_waiting``,
+        ``wait_<stage>_share_within_<N>w``; see
+        :func:`ipcsim.analysis.metrics.with_waits_by_referral_month`).
+    stage
+        The wait (a name of :data:`ipcsim.pathway.WAITS` with a waiting standard).
+    site
+        One site; ``None`` for all sites (the total rows; a multi-site run without them is an
+        error).
+    figure
+        Figure to draw on; a new one when ``None``.
+
+    Returns
+    -------
+    Figure
+        Top: the median wait of each month's referrals, days, counting those still waiting
+        (line ``gid="p50"``; no point where not yet estimable), and how many of them are still
+        waiting (bars, each ``gid="still_waiting"``, right axis). Bottom: the share seen within each
+        standard (lines ``gid="within_<N>w"``, percent; only months whose people could all
+        be followed that long).
+    """
+    timeseries = select_site(timeseries, site)
+    prefix = f"wait_{stage}_"
+    if f"{prefix}p50" not in timeseries.columns:
+        raise ValueError(f"timeseries has no waits by month of referral for {stage!r}")
+    series = timeseries.sort_values("month")
+    months = month_dates(series["month"])
+    within = [c for c in series.columns if c.startswith(f"{prefix}share_within_")]
+    with style():
+        figure = figure if figure is not None else new_figure((SLIDE_SIZE_IN[0], 7.0))
+        top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+        count = top.twinx()
+        bars = count.bar(
+            months,
+            series[f"{prefix}still_waiting"].to_numpy(dtype=float),
+            width=20,
+            color="#bbbbbb",
+            alpha=0.6,
+            label="Still waiting at the end of the run",
+        )
+        for patch in bars:
+            patch.set_gid("still_waiting")
+        count.set_ylabel("Still waiting (people)")
+        count.grid(visible=False)
+        (line,) = top.plot(
+            months,
+            series[f"{prefix}p50"].to_numpy(dtype=float),
+            marker="o",
+            color=PALETTE[0],
+            label="Median wait, counting those still waiting",
+        )
+        line.set_gid("p50")
+        top.set_zorder(count.get_zorder() + 1)
+        top.patch.set_visible(False)
+        top.set_ylim(bottom=0)
+        top.set_ylabel("Median wait (days)")
+        top.set_title(f"{LABELS.get(stage, stage)}: by month of referral")
+        top.legend(
+            [line, bars], [line.get_label(), bars.get_label()], loc="upper left", fontsize=10
+        )
+        for i, column in enumerate(within):
+            weeks = column.removeprefix(f"{prefix}share_within_")
+            (share,) = bottom.plot(
+                months,
+                100.0 * series[column].to_numpy(dtype=float),
+                marker="o",
+                color=PALETTE[(i + 1) % len(PALETTE)],
+                label=f"Within {weeks.removesuffix('w')} weeks",
+            )
+            share.set_gid(f"within_{weeks}")
+        bottom.set_ylim(0, 105)
+        bottom.set_ylabel("Seen in time (%)")
+        bottom.set_xlabel("Month of referral")
+        if within:
+            bottom.legend(loc="lower left", fontsize=10)
+        date_axis(bottom)
+    return figure
 
 
 def _role_columns(frame: pd.DataFrame, prefix: str, roles: Sequence[str] | None) -> list[str]:

@@ -168,6 +168,16 @@ class Cohort(_Model):
         default=(), description="batch identifications from a linked dataset (mode 'batch')"
     )
 
+    def referral_rate_text(self) -> str:
+        """The referral rate in words: ``6 referrals/month``, or a schedule's first and last."""
+        if not self.referral_schedule:
+            return f"{self.referrals_per_month:g} referrals/month"
+        first = self.referral_schedule[0].referrals_per_month
+        last = self.referral_schedule[-1].referrals_per_month
+        if len(self.referral_schedule) == 1:
+            return f"{first:g} referrals/month from {self.referral_schedule[0].date}"
+        return f"{first:g} → {last:g} referrals/month (schedule)"
+
     @model_validator(mode="after")
     def _identification_inputs(self) -> Cohort:
         if self.identification == "annual_review" and self.eligible_population is None:

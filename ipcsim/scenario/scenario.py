@@ -20,6 +20,7 @@ from ipcsim.scenario.budgets import BudgetEnvelope, BudgetReleaseByType
 from ipcsim.scenario.cohorts import Cohort
 from ipcsim.scenario.economics import Economics
 from ipcsim.scenario.pathway import Activity, Learning, Pathway
+from ipcsim.scenario.reporting import Reporting
 from ipcsim.scenario.run import RunConfig, Site
 from ipcsim.scenario.signoff import SharedPanel, Signoff
 from ipcsim.scenario.workforce import Role, SharedPool
@@ -130,6 +131,12 @@ class Scenario(SiteConfig):
 
     name: str = Field(default="scenario", description="scenario name used in outputs")
     description: str = Field(default="", description="what the scenario represents")
+    question: str = Field(
+        default="",
+        max_length=2_000,
+        description="the question the run answers, shown first in the report (at most 2,000 "
+        "characters); the description if unset",
+    )
     run: RunConfig = Field(default_factory=RunConfig)
     sites: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -152,6 +159,11 @@ class Scenario(SiteConfig):
     economics: Economics = Field(
         default_factory=Economics,
         description="costs, standard-care comparator and break-even (P60, P65-P70)",
+    )
+    reporting: Reporting = Field(
+        default_factory=Reporting,
+        description="waiting standards and overload checks: what is reported, not what is "
+        "simulated",
     )
 
     _resolved: list[SiteConfig] = PrivateAttr(default_factory=list)

@@ -522,6 +522,9 @@ def test_without_economics_given_the_scenarios_own_are_used() -> None:
     if "economics" in Scenario.model_fields:
         _, summary = cost_run(JOURNEY_PEOPLE, JOURNEY_WORK, scenario=sc)
         _, explicit = run(JOURNEY_PEOPLE, JOURNEY_WORK, sc, **sc.model_dump()["economics"])
+        # the same figures; only whether the set-up cost was given differs
+        assert summary.pop("setup_cost_configured") is False
+        assert explicit.pop("setup_cost_configured") is True
         assert summary == explicit
     else:
         with pytest.raises(TypeError, match="pass economics="):

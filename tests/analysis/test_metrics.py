@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from ipcsim import periods
 from ipcsim.analysis import labels, metrics
+from ipcsim.analysis.waits import wait_statistics
 from ipcsim.engine.records import END_STATES, EventLog
 from ipcsim.engine.staff import StaffMember
 from ipcsim.engine.worktime import ContinuousCalendar, WorkingWeekCalendar
@@ -126,8 +127,14 @@ def test_stages_are_ordered_and_name_milestones() -> None:
     assert len(WAITS) == 9
 
 
-def test_wait_stats_by_hand() -> None:
-    stats = metrics.wait_stats(journeys())
+def completed_only(frame: pd.DataFrame, horizon: float = 1e6) -> dict[str, dict[str, Any]]:
+    """The completed-only figures of every wait (``waits_days[...]["completed_only"]``)."""
+    stats = wait_statistics(frame, horizon_days=horizon)
+    return {stage: s["completed_only"] for stage, s in stats.items()}
+
+
+def test_completed_waits_by_hand() -> None:
+    stats = completed_only(journeys())
     # people 1 and 2: 10 and 20 days; p90 = 10 + 0.9 * (20 - 10)
     assert stats["referral_to_first_conversation"] == pytest.approx(
         {"mean": 15.0, "p50": 15.0, "p90": 19.0, "n": 2}
@@ -149,23 +156,48 @@ def test_wait_stats_by_hand() -> None:
     assert isinstance(stats["referral_to_consent"]["n"], int)
 
 
-def test_wait_stats_with_nobody_reaching_a_stage_gives_none() -> None:
-    stats = metrics.wait_stats(people_frame(person(1, 3.0, state=("declined", 3.0))))
-    assert stats["referral_to_sign_off"] == {"mean": None, "p50": None, "p90": None, "n": 0}
-    assert all(s["n"] == 0 for s in stats.values())
-    empty = metrics.wait_stats(people_frame())
+def test_waits_count_who_is_still_waiting_and_who_left() -> None:
+    stats = wait_statistics(journeys(), horizon_days=100.0)
+    first = stats["referral_to_first_conversation"]
+    # 1 and 2 were seen; 3 declined at day 11; 4 is still waiting, 100 - 12 = 88 days so far
+    assert (first["started"], first["completed"], first["left"], first["still_waiting"]) == (
+        4,
+        2,
+        1,
+        1,
+    )
+    assert first["longest_waiting"] == pytest.approx(88.0)
+
+
+def test_waits_with_nobody_reaching_a_stage_give_none() -> None:
+    stats = wait_statistics(
+        people_frame(person(1, 3.0, state=("declined", 3.0))), horizon_days=10.0
+    )
+    assert stats["referral_to_sign_off"]["completed_only"] == {
+        "mean": None,
+        "p50": None,
+        "p90": None,
+        "n": 0,
+    }
+    assert stats["referral_to_sign_off"]["p50"] is None
+    assert stats["referral_to_sign_off"]["mean"] is None
+    assert all(s["completed"] == 0 for s in stats.values())
+    empty = wait_statistics(people_frame(), horizon_days=10.0)
     assert set(empty) == set(WAITS)
     assert empty["referral_to_consent"]["mean"] is None
+    assert empty["referral_to_consent"]["started"] == 0
 
 
-def test_wait_stats_leave_out_milestones_booked_after_the_horizon() -> None:
+def test_waits_count_a_milestone_booked_after_the_horizon_as_still_waiting() -> None:
     frame = people_frame(
         person(1, 0.0, first_conversation_day=10.0),
         person(2, 700.0, first_conversation_day=735.0),
     )
-    assert metrics.wait_stats(frame)["referral_to_first_conversation"]["n"] == 2
-    within = metrics.wait_stats(frame, horizon_days=730.0)["referral_to_first_conversation"]
-    assert within == {"mean": 10.0, "p50": 10.0, "p90": 10.0, "n": 1}
+    assert completed_only(frame)["referral_to_first_conversation"]["n"] == 2
+    within = wait_statistics(frame, horizon_days=730.0)["referral_to_first_conversation"]
+    assert within["completed_only"] == {"mean": 10.0, "p50": 10.0, "p90": 10.0, "n": 1}
+    assert within["still_waiting"] == 1
+    assert within["longest_waiting"] == pytest.approx(30.0)
 
 
 def test_people_counts_include_zero_states() -> None:
@@ -501,6 +533,8 @@ def test_summary_is_strict_json_of_plain_types() -> None:
         "people",
         "waits_days",
         "throughput_per_quarter",
+        "per_year",
+        "last_12_months",
         "throughput_mean_per_quarter",
         "utilisation",
         "staff_hours_per_person",
@@ -511,6 +545,10 @@ def test_summary_is_strict_json_of_plain_types() -> None:
     assert result["people"]["referred"] == 2
     assert result["waits_days"]["referral_to_budget_release"]["mean"] == 45.0
     assert result["waits_days"]["referral_to_consent"]["mean"] is None
+    # year 1 of a 365.25-day run from 1 April 2016: 365 days, then a quarter-day year 2
+    assert [y["days"] for y in result["per_year"]] == [365.0, 0.25]
+    assert result["per_year"][0]["plans_signed_off"] == 1
+    assert result["last_12_months"]["plans_signed_off"] == 1
     # one plan and one budget over a 365.25-day run: 0.25 a quarter
     assert result["throughput_mean_per_quarter"] == {
         "plans_signed_off": 0.25,
@@ -528,8 +566,13 @@ def test_kpi_table_rows() -> None:
     assert rows[labels.LABELS["plans_signed_off"]] == "1"
     assert rows[labels.LABELS["declined"]] == "1 (50.0%)"
     assert rows[labels.LABELS["withdrawn"]] == "0 (0.0%)"
-    assert rows[labels.LABELS["referral_to_sign_off"]] == "mean 30.0, p90 30.0 days (n=1)"
-    assert rows[labels.LABELS["referral_to_first_conversation"]] == "n/a (none reached)"
+    # censoring-aware: person 1 signed off after 30 days, person 2 left on day 6
+    assert rows[labels.LABELS["referral_to_sign_off"]] == "median 30, p90 30 days"
+    # person 1 never had a first conversation: still waiting at the horizon, 365 days on
+    assert (
+        rows[labels.LABELS["referral_to_first_conversation"]]
+        == "none completed; 1 still waiting (longest 365)"
+    )
     assert rows["Utilisation: planner"] == "25.0%"
     assert rows["Utilisation: admin"].startswith("n/a")
     assert rows[labels.LABELS["staff_hours_total"]] == "1.5 h"

@@ -401,14 +401,18 @@ def test_run_report_fills_items_from_config_and_manifest(run_dir: Path, run_html
 
 def test_run_report_headline_equals_the_summary(run_dir: Path, run_html: str) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
-    plans = 4 * summary["throughput_mean_per_quarter"]["plans_signed_off"]
+    plans = summary["last_12_months"]["plans_signed_off"]
     assert (
-        f'<div class="value">{plans:,.0f}</div><div class="label">plans signed off per year'
-        in run_html
+        f'<div class="value">{plans:,}</div><div class="label">plans signed off in the last '
+        "12 months" in run_html
     )
     wait = summary["waits_days"]["referral_to_first_conversation"]
-    assert f'<div class="value">{wait["mean"]:.1f}</div>' in run_html
-    assert f"90th percentile {wait['p90']:.1f} days" in run_html
+    assert f'<div class="value">{wait["p50"]:.0f}</div>' in run_html
+    assert f"90th percentile {wait['p90']:.0f} days" in run_html
+    share = wait["share_within_8w"]
+    assert f'<div class="value">{100 * share:.0f}%</div>' in run_html
+    for year in summary["per_year"]:
+        assert f"<td>{year['start']}</td>" in run_html
     cost = summary["staff_cost_per_person_gbp"]["total"]
     assert f"£{cost:,.0f}" in run_html
     assert "One replication" in run_html

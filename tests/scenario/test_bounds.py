@@ -63,6 +63,7 @@ def scenario_models() -> list[type[BaseModel]]:
         "signoff",
         "budgets",
         "economics",
+        "reporting",
         "scenario",
         "distributions",
     ):
@@ -95,6 +96,7 @@ _BOUNDED_ELSEWHERE = {
     "Activity": ("effort_hours",),  # number or distribution, each bounded (bounds.Effort)
     "BudgetRelease": ("effort_hours",),
     "Economics": ("setup_cost_per_site_year_gbp", "thresholds_gbp_per_qaly"),
+    "Reporting": ("within_weeks",),  # tests/scenario/test_reporting.py
     "Role": ("headcount",),
     "SharedPool": ("headcount",),
     "Discrete": ("values", "probs"),

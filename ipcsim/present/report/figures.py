@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ipcsim.analysis.labels import Direction, factor_label, kpi_direction, kpi_label
+from ipcsim.analysis.labels import LABELS, Direction, factor_label, kpi_direction, kpi_label
 from ipcsim.errors import OutputError
+from ipcsim.pathway import WAITS
 from ipcsim.present import experiment_plots, run_plots
 from ipcsim.present.pathway_diagram import draw_pathway
 from ipcsim.present.report.folders import (
@@ -273,6 +274,16 @@ def _draw_waits(run: RunFolder, options: PlotOptions) -> list[Drawn]:
     return [Drawn("waits", _fig(run_plots.plot_waits(run.frames["people"], horizon_days=horizon)))]
 
 
+def _draw_waits_by_month(run: RunFolder, options: PlotOptions) -> list[Drawn]:
+    """The first waiting standard's wait by month of referral, if the run has the columns."""
+    series = run.frames["timeseries"]
+    stages = [stage for stage in WAITS if f"wait_{stage}_p50" in series.columns]
+    if not stages:
+        return []
+    figure = run_plots.plot_waits_by_referral_month(series, stage=stages[0])
+    return [Drawn("waits_by_month", figure, {"stage": LABELS[stages[0]].lower()})]
+
+
 def _draw_utilisation(run: RunFolder, options: PlotOptions) -> list[Drawn]:
     ax = run_plots.plot_utilisation_heatmap(run.frames["timeseries"])
     return [Drawn("utilisation", _fig(ax))]
@@ -331,15 +342,26 @@ RUN_FIGURES: Mapping[str, tuple[RunDraw, str, str]] = {
     "waits": (
         _draw_waits,
         "Waiting times",
-        "How long people waited between milestones; the red diamond marks the 90th "
-        "percentile. The first three rows are end-to-end spans, the rest consecutive "
-        "stages. People still waiting at the end of the run are not included.",
+        "How long people waited between milestones. The violins show completed waits; the "
+        "bar marks the median and the red diamond the 90th percentile, both counting the "
+        "people still waiting at the end of the run (Kaplan-Meier), so they can lie beyond "
+        "the violin. The first three rows are end-to-end spans, the rest consecutive stages.",
+    ),
+    "waits_by_month": (
+        _draw_waits_by_month,
+        "Waits by month of referral",
+        "For the people referred in each month ({stage}): their median wait counting those "
+        "still waiting, how many still wait at the end of the run, and the share seen within "
+        "each waiting standard (months too close to the end to follow everyone are left "
+        "out). A service that keeps up has flat lines; rising waits mean it is falling behind.",
     ),
     "utilisation": (
         _draw_utilisation,
         "Staff utilisation",
-        "Hours of work started in each month as a share of the IPC hours each role had "
-        "available that month; grey: no capacity limit.",
+        "Hours of work done in each month (a task running across months shared between "
+        "them) as a share of the IPC hours each role had available that month; grey: no "
+        "capacity limit. A month can exceed 100%: staff bank up to a week of IPC hours they "
+        "did not use and spend them later, on top of that month's hours.",
     ),
     "queues": (
         _draw_queues,

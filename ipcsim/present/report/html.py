@@ -26,6 +26,7 @@ from ipcsim.analysis.labels import (
     COHORT_PARAMETER_LABELS,
     ROLE_PARAMETER_LABELS,
     Direction,
+    economics_table,
     factor_label,
     kpi_direction,
     kpi_label,
@@ -106,34 +107,74 @@ def _level_words(factor: str, value: Any) -> str:
 
 # --------------------------------------------------------------------------- headlines
 def _run_headline(run: RunFolder) -> dict[str, Any]:
-    """Cards (label, value, note) and the KPI rows (label, value) of a run."""
+    """A run's headline: cards, warnings, KPI rows, the years table and the economics rows.
+
+    Cards are ``(label, value, note)``: plans and budgets in the last 12 months (the rate the
+    service ended at, with each year's count), the median wait for a first conversation and
+    the share seen within the first waiting standard (both counting the people still
+    waiting), the lead role's utilisation and the staff cost per referred person (with its
+    denominator).
+    """
     summary = run.summary
-    per_quarter = summary.get("throughput_mean_per_quarter") or {}
     waits = summary.get("waits_days") or {}
     first = waits.get("referral_to_first_conversation") or {}
     util = summary.get("utilisation") or {}
     lead = run.scenario.pathway.lead_role if run.scenario is not None else "planner"
     cost = (summary.get("staff_cost_per_person_gbp") or {}).get("total")
+    years = summary.get("per_year") or []
+    last = summary.get("last_12_months")
     cards = []
-    if per_quarter.get("plans_signed_off") is not None:
-        plans = 4 * per_quarter["plans_signed_off"]
-        cards.append(("plans signed off per year", f"{plans:,.0f}", ""))
-    if per_quarter.get("budgets_released") is not None:
-        budgets = 4 * per_quarter["budgets_released"]
-        cards.append(("budgets released per year", f"{budgets:,.0f}", ""))
-    if first.get("mean") is not None:
+    if last is not None:
+        by_year = ", ".join(f"{y['plans_signed_off']:,} in year {y['year']}" for y in years)
+        cards.append(
+            ("plans signed off in the last 12 months", f"{last['plans_signed_off']:,}", by_year)
+        )
+        by_year = ", ".join(f"{y['budgets_released']:,} in year {y['year']}" for y in years)
+        cards.append(
+            ("budgets released in the last 12 months", f"{last['budgets_released']:,}", by_year)
+        )
+    if first.get("started"):
+        median = first.get("p50")
+        waiting = int(first.get("still_waiting") or 0)
+        note = f"{waiting:,} still waiting at the end" if waiting else "nobody still waiting"
+        if first.get("p90") is not None:
+            note = f"90th percentile {first['p90']:.0f} days; {note}"
         cards.append(
             (
-                "days from referral to first conversation (mean)",
-                f"{first['mean']:.1f}",
-                f"90th percentile {first['p90']:.1f} days",
+                "median days from referral to first conversation",
+                "not yet known" if median is None else f"{median:.0f}",
+                f"{note} (counted in the estimate)",
+            )
+        )
+    standards = [(k, v) for k, v in first.items() if k.startswith("share_within_")]
+    if standards and standards[0][1] is not None:
+        key, share = standards[0]
+        weeks = key.removeprefix("share_within_").removesuffix("w")
+        cards.append(
+            (
+                f"seen within {weeks} weeks of referral",
+                f"{100 * share:.0f}%",
+                "first conversation; everyone referred that long before the end",
             )
         )
     if util.get(lead) is not None:
         cards.append((f"{lead} utilisation", f"{100 * util[lead]:.0f}%", "of IPC hours available"))
     if cost is not None:
-        cards.append(("staff cost per referred person", f"£{cost:,.0f}", ""))
-    return {"cards": cards, "rows": kpi_table(summary)}
+        cards.append(
+            (
+                "staff cost per referred person",
+                f"£{cost:,.0f}",
+                "IPC staff time of everyone referred, including those who left early",
+            )
+        )
+    return {
+        "cards": cards,
+        "rows": kpi_table(summary),
+        "warnings": [str(w["message"]) for w in summary.get("warnings") or []],
+        "years": years,
+        "last_12_months": last,
+        "economics": economics_table(summary),
+    }
 
 
 def _target_answers(

@@ -1,0 +1,80 @@
+"""Honest answers on the shipped configs (issue 13): overload warned of everywhere, waits that
+count the people still waiting.
+
+The growing service (the analyst's overloaded question) warns in the terminal, ``summary.json``
+and the report, naming the bottleneck role; the demonstrator does not.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ipcsim.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# --------------------------------------------------------------------------- shipped configs
+@pytest.fixture(scope="module")
+def growing(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    out = tmp_path_factory.mktemp("growing") / "run"
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(ROOT / "configs" / "growing_service.toml"),
+                                 "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = runner.invoke(app, ["report", str(out)])
+    assert report.exit_code == 0, report.output
+    return result.stdout, out
+
+
+def test_an_overloaded_run_warns_everywhere_naming_the_bottleneck(
+    growing: tuple[str, Path],
+) -> None:
+    stdout, out = growing
+    summary = json.loads((out / "summary.json").read_text())
+    kinds = {(w["kind"], w["role"]) for w in summary["warnings"]}
+    assert ("queue_growing", "planner") in kinds
+    assert ("queue_growing", "finance_officer") in kinds
+    text = " ".join(stdout.split())
+    assert "warning: planner queue still growing at the horizon" in text
+    html = (out / "report.html").read_text()
+    assert 'class="callout overload"' in html
+    for w in summary["warnings"]:
+        assert w["message"] in html
+
+
+def test_on_an_overloaded_run_completed_waits_understate_the_p90(
+    growing: tuple[str, Path],
+) -> None:
+    _, out = growing
+    wait = json.loads((out / "summary.json").read_text())["waits_days"][
+        "referral_to_first_conversation"
+    ]
+    assert wait["still_waiting"] > 0
+    assert wait["completed_only"]["p90"] < wait["p90"]
+    series = pd.read_parquet(out / "timeseries.parquet")
+    assert {
+        "wait_referral_to_first_conversation_p50",
+        "wait_referral_to_first_conversation_still_waiting",
+        "wait_referral_to_first_conversation_share_within_8w",
+    } <= set(series.columns)
+
+
+def test_the_demonstrator_keeps_up_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(ROOT / "configs" / "demonstrator_site.toml"),
+                                 "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "warning:" not in result.stdout
+    assert "No overload" in result.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["warnings"] == []
+    assert 0.0 <= summary["waits_days"]["referral_to_first_conversation"]["share_within_8w"] <= 1
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0
+    assert 'class="callout overload"' not in (out / "report.html").read_text()
