@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.stats import CensoredData, ecdf
 
 from ipcsim.analysis.waits import (
     CensoredWaits,
@@ -175,3 +176,23 @@ def test_waits_by_month_of_referral() -> None:
     # May ends on day 61, 4 days before the end: not followed 2 weeks; 8 weeks: no month
     assert np.isnan(series["share_within_2w"][1])
     assert np.isnan(series["share_within_8w"]).all()
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=30).map(float), st.booleans()),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_the_curve_is_scipys_product_limit_estimate(sample: list[tuple[float, bool]]) -> None:
+    # the same estimator as scipy.stats.ecdf on censored data (ties included: whole days)
+    lengths = np.array([s[0] for s in sample])
+    done = np.array([s[1] for s in sample])
+    times, survival = product_limit(lengths, done)
+    if not done.any():
+        assert (survival == 1.0).all()
+        return
+    curve = ecdf(CensoredData(uncensored=lengths[done], right=lengths[~done])).sf
+    assert times == pytest.approx(curve.quantiles)
+    assert survival == pytest.approx(curve.probabilities, abs=1e-12)

@@ -255,9 +255,7 @@ def test_kpis_after_a_warmup_use_later_referrals_and_the_window() -> None:
     )
     waits = later["first_conversation_day"] - later["referred_day"]
     waits = waits[later["first_conversation_day"] <= horizon].dropna()
-    assert kpis["wait_referral_to_first_conversation_completed_mean"] == pytest.approx(
-        waits.mean()
-    )
+    assert kpis["wait_referral_to_first_conversation_completed_mean"] == pytest.approx(waits.mean())
     assert kpis["wait_referral_to_first_conversation_n"] == len(waits)
     # the headline wait counts the later referrals still waiting (Kaplan-Meier)
     stats = wait_summary(
