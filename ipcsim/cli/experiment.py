@@ -273,8 +273,8 @@ def _recommendation_lines(result: ExperimentResult) -> list[str]:
     factor = answers[0].factor
     rule = "its mean" if answers[0].criterion == "mean" else f"its whole {level}% CI"
     lines = [
-        f"Recommendation: the smallest {labels.factor_label(factor).lower()} that meets each "
-        f"target (a scenario meets a target when {rule} does)."
+        f"Recommendation: the smallest level of {labels.factor_label(factor).lower()} that "
+        f"meets each target (a scenario meets a target when {rule} does)."
     ]
     group: tuple[tuple[str, object], ...] | None = None
     for answer in answers:

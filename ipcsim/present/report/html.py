@@ -270,7 +270,8 @@ def _answer_card(factor: str, answer: Recommendation) -> tuple[str, str, str]:
     rule = _rule(answer.criterion)
     if answer.met and answer.level is not None:
         return (
-            f"recommended: the smallest {factor_label(factor).lower()} whose {rule[4:]} meets "
+            f"recommended: the smallest level of {factor_label(factor).lower()} whose "
+            f"{rule[4:]} meets "
             f"{what}{at}",
             level_words(factor, _plain(answer.level)),
             "",

@@ -250,7 +250,9 @@ def _objectives(folder: Folder, t: Any, question: str | None = None) -> list[Str
         + ", ".join(format_value(v) for v in sorted(folder.scenarios[f].dropna().unique(), key=str))
         for f in folder.factors
     )
-    aims = t.aims_experiment(question, factors, folder.baseline)
+    name = folder.names.get(folder.baseline, folder.baseline)
+    baseline = folder.baseline + (f" ({name})" if name != folder.baseline else "")
+    aims = t.aims_experiment(question, factors, baseline)
     items.append(_item("1.3", "Experimentation aims", aims, todo=not question))
     return items
 
