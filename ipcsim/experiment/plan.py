@@ -21,6 +21,7 @@ import copy
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,7 +158,11 @@ def _check_factor_key(key: str, dumps: Mapping[str, Mapping[str, Any]], where: s
 
 
 def _quote(key: str) -> str:
-    return f'"{key}"' if "." in key else key
+    """A key as TOML writes it: bare when it may be (letters, digits, ``_``, ``-``), else quoted.
+
+    An empty key is ``""``, so a message still names it (``grid."": unknown factor key``).
+    """
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
 
 
 def _stable_hash(payload: Any) -> str:
