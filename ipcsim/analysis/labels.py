@@ -7,7 +7,9 @@ and the HTML report comes from here, so a label is changed in one place.
 
 - :data:`LABELS` and :func:`display_label`: columns and summary keys of one run;
 - :func:`kpi_label`, :func:`kpi_scale`, :func:`kpi_direction`: experiment KPIs;
-- :func:`factor_label`: experiment factors (dotted config keys);
+- :func:`factor_label`: experiment factors (dotted config keys); :func:`level_words`,
+  :func:`scenario_label`, :func:`scenario_labels`: a scenario named by its factor levels
+  ("3 planners, panel every 14 days"); :func:`kpi_group`: the group a KPI is listed under;
 - :data:`COHORT_PARAMETER_LABELS`, :data:`ROLE_PARAMETER_LABELS`: the report's key parameters;
 - :func:`kpi_table`: the console's headline rows of a run summary.
 
@@ -34,10 +36,16 @@ __all__ = [
     "factor_label",
     "kpi_axis_label",
     "kpi_direction",
+    "kpi_group",
+    "kpi_groups",
     "kpi_label",
     "kpi_scale",
+    "kpi_short_label",
     "kpi_table",
+    "level_words",
     "pretty_name",
+    "scenario_label",
+    "scenario_labels",
     "wait_standard_rows",
 ]
 
@@ -220,6 +228,37 @@ def kpi_label(kpi: str) -> tuple[str, str]:
     return display_label(kpi), ""
 
 
+_SHORT_STATS = {"mean": "mean", "p50": "median", "median": "median", "p90": "p90"}
+
+
+def kpi_short_label(kpi: str) -> str:
+    """A KPI's label for a narrow column: ``Wait to first conversation, mean (days)``.
+
+    Parameters
+    ----------
+    kpi
+        An experiment KPI name.
+
+    Returns
+    -------
+    str
+        End-to-end waits as ``Wait to <milestone>``, stage waits by their stage, the statistic
+        (mean, median, p90) and unit after them; other KPIs as :func:`kpi_label`, with the
+        unit in brackets for days, percent and pounds.
+    """
+    match = re.fullmatch(r"wait_(?P<stage>.+)_(?P<stat>mean|p50|p90|median)", kpi)
+    if match and match["stage"] in WAITS:
+        stage = match["stage"]
+        what = (
+            f"Wait to {LABELS[stage].removeprefix('Referral to ')}"
+            if stage.startswith("referral_to_")
+            else f"Wait, {LABELS[stage].lower()}"
+        )
+        return f"{what}, {_SHORT_STATS[match['stat']]} (days)"
+    label, unit = kpi_label(kpi)
+    return f"{label} ({unit})" if unit in {"days", "%", "£"} else label
+
+
 def kpi_scale(kpi: str) -> float:
     """Factor that turns a KPI's stored value into its display unit (100 for utilisation)."""
     return 100.0 if kpi.startswith("utilisation_") or _is_share(kpi) else 1.0
@@ -290,6 +329,170 @@ def factor_label(key: str) -> str:
     text = " ".join(pretty_name(p) for p in parts[:-1][-1:]) + (": " if len(parts) > 1 else "")
     text += last.replace("_", " ")
     return f"{text} ({unit})" if unit else text
+
+
+# --------------------------------------------------------------------------- scenario names
+def _number_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:,g}" if abs(value) >= 1e4 else f"{value:g}"
+
+
+def _noun(name: str) -> str:
+    """A role or cohort name in running text: ``mdt_coordinator`` -> ``MDT coordinator``."""
+    words = name.replace("_", " ").split()
+    return " ".join(w.upper() if w.lower() in _UPPER_WORDS else w.lower() for w in words)
+
+
+def _plural(count: Any, noun: str) -> str:
+    one = isinstance(count, int | float) and not isinstance(count, bool) and count == 1
+    return f"{_number_text(count)} {noun}{'' if one else 's'}"
+
+
+def level_words(factor: str, value: Any) -> str:
+    """A factor at one level, in words: ``3 planners``, ``panel every 14 days``.
+
+    Parameters
+    ----------
+    factor
+        A dotted config key (or ``base`` for the base scenario of a multi-base experiment).
+    value
+        Its level.
+
+    Returns
+    -------
+    str
+        Short words for common factors (staff headcount, WTE and IPC share, referrals a month,
+        the panel's interval and cap); otherwise the factor's label and the level.
+
+    Examples
+    --------
+    >>> level_words("workforce.planner.headcount", 3)
+    '3 planners'
+    >>> level_words("cohorts.ltc_frailty.referrals_per_month", 24.0)
+    '24 LTC frailty referrals a month'
+    """
+    parts = factor.split(".")
+    if factor == "base":
+        return f"base {value}"
+    if len(parts) == 3 and parts[0] == "workforce":
+        role, field = _noun(parts[1]), parts[2]
+        if field == "headcount":
+            return f"unlimited {role}s" if value == "unlimited" else _plural(value, role)
+        if field == "fte":
+            return f"{_number_text(value)} {role} WTE"
+        if field == "ipc_share" and isinstance(value, int | float):
+            return f"{role}s {100 * value:g}% on IPC"
+        if field == "caseload_cap":
+            return f"{role} caseload cap {_number_text(value)}"
+    if len(parts) == 3 and parts[0] == "cohorts" and parts[2] == "referrals_per_month":
+        return f"{_number_text(value)} {_noun(parts[1])} referrals a month"
+    if factor == "signoff.panel.interval_days":
+        return f"panel every {_number_text(value)} days"
+    if factor == "signoff.panel.max_plans_per_sitting":
+        return _plural(value, "plan") + " a sitting"
+    if factor == "run.horizon_days":
+        return f"{_number_text(value)}-day run"
+    label = factor_label(factor)
+    name, _, unit = label.partition(" (")
+    unit = unit.removesuffix(")")
+    shown = f"£{_number_text(value)}" if unit == "£" else _number_text(value)
+    return f"{name[:1].lower()}{name[1:]} {shown}" + (f" {unit}" if unit and unit != "£" else "")
+
+
+def scenario_label(levels: Mapping[str, Any]) -> str:
+    """A scenario named by its factor levels: ``3 planners, panel every 14 days``.
+
+    Parameters
+    ----------
+    levels
+        Factor -> level, in the order to show (only the factors that vary, for short names).
+
+    Returns
+    -------
+    str
+        The factors' :func:`level_words` joined by commas; empty when there are none.
+    """
+    return ", ".join(level_words(f, v) for f, v in levels.items() if v is not None)
+
+
+MAX_LABELLED_FACTORS = 3
+"""Scenarios of experiments that vary more factors (designs) keep their ids as names."""
+
+
+def scenario_labels(
+    scenarios: Any, factors: list[str] | tuple[str, ...], *, id_column: str = "scenario"
+) -> dict[str, str]:
+    """Readable names of an experiment's scenarios, by scenario id.
+
+    Parameters
+    ----------
+    scenarios
+        A frame with the scenario id column and one column per factor
+        (``scenarios.parquet``), one row per scenario.
+    factors
+        The factor columns, in order.
+    id_column
+        The id column.
+
+    Returns
+    -------
+    dict
+        Scenario id -> :func:`scenario_label` of the factors whose level differs between
+        scenarios. The id itself when no factor varies, or when more than
+        :data:`MAX_LABELLED_FACTORS` do (a design's points are told apart by id).
+    """
+    ids = [str(s) for s in scenarios[id_column]]
+    present = [f for f in factors if f in scenarios.columns]
+    varying = [f for f in present if scenarios[f].astype(str).nunique() > 1]
+    if not varying or len(varying) > MAX_LABELLED_FACTORS:
+        return {s: s for s in ids}
+    labels = {}
+    for sid, (_, row) in zip(ids, scenarios.iterrows(), strict=True):
+        values = {f: row[f] for f in varying}
+        levels = {f: (v.item() if hasattr(v, "item") else v) for f, v in values.items()}
+        labels[sid] = scenario_label(levels) or sid
+    return labels
+
+
+_KPI_GROUPS = ("People", "Throughput", "Waits", "Utilisation", "Staff time and cost", "Other")
+"""The groups :func:`kpi_group` sorts KPIs into, in the order they are listed."""
+
+
+def kpi_group(kpi: str) -> str:
+    """The group a KPI is listed under: People, Throughput, Waits, Utilisation, ...
+
+    Parameters
+    ----------
+    kpi
+        An experiment KPI name.
+
+    Returns
+    -------
+    str
+        ``People`` (referrals and how they ended), ``Throughput`` (plans and budgets),
+        ``Waits`` (``wait_*`` and shares seen within a time), ``Utilisation``, ``Staff time
+        and cost``, or ``Other``; :data:`_KPI_GROUPS` gives their order.
+    """
+    if kpi.startswith(("wait_", "share_seen", "still_waiting")):
+        return "Waits"
+    if kpi.startswith(("utilisation_", "queue_")):
+        return "Utilisation"
+    if kpi.startswith(("staff_", "cost_", "hours_")) or "cost" in kpi or "_gbp" in kpi:
+        return "Staff time and cost"
+    if kpi.startswith(("plans_", "budgets_", "throughput")):
+        return "Throughput"
+    if kpi in END_STATES or kpi in {"referred", "referrals"} or kpi.startswith("people_"):
+        return "People"
+    return "Other"
+
+
+def kpi_groups(kpis: list[str] | tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """KPIs grouped by :func:`kpi_group`, groups in their fixed order, KPIs as given."""
+    grouped: dict[str, list[str]] = {g: [] for g in _KPI_GROUPS}
+    for kpi in kpis:
+        grouped[kpi_group(kpi)].append(kpi)
+    return [(g, members) for g, members in grouped.items() if members]
 
 
 # --------------------------------------------------------------------------- console table

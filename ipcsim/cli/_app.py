@@ -8,6 +8,7 @@ prints.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from functools import wraps
 from typing import Annotated, Any, TypeVar
 
@@ -47,6 +48,19 @@ SetOption = Annotated[
         "--set",
         help="Override a config value, e.g. --set workforce.planner.headcount=6 (repeatable).",
     ),
+]
+
+
+class Criterion(StrEnum):
+    """How a factor level meets a target (``--criterion`` of plot, report and experiment)."""
+
+    mean = "mean"
+    ci = "ci"
+
+
+CriterionOption = Annotated[
+    Criterion,
+    typer.Option(help="A level meets a target by its mean, or by its whole 95% CI (ci)."),
 ]
 
 AllowOutsideOption = Annotated[

@@ -6,14 +6,14 @@ wrote. Library errors become one line and exit status 2 (:func:`ipcsim.cli._app.
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ipcsim.cli._app import console, user_errors
+from ipcsim.analysis.targets import parse_number, parse_target
+from ipcsim.cli._app import Criterion, CriterionOption, console, user_errors
 from ipcsim.present.report import (
     DEFAULT_COST_LINES,
     EXPERIMENT_KINDS,
@@ -28,8 +28,6 @@ from ipcsim.present.report import (
 
 __all__ = ["parse_options", "register"]
 
-_TARGET = re.compile(r"^\s*(?P<kpi>[A-Za-z0-9_.]+)\s*(?P<op><=|>=|=)\s*(?P<value>.+?)\s*$")
-
 
 class ImageFormat(StrEnum):
     """Image format of saved or embedded figures."""
@@ -38,18 +36,8 @@ class ImageFormat(StrEnum):
     svg = "svg"
 
 
-class Criterion(StrEnum):
-    """How a factor level meets a target."""
-
-    mean = "mean"
-    ci = "ci"
-
-
 def _number(text: str, option: str, whole: str) -> float:
-    try:
-        return float(text.replace(",", "").replace("_", ""))
-    except ValueError as e:
-        raise ReportError(f"{option} {whole}: {text!r} is not a number") from e
+    return parse_number(text, option, whole)
 
 
 def parse_options(
@@ -81,22 +69,18 @@ def parse_options(
 
     Raises
     ------
-    ReportError
-        One line naming the option and the value, for a malformed value.
+    ReportError, ConfigError
+        One line naming the option and the value, for a malformed value (targets are read by
+        :func:`ipcsim.analysis.targets.parse_target`, as ``ipcsim experiment --target`` reads
+        them).
     """
     parsed_targets: dict[str, float] = {}
     directions: dict[str, str] = {}
     for text in targets or []:
-        match = _TARGET.match(text)
-        if match is None:
-            raise ReportError(
-                f"--target {text}: expected KPI<=VALUE, KPI>=VALUE or KPI=VALUE, e.g. "
-                "wait_referral_to_first_conversation_p90<=21"
-            )
-        kpi = match["kpi"]
-        parsed_targets[kpi] = _number(match["value"], "--target", text)
-        if match["op"] != "=":
-            directions[kpi] = "lower" if match["op"] == "<=" else "higher"
+        target = parse_target(text)
+        parsed_targets[target.kpi] = target.value
+        if "<=" in text or ">=" in text:
+            directions[target.kpi] = target.direction
     span = None
     if trajectory is not None:
         parts = trajectory.split(":")
@@ -168,10 +152,6 @@ CostLineOption = Annotated[
 ]
 NoCostLinesOption = Annotated[
     bool, typer.Option("--no-cost-lines", help="No reference lines on the cost figure.")
-]
-CriterionOption = Annotated[
-    Criterion,
-    typer.Option(help="A level meets a target by its mean, or by its whole 95% CI (ci)."),
 ]
 FormatOption = Annotated[ImageFormat, typer.Option("--format", help="png or svg.")]
 

@@ -4,7 +4,7 @@
 ci_low, ci_high, half_width, factor columns, is_baseline); ``paired`` (scenario - baseline:
 mean_diff, sd_diff, n, ci_low, ci_high, half_width, variance_reduction, factor columns);
 ``sensitivity`` (designs: method, kpi, parameter, index, value, ci_low, ci_high); ``scenarios``
-(factor columns and is_baseline). Factor columns are named by their dotted keys (and ``base``
+(label, factor columns and is_baseline). Factor columns are named by their dotted keys (and ``base``
 when there are several bases).
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipcsim.analysis import sensitivity, stats
+from ipcsim.analysis import labels, sensitivity, stats
 from ipcsim.experiment.cell import CellResult
 from ipcsim.experiment.plan import ExperimentPlan
 
@@ -44,8 +44,9 @@ def scenarios_frame(plan: ExperimentPlan) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``scenario``, one column per factor (its level; ``None`` where a scenario has none)
-        and ``is_baseline``, in plan order.
+        ``scenario``, ``label`` (the scenario in words, from the levels of the factors that
+        vary: :func:`ipcsim.analysis.labels.scenario_labels`), one column per factor (its
+        level; ``None`` where a scenario has none) and ``is_baseline``, in plan order.
     """
     rows = []
     for p in plan.scenarios:
@@ -55,7 +56,9 @@ def scenarios_frame(plan: ExperimentPlan) -> pd.DataFrame:
         row["is_baseline"] = p.is_baseline
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["scenario", *plan.factors, "is_baseline"])
-    return frame.astype({"scenario": "string", "is_baseline": "bool"})
+    names = labels.scenario_labels(frame, list(plan.factors))
+    frame.insert(1, "label", [names[str(s)] for s in frame["scenario"]])
+    return frame.astype({"scenario": "string", "label": "string", "is_baseline": "bool"})
 
 
 def replications_frame(
@@ -131,7 +134,9 @@ def summary_frame(plan: ExperimentPlan, replications: pd.DataFrame) -> pd.DataFr
     frame = pd.DataFrame(rows, columns=columns).astype(
         {"scenario": "string", "kpi": "string", "n": "int64"}
     )
-    return frame.merge(scenarios_frame(plan), on="scenario", how="left", sort=False)
+    return frame.merge(
+        scenarios_frame(plan).drop(columns="label"), on="scenario", how="left", sort=False
+    )
 
 
 def _by_cell(replications: pd.DataFrame) -> dict[tuple[str, str], dict[int, float]]:
@@ -201,7 +206,7 @@ def paired_frame(plan: ExperimentPlan, replications: pd.DataFrame) -> pd.DataFra
     frame = pd.DataFrame(rows, columns=columns).astype(
         {"scenario": "string", "baseline": "string", "kpi": "string", "n": "int64"}
     )
-    factors = scenarios_frame(plan).drop(columns="is_baseline")
+    factors = scenarios_frame(plan).drop(columns=["label", "is_baseline"])
     return frame.merge(factors, on="scenario", how="left", sort=False)
 
 

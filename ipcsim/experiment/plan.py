@@ -21,6 +21,7 @@ import copy
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,7 @@ from ipcsim.scenario.load import (
     scenario_hash,
 )
 
-__all__ = ["ExperimentPlan", "PlannedScenario", "plan_experiment"]
+__all__ = ["ExperimentPlan", "PlannedScenario", "experiment_question", "plan_experiment"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,9 @@ class ExperimentPlan:
         The unrounded design (designs only).
     design_ranges
         The design's factor ranges (designs only).
+    question
+        The question the experiment answers: the spec's ``question``, else its
+        ``description``, else the first base scenario's description (may be empty).
     """
 
     spec: ExperimentSpec
@@ -121,6 +125,7 @@ class ExperimentPlan:
     spec_hash: str
     design_matrix: np.ndarray | None = field(default=None, repr=False)
     design_ranges: tuple[sensitivity.FactorRange, ...] = ()
+    question: str = ""
 
     def scenario(self, scenario_id: str) -> PlannedScenario:
         """The planned scenario with this id."""
@@ -153,7 +158,11 @@ def _check_factor_key(key: str, dumps: Mapping[str, Mapping[str, Any]], where: s
 
 
 def _quote(key: str) -> str:
-    return f'"{key}"' if "." in key else key
+    """A key as TOML writes it: bare when it may be (letters, digits, ``_``, ``-``), else quoted.
+
+    An empty key is ``""``, so a message still names it (``grid."": unknown factor key``).
+    """
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
 
 
 def _stable_hash(payload: Any) -> str:
@@ -406,7 +415,8 @@ def _plan_hash(spec: ExperimentSpec, planned: Sequence[PlannedScenario]) -> str:
     """SHA-256 of the spec, every resolved scenario and its seed, and the model code."""
     payload = {
         "format": FORMAT_VERSION,
-        "spec": spec.model_dump(mode="json"),
+        # Rewording the question or the description changes no number: results still match.
+        "spec": spec.model_dump(mode="json", exclude={"question", "description"}),
         "scenarios": [[p.scenario_id, scenario_hash(p.scenario), p.seed] for p in planned],
         # Other model code simulates the same spec differently: its results must not mix.
         "code": io_manifest.code_fingerprint(),
@@ -484,4 +494,27 @@ def plan_experiment(
         spec_hash=_plan_hash(spec, planned),
         design_matrix=found.matrix,
         design_ranges=found.ranges,
+        question=experiment_question(spec, first_base),
     )
+
+
+def experiment_question(spec: ExperimentSpec, base: Scenario) -> str:
+    """The question an experiment answers, in words.
+
+    Parameters
+    ----------
+    spec
+        The validated spec.
+    base
+        Its first base scenario.
+
+    Returns
+    -------
+    str
+        The spec's ``question``; else its ``description``; else the base scenario's
+        description; else an empty string.
+    """
+    for text in (spec.question, spec.description, base.description):
+        if text and text.strip():
+            return " ".join(text.split())
+    return ""

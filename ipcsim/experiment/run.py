@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ipcsim.analysis import stats
+from ipcsim.analysis.targets import Criterion, Recommendation, Target, main_factor, recommend
 from ipcsim.errors import OutputError
 from ipcsim.experiment.cell import (
     CellResult,
@@ -116,6 +117,8 @@ class ExperimentResult:
     reused: int
     wall_time_s: float
     executor: str
+    recommendations: tuple[Recommendation, ...] = ()
+    """The smallest level of the main factor meeting each target (when targets were given)."""
 
 
 def _execute(
@@ -342,6 +345,8 @@ def run_experiment(
     resume: bool = False,
     progress: ProgressCallback | None = None,
     connect_timeout_s: float = 10.0,
+    targets: Sequence[Target] = (),
+    criterion: Criterion = "mean",
 ) -> ExperimentResult:
     """Run every cell of a plan that is not yet on disk, then write the outputs.
 
@@ -360,11 +365,19 @@ def run_experiment(
         Called in this process after each finished cell (and at the start of each phase).
     connect_timeout_s
         How long to wait for a remote Dask scheduler, seconds.
+    targets
+        Targets on KPIs (:func:`ipcsim.analysis.targets.parse_target`): the result and the
+        manifest (``targets``, ``criterion``, ``recommendations``) then say the smallest level
+        of the main factor that meets each (:func:`ipcsim.analysis.targets.recommend`).
+        Targets change no simulated number: a folder resumes with other targets.
+    criterion
+        ``"mean"`` or ``"ci"``: how a scenario meets a target.
 
     Returns
     -------
     ExperimentResult
-        The tables written, and how many cells were computed or reused.
+        The tables written, how many cells were computed or reused, and the
+        recommendations.
 
     Raises
     ------
@@ -395,6 +408,7 @@ def run_experiment(
             progress=progress,
             connect_timeout_s=connect_timeout_s,
             began=began,
+            goals=(tuple(targets), criterion),
         )
     except OutputError as e:
         # A write failed (disk full, folder made read-only): every cell finished before it is
@@ -413,6 +427,7 @@ def _run_batch(
     progress: ProgressCallback | None,
     connect_timeout_s: float,
     began: float,
+    goals: tuple[tuple[Target, ...], Criterion] = ((), "mean"),
 ) -> ExperimentResult:
     """The cells not yet on disk, then the output tables (see :func:`run_experiment`)."""
     counters = {"computed": 0, "reused": 0}
@@ -476,6 +491,7 @@ def _run_batch(
         counters=counters,
         executor=description,
         wall_time_s=time.perf_counter() - began,
+        goals=goals,
     )
 
 
@@ -576,6 +592,7 @@ def _write_outputs(
     counters: dict[str, int],
     executor: str,
     wall_time_s: float,
+    goals: tuple[tuple[Target, ...], Criterion] = ((), "mean"),
 ) -> ExperimentResult:
     replications = replications_frame(plan, cells, runs)
     summary = summary_frame(plan, replications)
@@ -591,6 +608,13 @@ def _write_outputs(
     if sens is not None:
         tables["sensitivity"] = sens
     files = experiment_folder.write_tables(out_dir, tables)
+    targets, criterion = goals
+    factor = main_factor(summary, plan.factors)
+    answers = (
+        recommend(summary, factor=factor, targets=targets, criterion=criterion, others=plan.factors)
+        if factor is not None
+        else []
+    )
     baseline = plan.scenario(plan.baseline_id)
     streams = sorted({s for cell in cells.values() for s in cell.rng_streams})
     manifest = io_manifest.build_manifest(
@@ -603,6 +627,10 @@ def _write_outputs(
         extra={
             "kind": "experiment",
             "experiment": plan.name,
+            "question": plan.question,
+            "targets": {t.kpi: t.to_json() for t in targets},
+            "criterion": criterion,
+            "recommendations": [a.to_json() for a in answers],
             "spec": plan.spec.model_dump(mode="json"),
             "spec_hash": plan.spec_hash,
             "code_hash": io_manifest.code_fingerprint(),
@@ -646,4 +674,5 @@ def _write_outputs(
         reused=counters["reused"],
         wall_time_s=wall_time_s,
         executor=executor,
+        recommendations=tuple(answers),
     )

@@ -5,6 +5,7 @@ Spec
 ::
 
     name = "planner_capacity"
+    question = "How many planners keep the first-conversation wait under 8 weeks?"
     base = "../../configs/demonstrator_site.toml"   # or [bases] name = "path", ...
     master_seed = 20240401                           # default: the first base's run.seed
     kpis = ["wait_referral_to_first_conversation_mean", "plans_signed_off_per_year"]
@@ -59,6 +60,7 @@ from ipcsim.scenario.load import apply_overrides, parse_override, read_toml, val
 __all__ = [
     "DEFAULT_KPIS",
     "MAX_FACTORS",
+    "MAX_QUESTION_CHARS",
     "MAX_REPLICATIONS",
     "MAX_SCENARIOS",
     "DesignSpec",
@@ -77,7 +79,7 @@ DEFAULT_KPIS = (
     "staff_cost_per_person_gbp",
 )
 """KPIs of a spec that names none."""
-_SPEC_ONLY_KEYS = frozenset({"name", "description"})
+_SPEC_ONLY_KEYS = frozenset({"name", "description", "question"})
 
 MAX_REPLICATIONS = 10_000
 """Most replications of one scenario (and most pilots, look-ahead replications)."""
@@ -91,6 +93,8 @@ MIN_BIN_DAYS = 1.0
 """Shortest period of the series MSER-5 analyses, days."""
 MAX_FACTORS = 1_000
 """Most factors of a design (and most keys one factor sets)."""
+MAX_QUESTION_CHARS = 2_000
+"""Longest question (and description) a spec may state, characters."""
 
 Level = StrictBool | StrictInt | StrictFloat | StrictStr
 
@@ -246,7 +250,18 @@ class ExperimentSpec(_Spec):
     """A Monte Carlo experiment: scenarios, replications, warm-up, KPIs and seed."""
 
     name: str | None = Field(default=None, description="experiment name (default: spec folder)")
-    description: str = Field(default="", description="the question the experiment answers")
+    description: str = Field(
+        default="",
+        max_length=MAX_QUESTION_CHARS,
+        description="what the experiment compares, at most 2,000 characters",
+    )
+    question: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        description="the question the experiment answers, shown first in its report, at most "
+        "2,000 characters (default: the description, else the base scenario's)",
+    )
     base: str | None = Field(default=None, description="scenario file, relative to the spec")
     bases: dict[str, str] | None = Field(
         default=None, description="several scenario files by name, relative to the spec"

@@ -33,7 +33,9 @@ from ipcsim.analysis.labels import (
     kpi_direction,
     kpi_label,
     kpi_scale,
+    level_words,
 )
+from ipcsim.analysis.targets import smallest_level_meeting
 from ipcsim.present.run_plots import select_site, target_per_period
 from ipcsim.present.style import (
     PALETTE,
@@ -60,44 +62,6 @@ Period = Literal["month", "quarter"]
 
 
 # --------------------------------------------------------------------------- experiments
-def smallest_level_meeting(
-    levels: Sequence[float] | np.ndarray,
-    values: Sequence[float] | np.ndarray,
-    target: float,
-    *,
-    direction: Direction,
-) -> float | None:
-    """The smallest factor level whose value meets a target.
-
-    Parameters
-    ----------
-    levels
-        Factor levels (any order).
-    values
-        The KPI at each level (a mean, or a CI bound for a cautious choice); NaN never meets.
-    target
-        The target value.
-    direction
-        ``"lower"``: a value meets the target when ``<= target``; ``"higher"``: when
-        ``>= target``.
-
-    Returns
-    -------
-    float or None
-        The smallest level that meets the target, ``None`` if none does.
-    """
-    lv = np.asarray(levels, dtype=float)
-    vv = np.asarray(values, dtype=float)
-    if lv.shape != vv.shape:
-        raise ValueError(f"levels and values differ in length ({lv.size} vs {vv.size})")
-    if direction not in ("lower", "higher"):
-        raise ValueError(f"direction must be 'lower' or 'higher', got {direction!r}")
-    with np.errstate(invalid="ignore"):
-        ok = (vv <= target) if direction == "lower" else (vv >= target)
-    ok &= np.isfinite(vv)
-    return float(lv[ok].min()) if ok.any() else None
-
-
 def _level_text(value: float) -> str:
     return f"{value:g}"
 
@@ -182,9 +146,7 @@ def plot_capacity_whatif(
                 "Mean"
                 if not others
                 else ", ".join(
-                    f"{factor_label(o)} = {v:g}"
-                    if isinstance(v, int | float)
-                    else f"{factor_label(o)} = {v}"
+                    level_words(o, v.item() if isinstance(v, np.generic) else v)
                     for o, v in zip(others, keys, strict=True)
                 )
             )

@@ -78,3 +78,16 @@ def test_the_demonstrator_keeps_up_and_says_so(tmp_path: Path) -> None:
     assert 0.0 <= summary["waits_days"]["referral_to_first_conversation"]["share_within_8w"] <= 1
     assert runner.invoke(app, ["report", str(out)]).exit_code == 0
     assert 'class="callout overload"' not in (out / "report.html").read_text()
+
+
+def test_the_run_report_and_terminal_open_with_the_scenarios_question(
+    growing: tuple[str, Path],
+) -> None:
+    stdout, out = growing
+    html = (out / "report.html").read_text()
+    opening = html.index('class="question">')
+    assert html[opening:].startswith('class="question">With 3 planners at half their time')
+    assert " ".join(stdout.split()).startswith("With 3 planners at half their time")
+    # the terminal's per-year table and the economics table say what they count
+    assert "By year of the run" in stdout and "last 12" in stdout
+    assert "what it counts" in stdout

@@ -658,8 +658,8 @@ app()
 """
 
 
-def experiment_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
+def experiment_cli(*args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": str(columns)}
     return subprocess.run(
         [sys.executable, "-c", APP, "experiment", *args],
         capture_output=True,
@@ -676,8 +676,10 @@ def test_cli_runs_resumes_and_refuses(tmp_path: Path) -> None:
     tiny = ["--replications", "2", "--set", "run.horizon_days=90", "--set", "warmup.mode=none"]
     first = experiment_cli(spec, "--out", str(out), *tiny)
     assert first.returncode == 0, first.stderr
-    assert "planner_capacity: mean (95% CI)" in first.stdout
-    assert "Difference from baseline s003" in first.stdout
+    assert "planner_capacity: mean, 95% CI under it" in first.stdout
+    assert "Difference from baseline s003 (2 planners, 6 LTC frailty referrals a month)" in (
+        " ".join(first.stdout.split())
+    )
     assert "24 replications computed, 0 reused" in first.stdout
     again = experiment_cli(spec, "--out", str(out), *tiny)
     assert again.returncode == 2 and "pass --resume" in again.stderr
@@ -697,6 +699,23 @@ def test_cli_runs_resumes_and_refuses(tmp_path: Path) -> None:
             "unknown factor key",
         ),
         (["experiments/absent/experiment.toml"], "file not found"),
+        (
+            ["experiments/planner_capacity/experiment.toml", "--target", "wait_x<=soon"],
+            "--target wait_x<=soon: 'soon' is not a number",
+        ),
+        (
+            ["experiments/planner_capacity/experiment.toml", "--target", "nonsense"],
+            "--target nonsense: expected KPI<=VALUE",
+        ),
+        (
+            [
+                "experiments/planner_capacity/experiment.toml",
+                "--target",
+                "wait_referral_to_first_conversation_meen<=28",
+            ],
+            "is not a KPI of this experiment (did you mean "
+            "wait_referral_to_first_conversation_mean",
+        ),
         (["experiments/planner_capacity/experiment.toml", "--executor", "threads:2"], "--executor"),
         (
             [
@@ -714,6 +733,67 @@ def test_cli_errors_are_one_line_with_status_2(args: list[str], match: str, tmp_
     assert match in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_bad_targets_are_refused_before_any_simulation(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = experiment_cli(
+        "experiments/planner_capacity/experiment.toml", "--out", str(out), "--target", "x>=y"
+    )
+    assert result.returncode == 2 and "--target x>=y" in result.stderr
+    assert not out.exists() and "scenarios, executor" not in result.stdout
+
+
+def test_target_prints_the_recommendation_in_80_columns_and_the_report_leads_with_it(
+    tmp_path: Path,
+) -> None:
+    from ipcsim.present.report import write_report
+
+    out = tmp_path / "cli"
+    spec = "experiments/planner_capacity/experiment.toml"
+    tiny = ["--replications", "2", "--set", "run.horizon_days=120", "--set", "warmup.mode=none"]
+    target = "wait_referral_to_first_conversation_mean<=28"
+    result = experiment_cli(spec, "--out", str(out), *tiny, "--target", target, columns=80)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    text = " ".join(result.stdout.split())
+    # Readable names beside the ids; the recommendation per level of demand, with its criterion.
+    assert "s003* │ 2 planners, 6 LTC" in result.stdout
+    assert (
+        "Recommendation: the smallest level of planners (headcount) that meets each target" in text
+    )
+    assert "a scenario meets a target when its mean does" in text
+    summary = pd.read_parquet(out / "summary.parquet")
+    waits = summary[summary["kpi"] == "wait_referral_to_first_conversation_mean"]
+    for demand, group in waits.groupby("cohorts.ltc_frailty.referrals_per_month"):
+        met = group[group["mean"] <= 28].sort_values("workforce.planner.headcount")
+        assert f"At {demand:g} LTC frailty referrals a month:" in text
+        if met.empty:
+            assert "NO level tried meets it; closest" in text
+            continue
+        best = met.iloc[0]
+        count = int(best["workforce.planner.headcount"])
+        planners = f"{count} planner{'s' if count != 1 else ''} ({best['scenario']})"
+        assert f"Wait to first conversation, mean <= 28 days: {planners}; mean" in text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["targets"]["wait_referral_to_first_conversation_mean"]["direction"] == "lower"
+    assert manifest["criterion"] == "mean" and len(manifest["recommendations"]) == 3
+    assert manifest["question"].startswith("How many planners does a demonstrator-sized site")
+    scenarios = pd.read_parquet(out / "scenarios.parquet")
+    assert scenarios.loc[scenarios["is_baseline"], "label"].tolist() == [
+        "2 planners, 6 LTC frailty referrals a month"
+    ]
+    # The report opens with the experiment's own question and, without --target again, the
+    # recommended option from the manifest.
+    html = write_report(out).read_text(encoding="utf-8")
+    question = html[html.index('id="question"') : html.index('id="headline"')]
+    assert manifest["question"] in question
+    headline = html[html.index('id="headline"') : html.index('id="figures"')]
+    assert headline.index("recommended: the smallest level of planners") < headline.index(
+        "Smallest level of planners (headcount) that meets each target"
+    )
+    assert "If we grow personalised care from 50 plans" not in html
 
 
 def test_default_output_folder_is_named_after_the_spec_folder(tmp_path: Path) -> None:
@@ -1064,3 +1144,33 @@ def test_validate_a_spec_reads_the_backlog_its_overrides_name(tmp_path: Path) ->
     )
     result = validate_cli(str(spec_file))
     assert result.exit_code == 2 and "outside the scenario's folder" in result.stderr
+
+
+# --------------------------------------------------------------------------- the question
+def test_the_question_falls_back_to_the_description_then_the_base() -> None:
+    asked = "How many planners keep the first wait under 8 weeks?"
+    assert make_plan(question=asked, description="Planners 1-2.").question == asked
+    assert make_plan(description="Planners 1 or 2 under heavier demand.").question == (
+        "Planners 1 or 2 under heavier demand."
+    )
+    base = make_plan().question
+    assert base.startswith("A mid-size demonstrator site")  # the demonstrator's description
+    # Rewording the question changes no number: a folder started with another still resumes.
+    assert make_plan(question=asked).spec_hash == make_plan().spec_hash
+
+
+def test_the_question_is_bounded_and_set_from_the_command_line() -> None:
+    with pytest.raises(ConfigError, match="question"):
+        spec_from_dict(spec_data(question="x" * 2_001))
+    with pytest.raises(ConfigError, match="question"):
+        spec_from_dict(spec_data(question=""))
+    spec = spec_from_dict(spec_data(), overrides=['question="Is one planner enough?"'])
+    assert spec.question == "Is one planner enough?" and spec.overrides == tuple(
+        spec_data()["overrides"]
+    )
+
+
+def test_every_shipped_experiment_states_its_question() -> None:
+    for path in SPECS:
+        question = load_spec(path).question
+        assert question and question.rstrip().endswith("?"), path

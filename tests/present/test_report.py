@@ -433,10 +433,18 @@ def test_experiment_report_shows_cis_from_the_summary(tmp_path: Path) -> None:
     target = 12.0
     html = render_report(read_folder(folder), options=PlotOptions(targets={KPIS[0]: target}))
     summary = pd.read_parquet(folder / "summary.parquet")
-    base = summary[(summary["scenario"] == "planners-2-ltc-8") & (summary["kpi"] == KPIS[0])].iloc[
-        0
-    ]
-    assert f"95% CI {base['ci_low']:.1f} to {base['ci_high']:.1f}" in html
+    # The cards lead with the recommended option: the fewest planners whose mean meets the
+    # target at the baseline's demand, then that scenario's figures with their CIs.
+    waits = summary[(summary["kpi"] == KPIS[0]) & (summary[SECOND] == REFERRALS[0])]
+    best = waits[waits["mean"] <= target].sort_values(FACTOR).iloc[0]
+    headline = html[html.index('id="headline"') : html.index('id="figures"')]
+    first_card = re.search(r'<div class="card"><div class="value">(.*?)</div>', headline)
+    assert first_card is not None
+    assert first_card.group(1) == f"{int(best[FACTOR])} planners"
+    assert "recommended: the smallest level of planners (headcount)" in headline
+    assert f"95% CI {best['ci_low']:.1f} to {best['ci_high']:.1f}" in headline
+    assert headline.index("recommended") < headline.index("Smallest level of planners")
+    assert "(baseline)" not in headline.split("Smallest level")[0]
     for _, row in summary[summary["kpi"] == KPIS[0]].iterrows():
         cell = f"{row['mean']:.1f}" + (" ✓" if row["mean"] <= target else "")
         assert f"{cell}<br><small>{row['ci_low']:.1f}–{row['ci_high']:.1f}</small>" in html

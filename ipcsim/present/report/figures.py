@@ -27,6 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ipcsim.analysis.labels import LABELS, Direction, factor_label, kpi_direction, kpi_label
+from ipcsim.analysis.targets import main_factor
 from ipcsim.errors import OutputError
 from ipcsim.pathway import WAITS
 from ipcsim.present import experiment_plots, run_plots
@@ -39,7 +40,7 @@ from ipcsim.present.report.folders import (
     manifest_spec,
     replication_timeseries,
 )
-from ipcsim.present.report.parameters import format_value, site_specs
+from ipcsim.present.report.parameters import site_specs
 from ipcsim.present.style import SLIDE_SIZE_IN, new_figure, style
 from ipcsim.scenario import Scenario
 
@@ -396,15 +397,7 @@ def default_factor(experiment: ExperimentFolder) -> str | None:
     str or None
         A dotted config key; ``None`` when no numeric factor has two or more levels.
     """
-    best, levels = None, 1
-    for factor in experiment.factors:
-        column = experiment.summary[factor] if factor in experiment.summary.columns else None
-        if column is None or not pd.api.types.is_numeric_dtype(column):
-            continue
-        n = column.nunique()
-        if n > levels:
-            best, levels = factor, n
-    return best
+    return main_factor(experiment.summary, experiment.factors)
 
 
 def _default_kpis(
@@ -442,16 +435,12 @@ def _figure_kpis(experiment: ExperimentFolder, options: PlotOptions) -> list[str
 
 
 def _scenario_label(experiment: ExperimentFolder, name: str) -> str:
-    """``s003 (baseline): planners 2, LTC frailty: referrals per month 6``."""
-    rows = experiment.scenarios[experiment.scenarios["scenario"].astype(str) == name]
-    flag = " (baseline)" if name == experiment.baseline else ""
-    if rows.empty or not experiment.factors:
-        return name + flag
-    levels = ", ".join(
-        f"{factor_label(f).split(' (')[0].lower()} {format_value(rows.iloc[0][f])}"
-        for f in experiment.factors
-    )
-    return f"{name}{flag}: {levels}"
+    """``3 planners, 6 LTC frailty referrals a month (s003, baseline)``."""
+    label = experiment.names.get(name, name)
+    notes = [name] if label != name else []
+    if name == experiment.baseline:
+        notes.append("baseline")
+    return f"{label} ({', '.join(notes)})" if notes else label
 
 
 def _draw_capacity(experiment: ExperimentFolder, options: PlotOptions) -> list[Drawn]:

@@ -6,7 +6,8 @@ sensitivity tables, manifest); both carry the scenario config found in the manif
 it still validates, the :class:`~ipcsim.scenario.Scenario`.
 
 Readers only: nothing here draws, formats or writes. This module depends on the scenario, the
-errors and :mod:`ipcsim.io` alone (no presentation module), so it can move into ``io/``.
+errors, :mod:`ipcsim.io` and the labels of :mod:`ipcsim.analysis` alone (no presentation
+module), so it can move into ``io/``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from ipcsim.analysis.labels import scenario_labels
 from ipcsim.errors import ConfigError, IpcsimError, OutputError
 from ipcsim.io.files import read_json, read_parquet
 from ipcsim.io.run_folder import read_run_outputs
@@ -72,6 +74,19 @@ class ExperimentFolder:
     def factors(self) -> list[str]:
         """Factor columns (dotted config keys) of ``scenarios.parquet``."""
         return [c for c in self.scenarios.columns if "." in str(c)]
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Scenario id -> its name in words (``3 planners, panel every 14 days``).
+
+        From ``scenarios.parquet``'s ``label`` column; folders written before it existed get
+        names made the same way (:func:`ipcsim.analysis.labels.scenario_labels`). A scenario
+        whose name is its id (a design point) has no better name.
+        """
+        frame = self.scenarios
+        if "label" in frame.columns:
+            return {str(s): str(n) for s, n in zip(frame["scenario"], frame["label"], strict=True)}
+        return scenario_labels(frame, self.factors)
 
     @property
     def baseline(self) -> str:

@@ -12,6 +12,7 @@ attached to board papers.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -32,9 +33,11 @@ from ipcsim.analysis.labels import (
     kpi_label,
     kpi_scale,
     kpi_table,
+    level_words,
+    scenario_label,
 )
+from ipcsim.analysis.targets import Recommendation, Target, recommend
 from ipcsim.errors import OutputError
-from ipcsim.present.experiment_plots import smallest_level_meeting
 from ipcsim.present.report import templating
 from ipcsim.present.report.figures import (
     FigureSpec,
@@ -52,7 +55,7 @@ from ipcsim.present.report.folders import (
     read_folder,
 )
 from ipcsim.present.report.parameters import format_value, parameter_rows
-from ipcsim.present.report.stress import PROJECT_QUESTION, stress_items
+from ipcsim.present.report.stress import folder_question, stress_items
 
 __all__ = ["render_report", "write_report"]
 
@@ -98,11 +101,6 @@ def _ci_text(kpi: str, row: Mapping[Any, Any]) -> str:
     ):
         return ""
     return f"95% CI {_fmt_kpi(kpi, low)} to {_fmt_kpi(kpi, high)}"
-
-
-def _level_words(factor: str, value: Any) -> str:
-    """``planners 2``: a factor's short label in lower case and its level."""
-    return f"{factor_label(factor).split(' (')[0].lower()} {format_value(value)}"
 
 
 # --------------------------------------------------------------------------- headlines
@@ -177,59 +175,87 @@ def _run_headline(run: RunFolder) -> dict[str, Any]:
     }
 
 
-def _target_answers(
+def _target_text(target: Target) -> str:
+    """``Mean wait, referral to first conversation ≤ 28 days``."""
+    sign = "≤" if target.direction == "lower" else "≥"
+    label, unit = kpi_label(target.kpi)
+    shown = _fmt_kpi(target.kpi, target.value) + (" days" if unit == "days" else "")
+    return f"{label} {sign} {shown}"
+
+
+def _answers(
     experiment: ExperimentFolder,
     targets: Mapping[str, float],
     directions: Mapping[str, Direction],
     options: PlotOptions,
-) -> dict[str, Any] | None:
-    """Per target, the smallest level of the main factor that meets it.
+) -> tuple[str | None, list[Recommendation]]:
+    """The main factor, and the smallest level meeting each target per group of the others.
 
-    One column per combination of the other factors' levels; ``None`` when there is no target
-    or no factor to answer with.
+    See :func:`ipcsim.analysis.targets.recommend`.
     """
     factor = options.factor or default_factor(experiment)
-    summary = experiment.summary
-    if factor is None or not targets or factor not in summary.columns:
+    if factor is None or not targets or factor not in experiment.summary.columns:
+        return factor, []
+    wanted = [
+        Target(kpi, float(value), directions.get(kpi) or kpi_direction(kpi))
+        for kpi, value in targets.items()
+    ]
+    answers = recommend(
+        experiment.summary,
+        factor=factor,
+        targets=wanted,
+        criterion=options.criterion,
+        others=experiment.factors,
+    )
+    return factor, answers
+
+
+def _lead_group(
+    experiment: ExperimentFolder, answers: Sequence[Recommendation]
+) -> tuple[tuple[str, Any], ...]:
+    """The group of the other factors' levels the headline answers for: the baseline's."""
+    rows = experiment.scenarios[experiment.scenarios["scenario"].astype(str) == experiment.baseline]
+    for answer in answers:
+        if rows.empty or all(rows.iloc[0][f] == v for f, v in answer.group):
+            return answer.group
+    return answers[0].group if answers else ()
+
+
+def _rule(criterion: str) -> str:
+    return "the whole 95% CI" if criterion == "ci" else "the mean"
+
+
+def _target_answers(
+    experiment: ExperimentFolder, factor: str | None, answers: Sequence[Recommendation]
+) -> dict[str, Any] | None:
+    """The box under the headline: the smallest level per target (rows) and group (columns).
+
+    ``None`` when there is no target or no factor to answer with.
+    """
+    if factor is None or not answers:
         return None
-    others = [f for f in experiment.factors if f != factor and f in summary.columns]
-    others = [f for f in others if summary[f].nunique() > 1]
-    rows = []
-    groups_seen: list[str] = []
-    for kpi, target in targets.items():
-        data = summary[summary["kpi"].astype(str) == kpi]
-        if data.empty:
-            continue
-        direction = directions.get(kpi) or kpi_direction(kpi)
-        groups = list(data.groupby(others, sort=True)) if others else [((), data)]
-        cells = []
-        for key, group in groups:
-            keys = key if isinstance(key, tuple) else (key,)
-            label = (
-                ", ".join(_level_words(o, v) for o, v in zip(others, keys, strict=True))
-                or "all scenarios"
-            )
-            if label not in groups_seen:
-                groups_seen.append(label)
-            x = group[factor].to_numpy(dtype=float)
-            mean = group["mean"].to_numpy(dtype=float)
-            bound = group["ci_high" if direction == "lower" else "ci_low"].to_numpy(dtype=float)
-            best = smallest_level_meeting(
-                x, mean if options.criterion == "mean" else bound, target, direction=direction
-            )
-            cells.append(None if best is None else f"{best:g}")
-        sign = "≤" if direction == "lower" else "≥"
-        label, unit = kpi_label(kpi)
-        shown = _fmt_kpi(kpi, target) + (f" {unit}" if unit == "days" else "")
-        rows.append((f"{label} {sign} {shown}", cells))
-    if not rows:
-        return None
+    groups = list(dict.fromkeys(a.group for a in answers))
+    rows: dict[tuple[Target, ...], list[str | None]] = {}
+    for answer in answers:
+        cells = rows.setdefault(answer.targets, [None] * len(groups))
+        if answer.met and answer.level is not None:
+            cells[groups.index(answer.group)] = level_words(factor, _plain(answer.level))
     return {
         "factor": factor_label(factor).lower(),
-        "rule": "the whole 95% CI" if options.criterion == "ci" else "the mean",
-        "groups": groups_seen,
-        "rows": rows,
+        "rule": _rule(answers[0].criterion),
+        "groups": [scenario_label(dict(g)) or "all scenarios" for g in groups],
+        "rows": [
+            (
+                "every target" if len(chosen) > 1 else _target_text(chosen[0]),
+                cells,
+            )
+            for chosen, cells in rows.items()
+        ],
     }
+
+
+def _plain(level: float) -> int | float:
+    return int(level) if float(level).is_integer() else level
 
 
 def _headline_kpis(experiment: ExperimentFolder, targets: Mapping[str, float]) -> list[str]:
@@ -249,32 +275,98 @@ def _kpi_header(kpi: str) -> str:
     return label + (f" ({unit})" if unit in {"days", "%", "£"} else "")
 
 
-def _experiment_headline(
-    experiment: ExperimentFolder, targets: Mapping[str, float]
-) -> dict[str, Any]:
-    """Cards of the baseline, the scenario x KPI table with CIs and the paired differences."""
+def _named(experiment: ExperimentFolder, scenario: str) -> str:
+    """``3 planners, 6 LTC frailty referrals a month (s006)``, or the id alone."""
+    name = experiment.names.get(scenario, scenario)
+    return f"{name} ({scenario})" if name != scenario else scenario
+
+
+def _scenario_cards(
+    experiment: ExperimentFolder, scenario: str, kpis: Sequence[str], most: int
+) -> list[tuple[str, str, str]]:
+    """Cards of one scenario's KPIs: mean, label and CI."""
     summary = experiment.summary
-    kpis = _headline_kpis(experiment, targets)
-    base = summary[summary["scenario"].astype(str) == experiment.baseline]
+    rows = summary[summary["scenario"].astype(str) == scenario]
     cards = []
-    for kpi in kpis[:5]:
-        row = base[base["kpi"] == kpi]
+    for kpi in kpis[:most]:
+        row = rows[rows["kpi"] == kpi]
         if row.empty:
             continue
         record = row.iloc[0].to_dict()
         label, unit = kpi_label(kpi)
         suffix = f" ({unit})" if unit in {"days"} else ""
-        cards.append(
-            (f"{label}{suffix}, baseline", _fmt_kpi(kpi, record["mean"]), _ci_text(kpi, record))
+        cards.append((f"{label}{suffix}", _fmt_kpi(kpi, record["mean"]), _ci_text(kpi, record)))
+    return cards
+
+
+def _answer_card(factor: str, answer: Recommendation) -> tuple[str, str, str]:
+    """The headline's first card: the smallest level meeting the targets, or that none does."""
+    what = (
+        "every target"
+        if len(answer.targets) > 1
+        else "the target " + _target_text(answer.targets[0])
+    )
+    where = scenario_label(dict(answer.group))
+    at = f" at {where}" if where else ""
+    rule = _rule(answer.criterion)
+    if answer.met and answer.level is not None:
+        return (
+            f"recommended: the smallest level of {factor_label(factor).lower()} whose "
+            f"{rule[4:]} meets "
+            f"{what}{at}",
+            level_words(factor, _plain(answer.level)),
+            "",
+        )
+    closest = (
+        f"closest: {level_words(factor, _plain(answer.level))}" if answer.level is not None else ""
+    )
+    return (f"no level of {factor_label(factor).lower()} tried meets {what}{at}", "none", closest)
+
+
+def _experiment_headline(
+    experiment: ExperimentFolder,
+    targets: Mapping[str, float],
+    factor: str | None,
+    answers: Sequence[Recommendation],
+) -> dict[str, Any]:
+    """Headline cards, the scenario x KPI table with CIs and the paired differences.
+
+    With targets the cards lead with the recommended option (the smallest level of the main
+    factor meeting every target, at the baseline's levels of the other factors) and its
+    figures; without, they show the baseline.
+    """
+    summary = experiment.summary
+    kpis = _headline_kpis(experiment, targets)
+    group = _lead_group(experiment, answers)
+    lead = next((a for a in answers if a.group == group), None)
+    recommended: str | None = None
+    if lead is not None and factor is not None:
+        recommended = lead.scenario if lead.met else None
+        shown = lead.scenario
+        cards = [_answer_card(factor, lead)]
+        if shown is not None:
+            cards += _scenario_cards(experiment, shown, kpis, 4)
+            word = "recommended option" if lead.met else "closest option"
+            caption = f"The {word}: {_named(experiment, shown)}; mean over replications."
+        else:
+            caption = ""
+    else:
+        cards = _scenario_cards(experiment, experiment.baseline, kpis, 5)
+        caption = (
+            f"The baseline: {_named(experiment, experiment.baseline)}; mean over replications."
         )
     by_scenario = {str(s): g for s, g in summary.groupby(summary["scenario"].astype(str))}
     scen_rows = experiment.scenarios.set_index(experiment.scenarios["scenario"].astype(str))
+    names = experiment.names
+    named = any(names.get(s, s) != s for s in names)
     rows = []
     for name in dict.fromkeys(experiment.scenarios["scenario"].astype(str)):
-        group = by_scenario.get(name)
+        group_rows = by_scenario.get(name)
         cells: list[dict[str, Any] | None] = []
         for kpi in kpis:
-            found = group[group["kpi"] == kpi] if group is not None else pd.DataFrame()
+            found = (
+                group_rows[group_rows["kpi"] == kpi] if group_rows is not None else pd.DataFrame()
+            )
             if found.empty:
                 cells.append(None)
                 continue
@@ -295,8 +387,14 @@ def _experiment_headline(
         rows.append(
             {
                 "name": name,
+                "label": names.get(name, name) if named else "",
                 "baseline": name == experiment.baseline,
-                "factors": [format_value(scen_rows.loc[name, f]) for f in experiment.factors],
+                "recommended": name == recommended,
+                "factors": (
+                    []
+                    if named
+                    else [format_value(scen_rows.loc[name, f]) for f in experiment.factors]
+                ),
                 "kpis": cells,
             }
         )
@@ -307,7 +405,7 @@ def _experiment_headline(
             kpi = str(r["kpi"])
             paired.append(
                 {
-                    "scenario": r["scenario"],
+                    "scenario": _named(experiment, str(r["scenario"])),
                     "kpi": kpi_label(kpi)[0],
                     "diff": _fmt_kpi(kpi, r["mean_diff"]),
                     "low": _fmt_kpi(kpi, r["ci_low"]),
@@ -317,9 +415,10 @@ def _experiment_headline(
             )
     return {
         "cards": cards,
+        "caption": caption,
         "headers": [
-            "scenario",
-            *[factor_label(f) for f in experiment.factors],
+            "id" if named else "scenario",
+            *(["scenario"] if named else [factor_label(f) for f in experiment.factors]),
             *[_kpi_header(k) for k in kpis],
         ],
         "rows": rows,
@@ -421,7 +520,8 @@ def render_report(
         spec = next((f for f in figures if f.kind == "pathway"), None)
         pathway = _figure(spec, image_format) if spec is not None else None
         image = templating.macros("_macros.html.j2").image(pathway) if pathway else None
-        items = stress_items(folder, pathway_image=str(image) if image else None)
+        question = folder_question(folder)
+        items = stress_items(folder, pathway_image=str(image) if image else None, question=question)
         shown = [_figure(f, image_format) for f in figures if f.kind != "pathway"]
     finally:
         for figure in figures:
@@ -437,8 +537,13 @@ def render_report(
         run = _run_headline(folder)
     else:
         kind_text = "Experiment"
-        experiment = _experiment_headline(folder, targets)
-        answer = _target_answers(folder, targets, directions, options)
+        recorded = folder.manifest.get("criterion")
+        if not options.targets and recorded in ("mean", "ci"):
+            # Targets stored by ``experiment --target`` keep the criterion they were given with.
+            options = dataclasses.replace(options, criterion=recorded)
+        factor, answers = _answers(folder, targets, directions, options)
+        experiment = _experiment_headline(folder, targets, factor, answers)
+        answer = _target_answers(folder, factor, answers)
         experiment_name = folder.manifest.get("experiment") or manifest_spec(folder.manifest).get(
             "name"
         )
@@ -473,7 +578,7 @@ def render_report(
         badges=[b for b in badges if b],
         toc=toc,
         todos=[i for i in items if i.todo],
-        question=PROJECT_QUESTION,
+        question=question,
         answer=answer,
         run=run,
         experiment=experiment,

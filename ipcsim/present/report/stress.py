@@ -21,7 +21,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ipcsim.analysis.labels import factor_label, kpi_label
+from ipcsim.analysis.labels import factor_label, kpi_groups, kpi_label
 from ipcsim.present.report import templating
 from ipcsim.present.report.folders import ExperimentFolder, Folder, manifest_spec
 from ipcsim.present.report.parameters import (
@@ -33,7 +33,7 @@ from ipcsim.present.report.parameters import (
 )
 from ipcsim.scenario import Scenario
 
-__all__ = ["PROJECT_QUESTION", "StressItem", "stress_items"]
+__all__ = ["PROJECT_QUESTION", "StressItem", "folder_question", "report_question", "stress_items"]
 
 PROJECT_QUESTION = (
     "If we grow personalised care from 50 plans a year to 5,000, how many planners, panel "
@@ -41,6 +41,54 @@ PROJECT_QUESTION = (
     "cost per person?"
 )
 """The question ipcsim answers (README)."""
+
+
+def report_question(question: str | None, *fallbacks: str | None) -> str:
+    """The question a report opens with: the user's own, when there is one.
+
+    Parameters
+    ----------
+    question
+        The question the scenario or experiment file states (its ``question`` field).
+    *fallbacks
+        Texts to use, in order, when there is no question (a description).
+
+    Returns
+    -------
+    str
+        The first non-blank of ``question`` and ``fallbacks``, white space collapsed; else
+        :data:`PROJECT_QUESTION`, the question ipcsim as a whole answers.
+    """
+    for text in (question, *fallbacks):
+        if isinstance(text, str) and text.strip():
+            return " ".join(text.split())
+    return PROJECT_QUESTION
+
+
+def folder_question(folder: Folder) -> str:
+    """The question a folder's report opens with (see :func:`report_question`).
+
+    An experiment's is the one its manifest records (the spec's ``question``, else its
+    ``description``, else the base scenario's), or for older folders the spec's question or
+    description. A run's is its scenario's ``question`` (when scenarios have one), else
+    :data:`PROJECT_QUESTION`.
+    """
+    if isinstance(folder, ExperimentFolder):
+        spec = manifest_spec(folder.manifest)
+        description = folder.scenario.description if folder.scenario is not None else None
+        return report_question(
+            folder.manifest.get("question"),
+            spec.get("question"),
+            spec.get("description"),
+            description,
+        )
+    config = folder.config or {}
+    scenario = folder.scenario
+    return report_question(
+        scenario.question if scenario is not None else config.get("question"),
+        scenario.description if scenario is not None else config.get("description"),
+    )
+
 
 _SHOWN_ASSUMPTIONS = 12
 """Assumed parameters named in item 3.4 (the rest are counted)."""
@@ -167,14 +215,29 @@ def _signoff_text(scenario: Scenario) -> str:
 
 
 # --------------------------------------------------------------------------- sections
-def _objectives(folder: Folder, t: Any) -> list[StressItem]:
+def _output_groups(folder: ExperimentFolder) -> tuple[list[tuple[str, list[str]]], int]:
+    """The KPIs item 1.2 lists, grouped with display labels: the spec's, else all.
+
+    Returns the groups ``(group, [label, ...])`` and how many KPIs the summary holds in all.
+    """
+    present = list(dict.fromkeys(folder.summary["kpi"].astype(str)))
+    spec_kpis = [k for k in manifest_spec(folder.manifest).get("kpis") or () if k in present]
+    chosen = spec_kpis or present
+    groups = [(group, [kpi_label(k)[0] for k in kpis]) for group, kpis in kpi_groups(chosen)]
+    return groups, len(present)
+
+
+def _objectives(folder: Folder, t: Any, question: str | None = None) -> list[StressItem]:
     """1.1-1.3: purpose, outputs and experimentation aims."""
     scenario = folder.scenario
     description = scenario.description if scenario is not None else ""
-    items = [_item("1.1", "Purpose of the model", t.purpose(PROJECT_QUESTION, description))]
+    asked = question or folder_question(folder)
+    if " ".join(description.split()) == asked:
+        description = ""
+    items = [_item("1.1", "Purpose of the model", t.purpose(asked, description))]
     if isinstance(folder, ExperimentFolder):
-        kpis = sorted(set(folder.summary["kpi"].astype(str)))
-        outputs = t.outputs_experiment([kpi_label(k)[0] for k in kpis])
+        groups, total = _output_groups(folder)
+        outputs = t.outputs_experiment(groups, total)
     else:
         outputs = t.outputs_run()
     items.append(_item("1.2", "Model outputs", outputs))
@@ -191,7 +254,9 @@ def _objectives(folder: Folder, t: Any) -> list[StressItem]:
         + ", ".join(format_value(v) for v in sorted(folder.scenarios[f].dropna().unique(), key=str))
         for f in folder.factors
     )
-    aims = t.aims_experiment(question, factors, folder.baseline)
+    name = folder.names.get(folder.baseline, folder.baseline)
+    baseline = folder.baseline + (f" ({name})" if name != folder.baseline else "")
+    aims = t.aims_experiment(question, factors, baseline)
     items.append(_item("1.3", "Experimentation aims", aims, todo=not question))
     return items
 
@@ -213,9 +278,15 @@ def _logic(folder: Folder, t: Any, pathway_image: str | None) -> list[StressItem
         logic = t.logic(None, "")
     items.append(_item("2.2", "Base model logic", logic, todo=scenario is None))
     if isinstance(folder, ExperimentFolder):
+        names = folder.names
         rows = [
             (
-                str(row["scenario"]),
+                str(row["scenario"])
+                + (
+                    f": {names[str(row['scenario'])]}"
+                    if names.get(str(row["scenario"]), str(row["scenario"])) != str(row["scenario"])
+                    else ""
+                ),
                 str(row["scenario"]) == folder.baseline,
                 ", ".join(f"{f} = {format_value(row[f])}" for f in folder.factors),
             )
@@ -361,7 +432,9 @@ def _code_access(folder: Folder, t: Any) -> list[StressItem]:
     return [_item("6.1", "Computer model sharing statement", sharing, todo=True)]
 
 
-def stress_items(folder: Folder, *, pathway_image: str | None = None) -> list[StressItem]:
+def stress_items(
+    folder: Folder, *, pathway_image: str | None = None, question: str | None = None
+) -> list[StressItem]:
     """The STRESS-DES items, filled from the folder's config and manifest.
 
     Parameters
@@ -370,6 +443,8 @@ def stress_items(folder: Folder, *, pathway_image: str | None = None) -> list[St
         From :func:`~ipcsim.present.report.folders.read_folder`.
     pathway_image
         HTML of the pathway diagram for item 2.1 (an ``<img>``), if drawn.
+    question
+        The study's question for item 1.1 (default: :func:`folder_question`).
 
     Returns
     -------
@@ -379,7 +454,7 @@ def stress_items(folder: Folder, *, pathway_image: str | None = None) -> list[St
     """
     t = templating.macros("stress.html.j2")
     return [
-        *_objectives(folder, t),
+        *_objectives(folder, t, question),
         *_logic(folder, t, pathway_image),
         *_data(folder, t),
         *_experimentation(folder, t),
