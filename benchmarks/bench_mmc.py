@@ -121,7 +121,7 @@ def mmc_scenario(customers: int, seed: int) -> Any:
                     "withdrawal_probability_before_first_session": 0.0,
                     "withdrawal_hazard_per_month_waiting": 0.0,
                     "budget_probability": 0.0,
-                    "review_probability": 0.0,
+                    "plan_renewal_probability": 0.0,
                 }
             },
             "workforce": {

@@ -327,7 +327,9 @@ class Pool:
 class Cohort:
     """One cohort's parameters as plain numbers and samplers."""
 
-    def __init__(self, code: int, spec: dict[str, Any], rng: np.random.Generator) -> None:
+    def __init__(
+        self, code: int, spec: dict[str, Any], pathway: dict[str, Any], rng: np.random.Generator
+    ) -> None:
         self.code = code
         self.rate_per_day = spec["referrals_per_month"] / DAYS_PER_MONTH
         self.accept = spec["offer_acceptance"]
@@ -348,8 +350,10 @@ class Cohort:
         split = spec["budget_type_split"]
         self.type_cum = list(np.cumsum([split[t] for t in BUDGET_TYPES]))
         self.amount = sampler(spec["budget_amount_gbp"], rng)
-        self.review_interval = spec["review_interval_days"]
-        self.p_review = spec["review_probability"]
+        # Reviews as ipcsim had them before plan lives (issue 12): a coin per due review,
+        # for ever. The review policy is now the site's; its probability stands in here.
+        self.review_interval = pathway["review_interval_days"]
+        self.p_review = pathway["review_site_probability"] if pathway["reviews"] != "none" else 0.0
         self.review_hours_holder = spec["review_hours_budget_holder"]
         self.review_hours_other = spec["review_hours_no_budget"]
 
@@ -421,7 +425,7 @@ class ReferenceModel:
         }
         self.role_index = {name: i for i, name in enumerate(self.role_names)}
         self.cohorts = [
-            Cohort(i, config["cohorts"][name], rng)
+            Cohort(i, config["cohorts"][name], config["pathway"], rng)
             for i, name in enumerate(sorted(config["cohorts"]))
         ]
         pathway = config["pathway"]

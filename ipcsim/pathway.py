@@ -17,6 +17,7 @@ __all__ = [
     "BUDGET_TYPES",
     "END_STATES",
     "EXIT_REASONS",
+    "PLAN_END_REASONS",
     "MILESTONES",
     "STEPS",
     "WAITS",
@@ -70,7 +71,12 @@ EXIT_REASONS = (
 )
 """Finer reason behind the end state (``exit_reason`` column)."""
 
-ACTIVITIES = ("referral", "invitation", "plan_writing", "budget_setting")
+PLAN_END_REASONS = ("plan_ended", "left_caseload")
+"""Why a plan in place ended (``plan_end_reason`` column; empty while it is in place): its
+life ran out and it was not renewed, or the person left the caseload (death, moving away, no
+longer eligible)."""
+
+ACTIVITIES = ("referral", "invitation", "plan_writing", "budget_setting", "budget_renewal")
 """Pathway activities with a delay and a staff effort table (``pathway.<activity>``)."""
 
 STEPS = (

@@ -165,7 +165,9 @@ def run_scenario(
     }
     people = log.people_frame(role_names, hourly_cost)
     work = log.work_frame()
-    people, economics_summary = cost_run(people, work, scenario=scenario)
+    people, economics_summary = cost_run(
+        people, work, scenario=scenario, renewals=log.renewals_frame()
+    )
     waits = log.waits_frame()
     run = scenario.run
     reporting = scenario.reporting

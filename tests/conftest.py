@@ -75,13 +75,14 @@ def deterministic_changes(headcount: int | str = "unlimited") -> dict[str, Any]:
         "withdrawal_hazard_per_month_waiting": 0.0,
         "budget_probability": 1.0,
         "budget_type_split": {"direct_payment": 1.0, "notional": 0.0, "third_party": 0.0},
-        "review_probability": 0.0,
+        "plan_renewal_probability": 0.0,
     }
     return {
         "run": {"calendar": "continuous", "horizon_days": 400},
         "cohorts": {"ltc": cohort, "mh": {**cohort, "referrals_per_month": 3.0}},
         "workforce": {name: dict(role) for name in BASE["workforce"]},
         "pathway": {
+            "reviews": "none",
             "referral": {"delay_days": {"dist": "fixed", "value": 1}},
             "invitation": {"delay_days": {"dist": "fixed", "value": 2}},
             "incomplete_referral_probability": 0.0,

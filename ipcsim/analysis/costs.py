@@ -128,6 +128,7 @@ def cost_run(
     *,
     scenario: Scenario,
     economics: Economics | None = None,
+    renewals: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Cost one run, compare it with standard care and work out its break-even.
 
@@ -146,6 +147,9 @@ def cost_run(
         minutes per contact; the run's start date and horizon.
     economics
         The costing settings; ``scenario.economics`` if not given.
+    renewals
+        Budget renewals of the run (:meth:`ipcsim.engine.records.EventLog.renewals_frame`):
+        ``person_id``, ``day``, ``amount_gbp``; none if not given.
 
     Returns
     -------
@@ -226,8 +230,9 @@ def cost_run(
     block contracts "the CCG could end up double funding" (001:L733-734). The evaluation did
     not collect care-package costs (001:L395, L2046-2047), and its £265 differential excludes
     budgets. So they are reported on their own by default (agreed: ``budget_amount_gbp`` in
-    the year of ``budget_agreed_day``; released: in the year of ``budget_released_day``; an
-    annual budget is counted once, not renewed); ``budgets_in_running_cost`` adds them to the
+    the year of ``budget_agreed_day``; released: in the year of ``budget_released_day``; a
+    renewal's money, from ``renewals``, is agreed and released in the year of its day);
+    ``budgets_in_running_cost`` adds them to the
     running cost, an upper bound that treats them as wholly additional.
 
     *Appointments* are ``sessions_held`` (planning conversations, rework sessions included)
@@ -310,6 +315,16 @@ def cost_run(
     released_day = _floats(people["budget_released_day"])
     budget_agreed = np.where(np.isfinite(agreed_day), amount, 0.0)
     budget_released = np.where(np.isfinite(released_day), amount, 0.0)
+    # A renewed budget's money for each new period, agreed and paid on the renewal's day.
+    if renewals is None:
+        renewals = pd.DataFrame({"person_id": [], "day": [], "amount_gbp": []})
+    renewal_person = _rows_of(people, renewals)
+    renewal_amount = _floats(renewals["amount_gbp"])
+    renewal_year = _year_index(_floats(renewals["day"]), years)
+    renewed = np.bincount(renewal_person, weights=renewal_amount, minlength=n_people)
+    first_agreed, first_released = budget_agreed, budget_released
+    budget_agreed = first_agreed + renewed
+    budget_released = first_released + renewed
     budget_in_running = {
         "none": np.zeros(n_people),
         "agreed": budget_agreed,
@@ -344,6 +359,7 @@ def cost_run(
     budgets_counted_year = {"none": None, "agreed": agreed_year, "released": released_year}[
         econ.budgets_in_running_cost
     ]
+    renewal_site = person_site.take(renewal_person)
     site_years: list[dict[str, Any]] = []
     breakeven_rows: list[dict[str, Any]] = []
     for site in sites.values():
@@ -360,11 +376,16 @@ def cost_run(
         staff_y = per_year(work_year, work_cost, work_mine)
         non_staff_y = per_year(patient_year, non_staff, mine)
         standard_y = per_year(patient_year, standard_cost, mine)
-        agreed_y = per_year(agreed_year, budget_agreed, mine)
-        released_y = per_year(released_year, budget_released, mine)
+        renewed_y = per_year(renewal_year, renewal_amount, renewal_site.is_(site.name))
+        agreed_y = per_year(agreed_year, first_agreed, mine) + renewed_y
+        released_y = per_year(released_year, first_released, mine) + renewed_y
         running_y = staff_y + non_staff_y
         if budgets_counted_year is not None:
-            running_y = running_y + per_year(budgets_counted_year, budget_in_running, mine)
+            first_in_running = (
+                first_agreed if econ.budgets_in_running_cost == "agreed" else first_released
+            )
+            running_y = running_y + per_year(budgets_counted_year, first_in_running, mine)
+            running_y = running_y + renewed_y
         setup_y = np.array(
             [
                 econ.setup_cost_gbp(y.year)

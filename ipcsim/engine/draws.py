@@ -24,7 +24,7 @@ from ipcsim.engine.rng import Streams, block_draws, exponential_block, uniform_b
 from ipcsim.pathway import BUDGET_TYPES
 from ipcsim.scenario import Effort, IndividualSignoff, SiteConfig
 from ipcsim.scenario.distributions import Distribution, Fixed
-from ipcsim.units import DAYS_PER_MONTH, MINUTES_PER_HOUR
+from ipcsim.units import DAYS_PER_MONTH, DAYS_PER_YEAR, MINUTES_PER_HOUR
 
 Efforts = tuple[tuple[str, float], ...]
 """Staff hours of one activity: ``(role, hours)`` for each role with hours > 0, by role."""
@@ -54,7 +54,8 @@ class PersonDraws:
     budget_amount_gbp: float
     payment_processing_days: float
     payment_operational: bool
-    review_happens: list[bool]
+    plan_lives: float
+    exit_after_days: float
     efforts: dict[str, Efforts]
 
 
@@ -88,8 +89,6 @@ class CohortDraws:
         The site's settings.
     cohort_name
         The cohort.
-    horizon_days
-        The run's length (how many review draws a person needs).
     prefix
         ``"backlog-"`` for people already in the pathway at the start.
     """
@@ -99,7 +98,6 @@ class CohortDraws:
         streams: Streams,
         config: SiteConfig,
         cohort_name: str,
-        horizon_days: float,
         prefix: str = "",
     ) -> None:
         self._streams = streams
@@ -118,15 +116,9 @@ class CohortDraws:
         self.withdraws_at_consent = chance(
             "withdrawal_at_consent", cohort.withdrawal_probability_before_first_session
         )
-        hazard = cohort.withdrawal_hazard_per_month_waiting
-        if hazard <= 0:
-            self.withdraw_after: Iterator[float] = repeat(math.inf)
-        elif hazard >= 1:
-            self.withdraw_after = repeat(0.0)
-        else:
-            scale = DAYS_PER_MONTH / -math.log1p(-hazard)
-            waiting = self._stream("withdrawal_time", exponential_block)
-            self.withdraw_after = map(scale.__mul__, waiting)
+        self.withdraw_after = self._waiting_time(
+            "withdrawal_time", cohort.withdrawal_hazard_per_month_waiting, DAYS_PER_MONTH
+        )
         self.incomplete_referral = chance(
             "incomplete_referral", pathway.incomplete_referral_probability
         )
@@ -183,6 +175,7 @@ class CohortDraws:
             "invitation": pathway.invitation,
             "plan_writing": pathway.plan_writing,
             "budget_setting": pathway.budget_setting,
+            "budget_renewal": pathway.budget_renewal,
         }
         self.activity_efforts = [
             (name, self._efforts(name, activity.effort_hours))
@@ -192,8 +185,10 @@ class CohortDraws:
             (name, draw(f"delay_{name}", activity.delay_days))
             for name, activity in activities.items()
         ]
-        n_reviews = math.ceil(horizon_days / cohort.review_interval_days) + 1
-        self.review = _taker(chance("review", cohort.review_probability), n_reviews)
+        self.plan_lives = self._lives(cohort.plan_renewal_probability)
+        self.exit_after = self._waiting_time(
+            "caseload_exit", cohort.exit_hazard_per_year, DAYS_PER_YEAR
+        )
 
     # ----------------------------------------------------------------- binding
     def _stream(
@@ -207,6 +202,37 @@ class CohortDraws:
         if isinstance(dist, Fixed):
             return repeat(float(dist.value))
         return self._stream(quantity, dist.sample_block)
+
+    def _waiting_time(self, quantity: str, probability: float, per_days: float) -> Iterator[float]:
+        """Days until an event with ``probability`` of happening in each ``per_days``.
+
+        A constant hazard: exponential with rate ``-ln(1 - probability) / per_days``;
+        never (infinity) for a probability of 0, at once for 1, no stream for either.
+        """
+        if probability <= 0:
+            return repeat(math.inf)
+        if probability >= 1:
+            return repeat(0.0)
+        scale = per_days / -math.log1p(-probability)
+        return map(scale.__mul__, self._stream(quantity, exponential_block))
+
+    def _lives(self, renewal_probability: float) -> Iterator[float]:
+        """Lives of a plan renewed at each end with ``renewal_probability`` (geometric, >= 1).
+
+        ``P(lives > k) = p ** k``: ``1 + floor(ln u / ln p)`` for a uniform ``u``; always 1
+        for p = 0, endless (infinity) for p = 1, no stream for either.
+        """
+        p = renewal_probability
+        if p <= 0.0:
+            return repeat(1.0)
+        if p >= 1.0:
+            return repeat(math.inf)
+        log_p = math.log(p)
+
+        def lives(u: float) -> float:
+            return math.inf if u <= 0.0 else 1.0 + math.floor(math.log(u) / log_p)
+
+        return map(lives, self._stream("plan_renewal", uniform_block))
 
     def _chance(self, quantity: str, probability: float) -> Iterator[bool]:
         """``True`` with ``probability``: a uniform draw below it (no draw for 0 or 1)."""
@@ -280,7 +306,8 @@ class CohortDraws:
             budget_amount_gbp=amount,
             payment_processing_days=next(processing),
             payment_operational=next(self.payment_operational) < release_probability,
-            review_happens=self.review(),
+            plan_lives=next(self.plan_lives),
+            exit_after_days=next(self.exit_after),
             efforts=efforts,
         )
 

@@ -2,7 +2,8 @@
 
 :func:`journey` is the care pathway as one SimPy process, its steps numbered in the order
 a person meets them; after it come the allocation to a lead practitioner with the first
-conversation, the reviews of a plan in place, and the staff work every step is made of.
+conversation, the plan in place (reviews, renewals, its end) and budget renewals, and the
+staff work every step is made of.
 Time in days since the run's start date; staff effort in hours. Every random quantity of the
 person was drawn at referral (:class:`~ipcsim.engine.draws.PersonDraws`); the queues decide
 only when things happen.
@@ -21,7 +22,7 @@ from ipcsim.engine.records import PersonRecord
 from ipcsim.engine.runtime import Process, Runtime, SiteRuntime
 from ipcsim.engine.staff import StaffMember, StaffPool
 from ipcsim.pathway import BACKLOG_STAGES
-from ipcsim.units import MINUTES_PER_HOUR
+from ipcsim.units import DAYS_PER_MONTH, MINUTES_PER_HOUR
 
 __all__ = ["journey"]
 
@@ -62,8 +63,12 @@ def journey(
     8. Budget setting, for those who want a budget and are not declined one.
     9. Budget release: waiting for money in the site's budget pot
        (:mod:`ipcsim.engine.budget_pot`), payment set-up, processing.
-    10. Reviews with the same practitioner, from sign-off for as long as the run lasts
-        (their own process, :func:`_reviews`).
+    10. The plan in place: reviews under the site's policy and re-planning conversations
+        that renew the plan at the end of each of its lives, with the same practitioner
+        (their own process, :func:`_plan_in_place`), until the plan is not renewed or the
+        person leaves the caseload (death, moving away, no longer eligible).
+    11. Budget renewals: a recurring budget is renewed at the end of each period, with
+        finance effort and a fresh draw on the pot, while the plan is in place.
 
     Parameters
     ----------
@@ -159,10 +164,11 @@ def journey(
         site.signed_off += 1
         if planner is not None:
             lead_pool.close_case(planner)
-        # 10. Reviews from sign-off on (a process of their own).
-        _start_reviews(runtime, person, site, draws.review_happens, planner)
-    elif entered_at == "signed_off":
-        _start_reviews(runtime, person, site, draws.review_happens, planner)
+        # 10. The plan in place: its reviews and renewals (a process of their own), its end.
+        plan_end_day = _start_plan_in_place(runtime, person, site, draws, planner)
+    else:
+        # Someone already past sign-off at the start date has a plan in place from then.
+        plan_end_day = _start_plan_in_place(runtime, person, site, draws, planner)
 
     if "budget_agreed" in ahead:
         # 8. Budget setting.
@@ -189,6 +195,9 @@ def journey(
         return
     person.budget_released_day = env.now
     person.end("budget_in_place", "budget_released", env.now)
+    # 11. Budget renewals at the end of each budget period while the plan is in place.
+    if config.cohorts[person.cohort].budget_renewal == "recurring":
+        yield from _budget_renewals(runtime, person, site, draws, planner, plan_end_day)
 
 
 # ----------------------------------------------------------------- allocation and reviews
@@ -239,50 +248,128 @@ def _allocate_and_first_conversation(
     return planner
 
 
-def _start_reviews(
+def _start_plan_in_place(
     runtime: Runtime,
     person: PersonRecord,
     site: SiteRuntime,
-    review_happens: list[bool],
+    draws: PersonDraws,
     planner: StaffMember | None,
-) -> None:
-    """Reviews from now on (no process at all when none of them happens)."""
-    if True in review_happens:
-        runtime.env.process(_reviews(runtime, person, site, review_happens, planner))
+) -> float:
+    """A plan is in place from now: when it will end, and its reviews and renewals.
+
+    The plan's lives (how often it is renewed) and the day the person would leave the
+    caseload were drawn at referral, so the end is known now: the end of its last life or
+    the day the person leaves, whichever comes first. It is written now (the frames leave
+    out an end after the horizon). A process for the reviews and re-planning conversations
+    starts only if one of them falls due before the plan ends and before the horizon.
+
+    Returns the day the plan ends (infinity for an ongoing plan of someone who never leaves).
+    """
+    env = runtime.env
+    cohort = site.config.cohorts[person.cohort]
+    start = env.now
+    duration = _plan_life_days(cohort.plan_duration_months)
+    lives_end = start + draws.plan_lives * duration
+    leave_day = start + draws.exit_after_days
+    if leave_day < lives_end:
+        end = leave_day
+        person.end_plan("left_caseload", end)
+    else:
+        end = lives_end
+        if math.isfinite(end):
+            person.end_plan("plan_ended", end)
+    first_review = next(iter(site.reviews.due(start, start + duration)), math.inf)
+    first_renewal = start + duration if draws.plan_lives > 1 else math.inf
+    if min(first_review, first_renewal) < min(end, runtime.horizon_days):
+        env.process(_plan_in_place(runtime, person, site, planner, duration, end))
+    return end
 
 
-def _reviews(
+def _plan_life_days(plan_duration_months: float | str) -> float:
+    """Days of one life of a plan (infinity for an ``"ongoing"`` plan)."""
+    if isinstance(plan_duration_months, str):
+        return math.inf
+    return plan_duration_months * DAYS_PER_MONTH
+
+
+def _plan_in_place(
     runtime: Runtime,
     person: PersonRecord,
     site: SiteRuntime,
-    review_happens: list[bool],
     planner: StaffMember | None,
+    life_days: float,
+    end_day: float,
 ) -> Process:
-    """Reviews of a plan in place, due every review interval from sign-off.
+    """Reviews and renewals of a plan in place, from now until ``end_day`` or the horizon.
 
-    Only the review draws are kept (not all of the person's draws): a plan in place waits
-    for years, and most people of a long run are waiting for a review.
+    1. In each life of the plan, the reviews the site's policy makes due
+       (:mod:`ipcsim.engine.reviews`), with the same practitioner (P49-P51).
+    2. At the end of each life but the last, the re-planning conversation that renews the
+       plan; the next life starts at the old one's end, whenever the conversation is held.
+
+    Only the person's record is kept (not all of their draws): a plan in place waits for
+    years, and most people of a long run are waiting for a review or a renewal.
     """
     cohort = site.config.cohorts[person.cohort]
     lead_pool = site.pools[site.config.pathway.lead_role]
-    signed_off = runtime.env.now
-    horizon = runtime.horizon_days
-    for k, happens in enumerate(review_happens, start=1):
-        if not happens:
-            continue
-        due = signed_off + k * cohort.review_interval_days
-        if due >= horizon:
-            return  # no timeouts for reviews the run will not reach
-        yield runtime.diary.event_at(due)  # held out of SimPy's queue until its day
-        # Budget holders' reviews take longer (P51); a budget still being set counts not.
+    stop = min(end_day, runtime.horizon_days)
+    life_start = runtime.env.now
+    while True:
+        life_end = life_start + life_days
+        for due in site.reviews.due(life_start, life_end):
+            if due >= stop:
+                return  # no timeouts for reviews the plan or the run will not reach
+            yield runtime.diary.event_at(due)  # held out of SimPy's queue until its day
+            # Budget holders' reviews take longer (P51); a budget still being set counts not.
+            holder = not math.isnan(person.budget_released_day)
+            hours = cohort.review_hours_budget_holder if holder else cohort.review_hours_no_budget
+            if hours > 0:
+                planner = yield from _work(
+                    runtime, person, lead_pool, "review", hours, member=planner, kind="review"
+                )
+                person.lead_practitioner = planner.name
+            person.reviews_held += 1
+        if life_end >= stop:
+            return
+        yield runtime.diary.event_at(life_end)
         holder = not math.isnan(person.budget_released_day)
-        hours = cohort.review_hours_budget_holder if holder else cohort.review_hours_no_budget
+        hours = cohort.replan_hours_budget_holder if holder else cohort.replan_hours_no_budget
         if hours > 0:
             planner = yield from _work(
-                runtime, person, lead_pool, "review", hours, member=planner, kind="review"
+                runtime, person, lead_pool, "replanning", hours, member=planner, kind="review"
             )
             person.lead_practitioner = planner.name
-        person.reviews_held += 1
+        person.plan_renewals += 1
+        life_start = life_end
+
+
+def _budget_renewals(
+    runtime: Runtime,
+    person: PersonRecord,
+    site: SiteRuntime,
+    draws: PersonDraws,
+    planner: StaffMember | None,
+    plan_end_day: float,
+) -> Process:
+    """Renew a released budget at the end of each budget period while the plan is in place.
+
+    Each renewal (P47): the renewal effort (``pathway.budget_renewal``, the finance
+    officer's by default), then a fresh draw of the person's budget on the site's pot
+    (waiting for it as a new budget would), then the money of the new period is recorded.
+    Periods run back to back from the day the budget was released.
+    """
+    env = runtime.env
+    cohort = site.config.cohorts[person.cohort]
+    period_days = cohort.budget_period_months * DAYS_PER_MONTH
+    stop = min(plan_end_day, runtime.horizon_days)
+    due = env.now + period_days
+    while due < stop:
+        yield runtime.diary.event_at(due)
+        planner = yield from _activity(runtime, person, site, "budget_renewal", draws, planner)
+        if site.envelope is not None:
+            yield from site.envelope.money_for(draws.budget_amount_gbp)
+        runtime.log.log_budget_renewal(person, env.now, draws.budget_amount_gbp)
+        due += period_days
 
 
 # ----------------------------------------------------------------- staff work

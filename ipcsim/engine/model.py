@@ -25,6 +25,7 @@ from ipcsim.engine.budget_pot import Envelope
 from ipcsim.engine.diary import Diary
 from ipcsim.engine.records import EventLog
 from ipcsim.engine.referrals import enter_backlog, referrals
+from ipcsim.engine.reviews import site_review_policy
 from ipcsim.engine.rng import Streams
 from ipcsim.engine.runtime import Runtime, SiteRuntime
 from ipcsim.engine.signoff import SIGNOFF_MODES, PanelSignOff, SignOff
@@ -117,10 +118,15 @@ class PathwayModel:
                 signoff=self._site_signoff(config),
                 delivery_day=joined + config.site.design_phase_months * DAYS_PER_MONTH,
                 envelope=envelope,
+                reviews=site_review_policy(config.pathway, self._uniform(f"review_policy.{name}")),
                 eligible_left={
                     c: cohort.eligible_population for c, cohort in config.cohorts.items()
                 },
             )
+
+    def _uniform(self, stream: str) -> Callable[[], float]:
+        """One uniform draw from ``stream`` when called (the stream is made only then)."""
+        return lambda: float(self.streams[stream].random())
 
     def _site_pools(self, config: SiteConfig) -> dict[str, StaffPool]:
         """The site's staff pool of each role: its own, or one shared with other sites."""

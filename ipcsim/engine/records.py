@@ -26,12 +26,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipcsim.pathway import END_STATES, EXIT_REASONS, MILESTONES
+from ipcsim.pathway import END_STATES, EXIT_REASONS, MILESTONES, PLAN_END_REASONS
 
 NAN = math.nan
 
-_FLOAT_FIELDS = (*MILESTONES, "end_day", "budget_amount_gbp", "budget_held_days")
-_INT_FIELDS = ("sessions_planned", "sessions_held", "rework_count", "reviews_held")
+_FLOAT_FIELDS = (
+    *MILESTONES,
+    "end_day",
+    "budget_amount_gbp",
+    "budget_held_days",
+    "plan_end_day",
+    "budget_renewed_gbp",
+)
+_INT_FIELDS = (
+    "sessions_planned",
+    "sessions_held",
+    "rework_count",
+    "reviews_held",
+    "plan_renewals",
+    "budget_renewals",
+)
 # Coded string fields of a person, and the code table each uses.
 _CODED_FIELDS = {
     "end_state": "states",
@@ -39,6 +53,7 @@ _CODED_FIELDS = {
     "lead_practitioner": "members",
     "budget_type": "labels",
     "backlog_stage": "labels",
+    "plan_end_reason": "plan_ends",
 }
 
 
@@ -141,11 +156,16 @@ class PersonRecord:
     sessions_held = _Cell()
     rework_count = _Cell()
     reviews_held = _Cell()
+    plan_end_day = _Cell()
+    plan_renewals = _Cell()
+    budget_renewals = _Cell()
+    budget_renewed_gbp = _Cell()
     end_state = _CodedCell()
     exit_reason = _CodedCell()
     lead_practitioner = _CodedCell()
     budget_type = _CodedCell()
     backlog_stage = _CodedCell()
+    plan_end_reason = _CodedCell()
 
     def __init__(self, log: EventLog, row: int, person_id: int, site: str, cohort: str) -> None:
         self.log = log
@@ -159,6 +179,15 @@ class PersonRecord:
         self.end_state = state
         self.exit_reason = reason
         self.end_day = day
+
+    def end_plan(self, reason: str, day: float) -> None:
+        """The plan in place ends at ``day`` (one of :data:`~ipcsim.pathway.PLAN_END_REASONS`).
+
+        May be written ahead, when the day is known at sign-off: the frames leave out an end
+        at or after the horizon.
+        """
+        self.plan_end_reason = reason
+        self.plan_end_day = day
 
 
 # array.array type codes of the columns, and the numpy dtypes they read back as.
@@ -193,6 +222,7 @@ class EventLog:
             "states": Codes(END_STATES),
             "reasons": Codes(EXIT_REASONS),
             "labels": Codes([""]),
+            "plan_ends": Codes(["", *PLAN_END_REASONS]),
         }
         columns: dict[str, array[Any]] = {
             "person_id": array("q"),
@@ -211,6 +241,7 @@ class EventLog:
             "lead_practitioner": 0,
             "budget_type": 0,
             "backlog_stage": 0,
+            "plan_end_reason": 0,
         }
         self.work: dict[str, array[Any]] = {
             "row": array("i"),
@@ -235,6 +266,11 @@ class EventLog:
         self._work_appends = tuple(column.append for column in self.work.values())
         self._work_kept: int | None = None  # rows of work kept once compacted (frames)
         self._wait_appends = tuple(column.append for column in self.waits.values())
+        self.renewals: dict[str, array[Any]] = {
+            "row": array("i"),
+            "day": array("d"),
+            "amount_gbp": array("d"),
+        }
 
     # ----------------------------------------------------------------- writing
     def add_person(
@@ -285,6 +321,18 @@ class EventLog:
         start(start_day)
         finish(finish_day)
         hours_(hours)
+
+    def log_budget_renewal(self, person: PersonRecord, day: float, amount_gbp: float) -> None:
+        """Record a budget renewed at ``day`` for ``amount_gbp`` pounds (paid from the pot)."""
+        self.renewals["row"].append(person.row)
+        self.renewals["day"].append(day)
+        self.renewals["amount_gbp"].append(amount_gbp)
+        person.budget_renewals += 1
+        person.budget_renewed_gbp = (
+            amount_gbp
+            if math.isnan(person.budget_renewed_gbp)
+            else person.budget_renewed_gbp + amount_gbp
+        )
 
     def open_wait(self, person: PersonRecord, *, role: str, activity: str, day: float) -> int:
         """Start a wait for staff; the returned row is closed with :meth:`close_wait`."""
@@ -349,6 +397,17 @@ class EventLog:
         data["budget_amount_gbp"] = _view(columns["budget_amount_gbp"])
         data["budget_held_days"] = _view(columns["budget_held_days"])
         data["backlog_stage"] = self._categorical("labels", _view(columns["backlog_stage"]))
+        # A plan's end is written at sign-off when its day is known: after the horizon, the
+        # plan was still in place in the run.
+        plan_end_day = _view(columns["plan_end_day"])
+        plan_end_reason = _view(columns["plan_end_reason"])
+        late = plan_end_day >= self.horizon_days
+        if late.any():
+            plan_end_day[late] = NAN
+            plan_end_reason[late] = 0
+        data["plan_end_day"] = plan_end_day
+        data["plan_end_reason"] = self._categorical("plan_ends", plan_end_reason)
+        data["budget_renewed_gbp"] = np.nan_to_num(_view(columns["budget_renewed_gbp"]))
 
         # Hours and cost per role, summed over the person's tasks in the order they were
         # booked (work booked for after the horizon is not counted).
@@ -411,6 +470,18 @@ class EventLog:
             self._work_kept = n_kept
         return {name: values[: self._work_kept] for name, values in work.items()}
 
+    def renewals_frame(self) -> pd.DataFrame:
+        """One row per budget renewal paid before the horizon.
+
+        Columns ``person_id``, ``site``, ``day`` and ``amount_gbp`` (pounds drawn on the pot
+        for the new period).
+        """
+        renewals = {name: _view(column) for name, column in self.renewals.items()}
+        data = self._of_people(renewals["row"])
+        data["day"] = renewals["day"]
+        data["amount_gbp"] = renewals["amount_gbp"]
+        return pd.DataFrame(data, copy=False)
+
     def waits_frame(self) -> pd.DataFrame:
         """One row per wait for staff: requested, started (NaN if still waiting), served."""
         waits = {name: _view(column) for name, column in self.waits.items()}
@@ -448,6 +519,11 @@ def _people_columns(role_names: list[str]) -> list[str]:
         "budget_amount_gbp",
         "budget_held_days",
         "backlog_stage",
+        "plan_end_day",
+        "plan_end_reason",
+        "plan_renewals",
+        "budget_renewals",
+        "budget_renewed_gbp",
     ]
     for role in role_names:
         base += [f"hours_{role}", f"cost_{role}_gbp"]

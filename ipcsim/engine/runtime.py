@@ -18,6 +18,7 @@ import simpy
 from ipcsim.engine.diary import Diary
 from ipcsim.engine.draws import CohortDraws, PersonDraws
 from ipcsim.engine.records import EventLog, PersonRecord
+from ipcsim.engine.reviews import NoReviews, ReviewPolicy
 from ipcsim.engine.rng import Streams
 from ipcsim.engine.staff import StaffPool
 from ipcsim.scenario import Scenario, SiteConfig
@@ -32,7 +33,7 @@ Process = Generator[simpy.Event, Any, Any]
 
 @dataclass
 class SiteRuntime:
-    """One site while the simulation runs: its settings, staff, sign-off, pot and counters."""
+    """One site while the simulation runs: settings, staff, sign-off, pot, reviews, counters."""
 
     name: str
     config: SiteConfig
@@ -40,6 +41,7 @@ class SiteRuntime:
     signoff: SignOff
     delivery_day: float
     envelope: Envelope | None = None
+    reviews: ReviewPolicy = field(default_factory=NoReviews)
     signed_off: int = 0
     eligible_left: dict[str, int | None] = field(default_factory=dict)
 
@@ -113,6 +115,6 @@ class Runtime:
         key = (site.name, cohort_name, prefix)
         draws = self._cohort_draws.get(key)
         if draws is None:
-            draws = CohortDraws(self.streams, site.config, cohort_name, self.horizon_days, prefix)
+            draws = CohortDraws(self.streams, site.config, cohort_name, prefix)
             self._cohort_draws[key] = draws
         return draws()

@@ -276,14 +276,22 @@ def pathway_graph(scenario: Scenario, *, site: str | None = None) -> PathwayGrap
             )
     nodes.append(Node("budget_release", "Budget release", tuple(delays), roles=release_roles))
 
-    intervals = sorted({c.review_interval_days for c in cohorts})
+    lives = sorted({str(c.plan_duration_months) for c in cohorts})
+    if spec.pathway.reviews == "none":
+        review_line = "no reviews"
+    else:
+        review_line = (
+            f"every {short_number(spec.pathway.review_interval_days)} days at "
+            f"{spec.pathway.review_site_probability:.0%} of sites"
+        )
     nodes.append(
         Node(
             "reviews",
-            "Reviews",
+            "Reviews and renewal",
             (
-                f"every {', '.join(short_number(i) for i in intervals)} days",
-                f"happen: {_span([c.review_probability for c in cohorts])}",
+                review_line,
+                f"plan life {', '.join(lives)} months, "
+                f"renewed {_span([c.plan_renewal_probability for c in cohorts])}",
                 "same practitioner",
             ),
             roles={lead: None},

@@ -88,6 +88,10 @@ MIN_PANEL_INTERVAL_DAYS = 1.0
 """Shortest time between two panel sittings, days (a daily panel)."""
 MIN_REVIEW_INTERVAL_DAYS = 7.0
 """Shortest time between two reviews of a plan, days (a weekly review)."""
+MIN_PERIOD_MONTHS = 1.0
+"""Shortest life of a plan or period of a personal budget, months."""
+MAX_PERIOD_MONTHS = 1200.0
+"""Longest life of a plan or period of a personal budget, months (100 years)."""
 
 # --------------------------------------------------------------------------- staff time
 MIN_WEEKLY_HOURS = 1.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
@@ -14,9 +14,10 @@ from ipcsim.scenario.bounds import (
     LONGEST_DAYS,
     MAX_PEOPLE,
     MAX_PEOPLE_PER_BATCH,
+    MAX_PERIOD_MONTHS,
     MAX_REFERRALS_PER_MONTH,
     MAX_TASK_HOURS,
-    MIN_REVIEW_INTERVAL_DAYS,
+    MIN_PERIOD_MONTHS,
     Date,
     DaysDistribution,
     MinutesDistribution,
@@ -67,7 +68,7 @@ class Batch(_Model):
 
 
 class Cohort(_Model):
-    """One IPC user group: its demand, planning needs, budgets, withdrawals and reviews."""
+    """One IPC user group: its demand, planning needs, budgets, withdrawals and plans' lives."""
 
     label: str = Field(default="", description="display name of the cohort")
     referrals_per_month: float = Field(
@@ -115,17 +116,8 @@ class Cohort(_Model):
     )
     budget_amount_gbp: PoundsDistribution = Field(
         default=Triangular(low=200.0, mode=750.0, high=1000.0),
-        description="budget per person per year, pounds, 0 to 1,000,000 (P41: 750, range "
-        "200-1,000; shape assumption)",
-    )
-    review_interval_days: float = Field(
-        default=365.0,
-        ge=MIN_REVIEW_INTERVAL_DAYS,
-        le=LONGEST_DAYS,
-        description="days between reviews of a plan in place, 7 to 36,525 (P49)",
-    )
-    review_probability: Probability = Field(
-        default=0.25, description="probability a due review actually happens (P50, pilot mode)"
+        description="budget per person per budget period (a year by default), pounds, 0 to "
+        "1,000,000 (P41: 750, range 200-1,000; shape assumption)",
     )
     review_hours_budget_holder: float = Field(
         default=5.0,
@@ -138,6 +130,52 @@ class Cohort(_Model):
         ge=0,
         le=MAX_TASK_HOURS,
         description="lead-practitioner hours per review, no budget, 0 to 1,000 (P51)",
+    )
+    plan_duration_months: (
+        Annotated[float, Field(ge=MIN_PERIOD_MONTHS, le=MAX_PERIOD_MONTHS)] | Literal["ongoing"]
+    ) = Field(
+        default=12.0,
+        description="life of a signed-off plan, months, 1 to 1,200, or 'ongoing' (never ends; "
+        "P47: 6-12 months, ongoing for CHC); at its end the plan is renewed or ends",
+    )
+    plan_renewal_probability: Probability = Field(
+        default=0.5,
+        description="probability a plan is renewed at the end of its life, with a re-planning "
+        "conversation (assumption: P47 budgets 'one-off' for most, 001:L2988; re-application "
+        "for some)",
+    )
+    replan_hours_budget_holder: float = Field(
+        default=5.0,
+        ge=0,
+        le=MAX_TASK_HOURS,
+        description="lead-practitioner hours of the re-planning conversation that renews a "
+        "plan, budget holders, 0 to 1,000 (P51: a budget holder's review)",
+    )
+    replan_hours_no_budget: float = Field(
+        default=1.0,
+        ge=0,
+        le=MAX_TASK_HOURS,
+        description="lead-practitioner hours of the re-planning conversation that renews a "
+        "plan, no budget, 0 to 1,000 (P51)",
+    )
+    exit_hazard_per_year: Probability = Field(
+        default=0.05,
+        description="annual probability that someone with a plan in place leaves the caseload "
+        "(death, moving away, no longer eligible), from sign-off on (assumption: no rate in the "
+        "sources, §1.10; set it higher for a frail cohort, P54, P79: 13 % aged 85+)",
+    )
+    budget_renewal: Literal["recurring", "one_off"] = Field(
+        default="recurring",
+        description="whether a released budget is renewed at the end of each budget period "
+        "while the plan is in place ('recurring', P47: 'funding only for a limited period of "
+        "one year') or paid once ('one_off', 001:L2988)",
+    )
+    budget_period_months: float = Field(
+        default=12.0,
+        ge=MIN_PERIOD_MONTHS,
+        le=MAX_PERIOD_MONTHS,
+        description="months a budget lasts before it is renewed, 1 to 1,200 (P47); "
+        "budget_amount_gbp is paid once per period",
     )
 
     referral_schedule: tuple[RatePoint, ...] = Field(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     Field,
+    model_validator,
 )
 
 from ipcsim.scenario._base import Probability, _Model
 from ipcsim.scenario.bounds import (
+    LONGEST_DAYS,
     MAX_MINUTES,
     MAX_PLANS,
     MAX_TASK_HOURS,
+    MIN_REVIEW_INTERVAL_DAYS,
     MIN_SHARE,
     ContactsDistribution,
     DaysDistribution,
@@ -108,6 +111,38 @@ class Pathway(_Model):
         default_factory=lambda: Activity(effort_hours={"finance_officer": 6.0}),
         description="setting the budget: hours per budget by role (P43)",
     )
+    budget_renewal: Activity = Field(
+        default_factory=lambda: Activity(effort_hours={"finance_officer": 6.0}),
+        description="renewing a budget at the end of its period: hours per renewal by role, "
+        "then a fresh draw on the budget pot (P47; as budget_setting when not given, P43)",
+    )
+    reviews: Literal["none", "scheduled"] = Field(
+        default="scheduled",
+        description="the site's review policy for plans in place: 'none', or 'scheduled' every "
+        "review_interval_days within a plan's life (P49; whether the site reviews at all: "
+        "review_site_probability)",
+    )
+    review_interval_days: float = Field(
+        default=365.0,
+        ge=MIN_REVIEW_INTERVAL_DAYS,
+        le=LONGEST_DAYS,
+        description="days between scheduled reviews, counted from the start of each plan life, "
+        "7 to 36,525 (P49: 365 guidance, 91 variant); a review due in a plan's last week is "
+        "taken by the end-of-plan conversation",
+    )
+    review_site_probability: Probability = Field(
+        default=0.25,
+        description="probability that a site with scheduled reviews holds them at all, drawn "
+        "once per site and replication (P50: 1 of 4 thematic sites had reviews)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renewal_as_setting(cls, data: Any) -> Any:
+        # Renewing a budget takes the effort of setting one unless the file says otherwise.
+        if isinstance(data, dict) and "budget_renewal" not in data and "budget_setting" in data:
+            return {**data, "budget_renewal": data["budget_setting"]}
+        return data
 
 
 class Learning(_Model):

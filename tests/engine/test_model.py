@@ -114,7 +114,7 @@ def test_a_tenth_of_the_time_delivers_about_a_tenth_of_the_work() -> None:
 def test_lead_practitioner_is_kept_across_sessions_and_reviews() -> None:
     changes = {
         "workforce": {"planner": {"headcount": 4}},
-        "cohorts": {"ltc": {"review_probability": 1.0, "review_interval_days": 91}},
+        "pathway": {"review_site_probability": 1.0, "review_interval_days": 91},
     }
     result = run_scenario(make_scenario(changes))
     work = result.work[result.work.role == "planner"]

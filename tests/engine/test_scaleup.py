@@ -298,7 +298,7 @@ def test_turnover_replaces_leavers_and_reassigns_their_cases() -> None:
         "workforce": {
             "planner": {"headcount": 3, "annual_turnover": 2.0, "replacement_lag_days": 20}
         },
-        "cohorts": {"ltc": {"review_probability": 1.0, "review_interval_days": 120}},
+        "pathway": {"review_site_probability": 1.0, "review_interval_days": 120},
     }
     scenario = make_scenario(changes)
     result = run_scenario(scenario)
@@ -314,10 +314,11 @@ def test_priority_to_reviews_shortens_review_waits() -> None:
         changes = {
             "run": {"horizon_days": 730},
             "workforce": {"planner": {"headcount": 1, "ipc_share": 0.4}},
-            "cohorts": {
-                "ltc": {"review_probability": 1.0, "review_interval_days": 91},
+            "pathway": {
+                "priority": priority,
+                "review_site_probability": 1.0,
+                "review_interval_days": 91,
             },
-            "pathway": {"priority": priority},
         }
         waits = run_scenario(make_scenario(changes)).waits
         reviews = waits[(waits.activity == "review") & waits.served]

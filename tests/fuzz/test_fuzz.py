@@ -73,7 +73,7 @@ FOUND = [
     # lognormal number of sessions with sigma 423 (draws up to 10^300); and an effort of
     # `true` hours, taken as 1
     Mutation(DEMONSTRATOR, "set", ("signoff", "panel", "interval_days"), 1e-300),
-    Mutation(DEMONSTRATOR, "set", ("cohorts", "children", "review_interval_days"), 1e-300),
+    Mutation(DEMONSTRATOR, "set", ("pathway", "review_interval_days"), 1e-300),
     Mutation(DEMONSTRATOR, "set", ("pathway", "plan_writing", "effort_hours", "planner"), True),
     Mutation(
         DEMONSTRATOR,

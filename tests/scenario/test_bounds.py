@@ -95,6 +95,7 @@ def test_every_scenario_quantity_has_an_upper_bound() -> None:
 _BOUNDED_ELSEWHERE = {
     "Activity": ("effort_hours",),  # number or distribution, each bounded (bounds.Effort)
     "BudgetRelease": ("effort_hours",),
+    "Cohort": ("plan_duration_months",),  # 1 to 1,200 months or "ongoing" (a test below)
     "Economics": ("setup_cost_per_site_year_gbp", "thresholds_gbp_per_qaly"),
     "Reporting": ("within_weeks",),  # tests/scenario/test_reporting.py
     "Role": ("headcount",),
@@ -153,7 +154,9 @@ def test_descriptions_state_the_bounds(model: type[BaseModel]) -> None:
             "less than or equal to 1000000",
         ),
         ("signoff.panel.interval_days=1e-300", "signoff.panel.interval_days", "1"),
-        ("cohorts.children.review_interval_days=1e-300", "review_interval_days", "7"),
+        ("pathway.review_interval_days=1e-300", "review_interval_days", "7"),
+        ("cohorts.children.plan_duration_months=1e9", "plan_duration_months", "1200"),
+        ("cohorts.children.plan_duration_months=0.001", "plan_duration_months", "1"),
         # a distribution's parameters are bounded by the field that holds it
         (
             'cohorts.children.sessions={dist="fixed", value=1e9}',

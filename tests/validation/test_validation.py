@@ -203,7 +203,7 @@ def queue_only_scenario(
                 "withdrawal_hazard_per_month_waiting": 0.0,
                 "budget_probability": 1.0 if len(stages) > 1 else 0.0,
                 "budget_type_split": {"direct_payment": 1.0, "notional": 0.0, "third_party": 0.0},
-                "review_probability": 0.0,
+                "plan_renewal_probability": 0.0,
             }
         },
         "workforce": workforce,
@@ -374,11 +374,12 @@ everyone who enters a stage in the window has left it by the end of the run."""
 def little_run() -> RunResult:
     """A long, busy, stationary run of the full pathway (working week, every other step on).
 
-    Reviews are off: they recur every year for the rest of the run, so their workload grows
-    year on year and a run with them never settles (with them, the planners of this scenario
-    go from 60 % to over 100 % busy in eight years, and Little's law rightly fails by 5 %).
+    Plans are not renewed, so there are no re-planning conversations or budget renewals (and
+    with a year's plan life and yearly reviews, no reviews): the test is about the pathway to
+    the budget. The plan-in-place caseload's own steady state is tested in
+    ``tests/engine/test_lifecycle.py``.
     """
-    no_reviews = {"review_probability": 0.0}
+    no_reviews = {"plan_renewal_probability": 0.0}
     changes = {
         "run": {"horizon_days": LITTLE_HORIZON_DAYS, "seed": 6101},
         "cohorts": {
