@@ -86,18 +86,28 @@ class CensoredWaits:
         return ~self.completed & ~self.waiting
 
 
-def _days(series: pd.Series) -> np.ndarray:
+def _days(series: pd.Series | np.ndarray) -> np.ndarray:
+    if isinstance(series, np.ndarray):
+        return series
     return pd.to_numeric(series, errors="raise").to_numpy(dtype=float, na_value=np.nan)
 
 
-def censored_waits(people: pd.DataFrame, stage: str, *, horizon_days: float) -> CensoredWaits:
+def _day_columns(people: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The milestone columns and ``end_day`` of ``people`` as float arrays, read once."""
+    names = sorted({c for pair in WAITS.values() for c in pair} | {"end_day"})
+    return {name: _days(people[name]) for name in names if name in people.columns}
+
+
+def censored_waits(
+    people: pd.DataFrame | Mapping[str, np.ndarray], stage: str, *, horizon_days: float
+) -> CensoredWaits:
     """The waits of ``stage`` (a name in :data:`WAITS`) started by the horizon.
 
     Parameters
     ----------
     people
         People frame (milestone columns and ``end_day``: the day a person reached their end
-        state, NaN while in the pathway).
+        state, NaN while in the pathway), or those columns as float arrays.
     stage
         The wait's name.
     horizon_days
@@ -111,7 +121,7 @@ def censored_waits(people: pd.DataFrame, stage: str, *, horizon_days: float) -> 
     first, second = WAITS[stage]
     a = _days(people[first])
     b = _days(people[second])
-    end = _days(people["end_day"]) if "end_day" in people.columns else np.full(len(a), np.nan)
+    end = _days(people["end_day"]) if "end_day" in people else np.full(len(a), np.nan)
     with np.errstate(invalid="ignore"):
         started = np.isfinite(a) & (a <= horizon_days)
         a, b, end = a[started], b[started], end[started]
@@ -300,9 +310,10 @@ def wait_statistics(
 ) -> dict[str, dict[str, Any]]:
     """:func:`wait_summary` of every wait of :data:`WAITS`, in order."""
     within_weeks = within_weeks or {}
+    columns = _day_columns(people)
     return {
         stage: wait_summary(
-            censored_waits(people, stage, horizon_days=horizon_days),
+            censored_waits(columns, stage, horizon_days=horizon_days),
             horizon_days=horizon_days,
             within_weeks=within_weeks.get(stage, ()),
         )

@@ -752,7 +752,11 @@ def test_the_issue_reproduction_is_banked_work_done_in_the_last_day() -> None:
     # 6-hour budget setting that day, start to finish, drawing on the ~9.6 IPC hours a week
     # they may bank, while that day brings 1.91 hours. It is within the bank's bound.
     root = Path(__file__).resolve().parents[2]
-    scenario = load_scenario(root / "configs" / "demonstrator_site.toml", ["run.horizon_days=62"])
+    # the demonstrator as it was then: its finance officer at 0.3 of their time on IPC
+    scenario = load_scenario(
+        root / "configs" / "demonstrator_site.toml",
+        ["run.horizon_days=62", "workforce.finance_officer.ipc_share=0.3"],
+    )
     result = run_scenario(scenario)
     capacity = result.frames["capacity"]
     last = result.timeseries.iloc[-1]
