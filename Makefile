@@ -1,29 +1,38 @@
 # ipcsim: two commands on a fresh machine with python3 (3.11+) and the package registries.
-#   make run    set up .venv and run the demonstrator scenario
+#   make run    set up .venv (runtime packages only) and run the demonstrator scenario
 #   make test   set up .venv, lint, type-check and run the fast test suite
 #   make validate / make bench   slow validation tests / benchmarks (never part of make test)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+# Two pinned sets: what running ipcsim needs, and what testing and linting add.
+RUN_STAMP := $(VENV)/.run-$(shell cat requirements-run.lock pyproject.toml | cksum | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.dev-$(shell cat requirements-run.lock requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 CONFIG ?= configs/demonstrator_site.toml
 OUT    ?= outputs/$(basename $(notdir $(CONFIG)))
 LINT   := ipcsim tests $(wildcard benchmarks)
 
-.PHONY: setup run test lint validate bench bench-quick lock clean
+.PHONY: setup setup-run run test lint validate bench bench-quick lock clean
 
-setup: $(STAMP)
+setup-run: $(RUN_STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+setup: $(DEV_STAMP)
+
+$(RUN_STAMP): requirements-run.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements-run.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	rm -f $(VENV)/.installed-*
+	rm -f $(VENV)/.run-* $(VENV)/.installed-*
 	touch $@
 
-run: setup
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.lock
+	$(BIN)/python -m pip install --quiet -r requirements-run.lock -r requirements-dev.lock
+	rm -f $(VENV)/.dev-*
+	touch $@
+
+run: setup-run
 	$(BIN)/ipcsim run $(CONFIG) --out $(OUT)
 	$(BIN)/ipcsim report $(OUT)
 
@@ -45,9 +54,7 @@ bench-quick: setup
 	$(BIN)/python benchmarks/run_all.py --quick
 
 lock:
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v "^ipcsim" > requirements.lock.new; $(BIN)/python -m pip freeze --all | grep -E "^(setuptools|wheel)==" >> requirements.lock.new
-	(echo "# Exact versions CI installs (make setup). Regenerate: make lock"; cat requirements.lock.new) > requirements.lock
-	rm requirements.lock.new
+	$(BIN)/python scripts/lock.py
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -320,12 +320,27 @@ class _ProgressBar:
         self.progress.update(task, completed=event.done, total=event.total)
 
 
+def default_out(spec_path: Path) -> Path:
+    """``outputs/<spec stem>``; ``outputs/<spec folder>`` for a spec named ``experiment.toml``.
+
+    Two specs in one folder get two folders; the shipped ``experiments/<name>/experiment.toml``
+    keep their names.
+    """
+    resolved = spec_path.resolve()
+    name = resolved.parent.name if resolved.stem == "experiment" else resolved.stem
+    return Path("outputs") / name
+
+
 @user_errors
 def experiment(
     spec: Annotated[str, typer.Argument(help="Experiment spec (TOML).")],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output folder [default: outputs/<spec folder name>]"),
+        typer.Option(
+            "--out",
+            help="Output folder [default: outputs/<spec file stem>, or outputs/<spec folder> "
+            "for a spec named experiment.toml]",
+        ),
     ] = None,
     executor: Annotated[
         str,
@@ -340,6 +355,10 @@ def experiment(
     set_: SetOption = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted experiment in --out.")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace an earlier experiment's folder at --out."),
     ] = False,
     target: Annotated[
         list[str] | None,
@@ -365,7 +384,7 @@ def experiment(
     loaded = load_spec(spec_path, overrides)
     plan = plan_experiment(loaded, spec_path=spec_path)
     check_targets(targets, plan.kpis)
-    out_dir = out if out is not None else Path("outputs") / spec_path.resolve().parent.name
+    out_dir = out if out is not None else default_out(spec_path)
     console.print(
         f"[bold]{plan.name}[/]: {len(plan.scenarios)} scenarios, executor {executor}, "
         f"outputs in {out_dir}",
@@ -386,6 +405,7 @@ def experiment(
                 out_dir,
                 executor=executor,
                 resume=resume,
+                overwrite=overwrite,
                 progress=_ProgressBar(bar),
                 targets=targets,
                 criterion=criterion.value,

@@ -31,6 +31,7 @@ import concurrent.futures as cf
 import datetime as dt
 import logging
 import math
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -343,6 +344,7 @@ def run_experiment(
     *,
     executor: str = "serial",
     resume: bool = False,
+    overwrite: bool = False,
     progress: ProgressCallback | None = None,
     connect_timeout_s: float = 10.0,
     targets: Sequence[Target] = (),
@@ -361,6 +363,8 @@ def run_experiment(
         (see :mod:`ipcsim.experiment.executors`).
     resume
         Continue in a folder started with the same spec: only missing cells are computed.
+    overwrite
+        Replace an earlier experiment's folder at ``out_dir`` (never any other folder).
     progress
         Called in this process after each finished cell (and at the start of each phase).
     connect_timeout_s
@@ -399,7 +403,7 @@ def run_experiment(
     """
     began = time.perf_counter()
     out_dir = Path(out_dir)
-    _prepare_folder(out_dir, plan, resume=resume)
+    _prepare_folder(out_dir, plan, resume=resume, overwrite=overwrite)
     try:
         return _run_batch(
             plan,
@@ -535,15 +539,31 @@ def _load_cells(out_dir: Path, plan: ExperimentPlan) -> dict[tuple[str, int], Ce
     return cells
 
 
-def _prepare_folder(out_dir: Path, plan: ExperimentPlan, *, resume: bool) -> None:
-    """Start a new experiment folder, or check that a resumed one is for the same spec."""
+def _prepare_folder(
+    out_dir: Path, plan: ExperimentPlan, *, resume: bool, overwrite: bool = False
+) -> None:
+    """Start a new experiment folder, or check that a resumed one is for the same spec.
+
+    With ``overwrite``, an earlier experiment folder (one holding its state file) is removed
+    first; any other non-empty folder is refused, never deleted.
+    """
+    if resume and overwrite:
+        raise OutputError("--resume and --overwrite contradict each other; pass one")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: exists and is not a folder; choose another --out")
     non_empty = out_dir.is_dir() and any(out_dir.iterdir())
+    if non_empty and overwrite:
+        if experiment_folder.read_state(out_dir) is None:
+            raise OutputError(
+                f"{out_dir}: not an experiment folder (no readable {STATE_FILE}); --overwrite "
+                "replaces only an earlier experiment's folder, choose another --out"
+            )
+        shutil.rmtree(out_dir)
+        non_empty = False
     if non_empty and not resume:
         raise OutputError(
-            f"{out_dir}: not empty; pass --resume to continue the experiment there, or choose "
-            "another --out"
+            f"{out_dir}: not empty; pass --resume to continue the same experiment there, "
+            "--overwrite to replace it, or choose another --out"
         )
     if non_empty:
         recorded = experiment_folder.read_state(out_dir)

@@ -345,7 +345,34 @@ def test_refuses_a_non_empty_folder_without_resume(tmp_path: Path) -> None:
         run_experiment(make_plan(), out)
     with pytest.raises(OutputError, match="not an experiment folder"):
         run_experiment(make_plan(), out, resume=True)
+    # --overwrite replaces only an earlier experiment's folder, never someone's notes
+    with pytest.raises(OutputError, match="replaces only an earlier experiment's folder"):
+        run_experiment(make_plan(), out, overwrite=True)
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_overwrite_replaces_an_earlier_experiment_with_another_spec(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_experiment(make_plan(), out)
+    # a changed spec: the message names both ways on
+    with pytest.raises(OutputError, match="--resume to continue the same experiment there, "
+                       "--overwrite to replace it"):  # fmt: skip
+        run_experiment(make_plan(replications={"n": 3}), out)
+    run_experiment(make_plan(replications={"n": 3}), out, overwrite=True)
+    fresh = tmp_path / "fresh"
+    run_experiment(make_plan(replications={"n": 3}), fresh)
+    for name, frame in read_outputs(fresh).items():
+        pd.testing.assert_frame_equal(read_outputs(out)[name], frame)
+    with pytest.raises(OutputError, match="contradict"):
+        run_experiment(make_plan(), out, resume=True, overwrite=True)
+
+
+def test_default_output_folder_is_the_spec_stem_or_its_folder() -> None:
+    from ipcsim.cli.experiment import default_out
+
+    assert default_out(Path("study/experiment.toml")) == Path("outputs/study")
+    assert default_out(Path("study/fast.toml")) == Path("outputs/fast")
+    assert default_out(Path("study/slow.toml")) != default_out(Path("study/fast.toml"))
 
 
 def test_a_changed_spec_is_refused_on_resume(tmp_path: Path) -> None:
