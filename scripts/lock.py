@@ -68,7 +68,7 @@ def main() -> None:
         lines = [f"{versions[n][0]}=={versions[n][1]}\n" for n in sorted(names)]
         text = HEADER.format(what=what, target=target) + "".join(lines)
         (ROOT / name).write_text(text)
-        print(f"lock: {name}: {len(lines)} packages")
+        sys.stdout.write(f"lock: {name}: {len(lines)} packages\n")
 
 
 if __name__ == "__main__":

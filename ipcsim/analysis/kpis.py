@@ -46,6 +46,7 @@ window; utilisation counts work starting in ``[W, horizon]`` over the hours avai
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -63,6 +64,7 @@ __all__ = [
     "RunOutputs",
     "compute_kpis",
     "flatten_summary",
+    "kpi_definition",
     "kpi_names",
     "kpi_series",
     "number_or_nan",
@@ -169,6 +171,78 @@ def kpi_names(scenario: Scenario) -> list[str]:
     names += [f"staff_hours_per_person_{role}" for role in roles]
     names += [f"staff_cost_per_person_gbp_{role}" for role in roles]
     return names
+
+
+_STAT_DEFINITIONS = {
+    "mean": "mean wait counting the people still waiting (Kaplan-Meier, restricted to the "
+    "longest wait seen: a lower bound while people still wait)",
+    "p50": "median wait counting the people still waiting (Kaplan-Meier; NaN until known)",
+    "p90": "90th percentile wait counting the people still waiting (Kaplan-Meier; NaN until known)",
+    "n": "people who completed the wait",
+    "still_waiting": "people still waiting at the horizon",
+    "longest_waiting": "days so far of the longest-waiting person at the horizon",
+    "completed_mean": "mean over completed waits only (understates waits while people wait)",
+    "completed_p50": "median over completed waits only",
+    "completed_p90": "90th percentile over completed waits only",
+}
+
+_DEFINITIONS = {
+    "referred": "people referred in the window (after any warm-up)",
+    "declined": "of them, people who declined the offer or the plan",
+    "withdrawn": "of them, people who withdrew while waiting or before their first session",
+    "plan_in_place": "of them, people with a signed-off plan and no budget released",
+    "budget_in_place": "of them, people with a budget released",
+    "in_progress": "of them, people still on the pathway at the horizon",
+    "plans_signed_off": "plans signed off in the window (whoever they belong to)",
+    "budgets_released": "budgets released in the window",
+    "plans_signed_off_per_year": "plans signed off a year over the window (365.25 days)",
+    "budgets_released_per_year": "budgets released a year over the window",
+    "plans_signed_off_last_12m": "plans signed off in the last 12 months of the run",
+    "budgets_released_last_12m": "budgets released in the last 12 months of the run",
+    "overload_warnings": "overload warnings the run gave (a queue growing at the horizon, a "
+    "role saturated with a backlog, referrals stuck in progress)",
+    "staff_hours_per_person": "IPC staff hours per referred person, everyone referred",
+    "staff_cost_per_person_gbp": "IPC staff cost per referred person, everyone referred",
+}
+
+
+def kpi_definition(name: str) -> str:
+    """What a KPI of :func:`kpi_names` counts, in one sentence (module notes in full).
+
+    Parameters
+    ----------
+    name
+        A KPI name.
+
+    Returns
+    -------
+    str
+        The definition; ``""`` for a name this module does not define.
+    """
+    if name in _DEFINITIONS:
+        return _DEFINITIONS[name]
+    for stage in WAITS:
+        prefix = f"wait_{stage}_"
+        if name.startswith(prefix) and name.removeprefix(prefix) in _STAT_DEFINITIONS:
+            return f"{_STAT_DEFINITIONS[name.removeprefix(prefix)]}, {stage.replace('_', ' ')}"
+    share = re.fullmatch(
+        r"(?:share_seen|wait_(?P<stage>.+)_share)_within_(?P<weeks>[0-9.]+)w", name
+    )
+    if share:
+        stage = (share["stage"] or "referral_to_first_conversation").replace("_", " ")
+        return (
+            f"share of waits ({stage}) ended within {share['weeks']} weeks, of people who "
+            "started it at least that long before the horizon (those who left unseen in time "
+            "left out)"
+        )
+    for prefix, text in (
+        ("utilisation_", "hours worked / IPC hours available over the window, role"),
+        ("staff_hours_per_person_", "IPC staff hours per referred person, role"),
+        ("staff_cost_per_person_gbp_", "IPC staff cost per referred person, role"),
+    ):
+        if name.startswith(prefix):
+            return f"{text} {name.removeprefix(prefix)}"
+    return ""
 
 
 def number_or_nan(value: Any) -> float:

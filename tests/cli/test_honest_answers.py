@@ -91,3 +91,19 @@ def test_the_run_report_and_terminal_open_with_the_scenarios_question(
     # the terminal's per-year table and the economics table say what they count
     assert "By year of the run" in stdout and "last 12" in stdout
     assert "what it counts" in stdout
+
+
+def test_kpis_lists_every_kpi_with_a_unit_and_a_definition() -> None:
+    from ipcsim.analysis.kpis import kpi_definition, kpi_names
+    from ipcsim.scenario.load import load_scenario
+
+    config = ROOT / "configs" / "national_ipc_2015.toml"
+    names = kpi_names(load_scenario(config))
+    assert all(kpi_definition(name) for name in names)
+    result = CliRunner().invoke(app, ["kpis", str(config)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    for name in names:
+        assert name in result.stdout
+    assert "share_seen_within_8w" in result.stdout
+    bad = CliRunner().invoke(app, ["kpis", "missing.toml"])
+    assert bad.exit_code == 2 and "missing.toml" in bad.stderr
