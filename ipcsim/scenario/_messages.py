@@ -9,14 +9,16 @@ echo the offending value, cut short.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
 
-from ipcsim.scenario._strict import LAX_INPUT
+from ipcsim.scenario._strict import LAX_INPUT, StrictModel
 from ipcsim.scenario.distributions import DISTRIBUTIONS
 
 __all__ = ["dotted_get", "error_text", "validation_message"]
@@ -135,7 +137,12 @@ def error_text(error: ValidationError, data: Any, prefix: tuple[int | str, ...] 
     found, value = dotted_get(data, loc)
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     if kind == "extra_forbidden":
-        message = "unknown key (check the spelling; see `ipcsim schema`)"
+        close = _nearest_key(error.title, tuple(first.get("loc", ())))
+        message = (
+            f"unknown key: did you mean {close!r}? (see `ipcsim schema`)"
+            if close
+            else "unknown key (check the spelling; see `ipcsim schema`)"
+        )
     elif kind == "missing":
         message = "required key is missing"
     elif kind == "union_tag_not_found":  # a distribution's table without its `dist`
@@ -151,6 +158,76 @@ def error_text(error: ValidationError, data: Any, prefix: tuple[int | str, ...] 
     parts = (*prefix, *loc)
     where = ".".join(_key_part(p) for p in parts) + ": " if parts else ""
     return f"{where}{message}{shown}{extra}"
+
+
+def _model_named(title: str) -> type[StrictModel] | None:
+    """The loaded :class:`StrictModel` subclass called ``title`` (a validation error's title)."""
+    stack: list[type[StrictModel]] = [StrictModel]
+    while stack:
+        model = stack.pop()
+        if model.__name__ == title:
+            return model
+        stack += model.__subclasses__()
+    return None
+
+
+@cache
+def _schema(model: type[StrictModel]) -> dict[str, Any]:
+    schema: dict[str, Any] = model.model_json_schema(by_alias=True)
+    return schema
+
+
+def _keys_at(schema: dict[str, Any], loc: tuple[int | str, ...]) -> list[str]:
+    """Keys a table at ``loc`` of ``schema`` may hold (empty if the path cannot be followed)."""
+    defs = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:
+            node = defs.get(str(node["$ref"]).rsplit("/", 1)[-1], {})
+        return node
+
+    def step(node: Any, part: int | str) -> Any:
+        node = resolve(node)
+        if not isinstance(node, dict):
+            return None
+        if part in node.get("properties", {}):
+            return node["properties"][part]
+        mapping = node.get("discriminator", {}).get("mapping", {})
+        if part in mapping:
+            return {"$ref": mapping[part]}
+        for key in ("anyOf", "oneOf", "allOf"):
+            for option in node.get(key, ()):
+                found = step(option, part)
+                if found is not None:
+                    return found
+        if isinstance(part, int) and "items" in node:
+            return node["items"]
+        extra = node.get("additionalProperties")
+        return extra if isinstance(extra, dict) else None
+
+    node: Any = schema
+    for part in loc:
+        node = step(node, part)
+        if node is None:
+            return []
+    node = resolve(node)
+    if not isinstance(node, dict):
+        return []
+    keys = list(node.get("properties", {}))
+    for key in ("anyOf", "oneOf"):
+        for option in node.get(key, ()):
+            keys += list(resolve(option).get("properties", {}))
+    return keys
+
+
+def _nearest_key(title: str, loc: tuple[int | str, ...]) -> str | None:
+    """The allowed key closest to the unknown last key of ``loc`` (a typo's likely meaning)."""
+    model = _model_named(title)
+    if model is None or not loc:
+        return None
+    keys = _keys_at(_schema(model), loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,24 @@ def test_other_standards_add_kpis_and_series() -> None:
     names = kpi_names(scenario)
     assert "share_seen_within_8w" in names and "share_seen_within_18w" not in names
     assert "wait_referral_to_sign_off_share_within_26w" in names
+
+
+@pytest.mark.parametrize(
+    ("override", "suggested"),
+    [
+        ("workforce.planner.headcnt=3", "workforce.planner.headcnt: unknown key: did you mean "
+         "'headcount'?"),
+        ("cohorts.ltc_frailty.referals_per_month=3", "did you mean 'referrals_per_month'?"),
+        ("signoff.panel.intervl_days=7", "did you mean 'interval_days'?"),
+        ("run.horizn_days=30", "did you mean 'horizon_days'?"),
+        ("reporting.busy_shar=0.5", "did you mean 'busy_share'?"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_key_gets_the_nearest_valid_one(override: str, suggested: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(suggested)):
+        load_scenario(DEMONSTRATOR, [override])
+
+
+def test_a_key_like_none_gets_no_guess() -> None:
+    with pytest.raises(ConfigError, match=r"zzz: unknown key \(check the spelling"):
+        load_scenario(DEMONSTRATOR, ["zzz=3"])
