@@ -34,7 +34,7 @@ def _describe(scenario: Scenario) -> list[tuple[str, str]]:
         prefix = f"{config.site.name}: " if several else ""
         joined = config.site.start_date or scenario.run.start_date
         rows.append((f"{prefix}site", f"{config.site.name}, joins {joined}"))
-        rows.append((f"{prefix}sign-off", config.signoff.mode))
+        rows.append((f"{prefix}sign-off", config.signoff.describe().text))
         for name, cohort in sorted(config.cohorts.items()):
             rows.append((f"{prefix}cohort {name}", cohort.referral_rate_text()))
         for name, role in sorted(config.workforce.items()):

@@ -67,11 +67,24 @@ def poisson_referrals(runtime: Runtime, site: SiteRuntime, cohort_name: str) -> 
 
 
 def _rate_per_day(cohort: Cohort, day: float, start_date: dt.date) -> float:
-    """Referral rate (people a day) of a cohort at ``day``, from its schedule."""
+    """Referral rate (people a day) of a cohort at ``day``, from its schedule.
+
+    ``step``: each point's rate holds from its date to the next point's. ``linear``: the rate
+    runs in a straight line from each point to the next (after the last point, the last
+    rate); before the first point, ``referrals_per_month`` either way.
+    """
     rate = cohort.referrals_per_month
-    for point in cohort.referral_schedule:
-        if day_of(point.date, start_date) <= day:
-            rate = point.referrals_per_month
+    points = cohort.referral_schedule
+    for i, point in enumerate(points):
+        begins = day_of(point.date, start_date)
+        if begins > day:
+            break
+        rate = point.referrals_per_month
+        if cohort.referral_interpolation == "linear" and i + 1 < len(points):
+            ends = day_of(points[i + 1].date, start_date)
+            if day < ends:
+                share = (day - begins) / (ends - begins)
+                rate += share * (points[i + 1].referrals_per_month - rate)
     return rate / DAYS_PER_MONTH
 
 

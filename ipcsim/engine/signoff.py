@@ -13,7 +13,10 @@ A new mode is one class here, one line in :data:`SIGNOFF_MODES` and one block in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import datetime as dt
+import itertools
+import math
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Protocol
 
@@ -22,6 +25,7 @@ import simpy
 from ipcsim.engine.draws import PersonDraws
 from ipcsim.engine.records import EventLog, PersonRecord
 from ipcsim.engine.runtime import Process, Runtime
+from ipcsim.periods import add_months, day_of
 from ipcsim.scenario import IndividualSignoff, Panel, Signoff
 from ipcsim.units import MINUTES_PER_HOUR
 
@@ -87,13 +91,30 @@ class PanelSignOff:
         config = self.config
         yield env.timeout(config.first_sitting_day)
         hours = config.members_per_sitting * config.reviewer_minutes_per_plan / MINUTES_PER_HOUR
+        gap = config.days_between
+        sittings = _monthly_sitting_days(config, self.runtime.scenario.run.start_date)
+        next(sittings)  # the first, now
         while True:
             limit = config.max_plans_per_sitting or len(self.waiting)
             sitting, self.waiting = self.waiting[:limit], self.waiting[limit:]
             for person, decision in sitting:
                 _log_reviewer(log, env.now, person, config.reviewer_role, "panel", hours)
                 decision.succeed()
-            yield env.timeout(config.interval_days)
+            # A fixed cadence waits its days; a monthly one until the next month's sitting.
+            yield env.timeout(gap if gap is not None else next(sittings) - env.now)
+
+
+def _monthly_sitting_days(config: Panel, start_date: dt.date) -> Iterator[float]:
+    """Days of a monthly panel's sittings, the first at ``first_sitting_day``, for ever.
+
+    The panel sits on the same day of each calendar month as its first sitting (clipped to the
+    month's length) at the same time of day.
+    """
+    first = config.first_sitting_day
+    whole = math.floor(first)
+    first_date = start_date + dt.timedelta(days=whole)
+    for k in itertools.count():
+        yield day_of(add_months(first_date, k), start_date) + (first - whole)
 
 
 class SequentialSignOff:

@@ -183,6 +183,12 @@ class Cohort(_Model):
         description="dated referral rates, piecewise constant from each date (replaces "
         "referrals_per_month from the first date on; before it, referrals_per_month applies)",
     )
+    referral_interpolation: Literal["step", "linear"] = Field(
+        default="step",
+        description="how the rate runs between referral_schedule points: 'step' (each "
+        "point's rate until the next) or 'linear' (a straight ramp from each point to the "
+        "next, as '40 a month rising to 120 over two years' says; assumption)",
+    )
     eligible_population: int | None = Field(
         default=None,
         ge=0,
@@ -214,7 +220,8 @@ class Cohort(_Model):
         last = self.referral_schedule[-1].referrals_per_month
         if len(self.referral_schedule) == 1:
             return f"{first:g} referrals/month from {self.referral_schedule[0].date}"
-        return f"{first:g} → {last:g} referrals/month (schedule)"
+        shape = "linear ramp" if self.referral_interpolation == "linear" else "schedule"
+        return f"{first:g} → {last:g} referrals/month ({shape})"
 
     @model_validator(mode="after")
     def _identification_inputs(self) -> Cohort:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import (
     Field,
+    model_validator,
 )
 
 from ipcsim.scenario._base import Probability, _Model
@@ -73,6 +74,12 @@ class Panel(_Model):
         le=LONGEST_DAYS,
         description="days between sittings, 1 to 36,525 (P27)",
     )
+    cadence: Literal["weekly", "fortnightly", "monthly"] | None = Field(
+        default=None,
+        description="the cadence as people say it, instead of interval_days: 'weekly' (7 "
+        "days), 'fortnightly' (14) or 'monthly' (the same day of each calendar month as the "
+        "first sitting); unset: every interval_days (P27)",
+    )
     first_sitting_day: float = Field(
         default=14.0,
         ge=0,
@@ -99,6 +106,26 @@ class Panel(_Model):
     )
     reviewer_role: str = Field(default="panel_member", description="role of the panel members")
 
+    @model_validator(mode="after")
+    def _one_cadence(self) -> Panel:
+        if self.cadence is not None and "interval_days" in self.model_fields_set:
+            raise ValueError(
+                f"cadence {self.cadence!r} and interval_days {self.interval_days:g} both set; "
+                "give one"
+            )
+        return self
+
+    @property
+    def days_between(self) -> float | None:
+        """Days between sittings; None for a monthly panel (calendar months differ)."""
+        fixed = {"weekly": 7.0, "fortnightly": 14.0, "monthly": None}
+        return fixed[self.cadence] if self.cadence is not None else self.interval_days
+
+    @property
+    def cadence_text(self) -> str:
+        """``every 14 days``, ``weekly``, ``monthly``."""
+        return self.cadence or f"every {short_number(self.interval_days)} days"
+
     def describe(self) -> SignoffDescription:
         """The panel in words: cadence, cap per sitting and reviewer time.
 
@@ -110,10 +137,10 @@ class Panel(_Model):
         cap = self.max_plans_per_sitting
         per_sitting = f"at most {cap} plans a sitting" if cap else "no cap on plans per sitting"
         return SignoffDescription(
-            text=f"a panel sitting every {self.interval_days:g} days ({per_sitting})",
+            text=f"a panel sitting {self.cadence_text} ({per_sitting})",
             title="Panel sign-off",
             lines=(
-                f"sits every {short_number(self.interval_days)} days",
+                f"sits {self.cadence_text}",
                 f"max {cap} plans/sitting" if cap else "no cap per sitting",
                 f"{self.members_per_sitting} members x "
                 f"{short_number(self.reviewer_minutes_per_plan)} min/plan",

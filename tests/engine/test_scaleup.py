@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ipcsim.errors import ConfigError
 from ipcsim.run import TOTAL_SITE, run_scenario
+from ipcsim.scenario import Scenario
 from ipcsim.scenario.backlog import load_backlog
 from ipcsim.scenario.load import load_scenario
 from tests.conftest import BASE, deep_merge, make_scenario
@@ -396,3 +397,86 @@ def test_shipped_national_scenario_reports_sites_and_totals() -> None:
     result = run_scenario(scenario)
     assert set(result.summary["sites"]) == set(scenario.site_names)
     assert set(result.timeseries.site) == {*scenario.site_names, TOTAL_SITE}
+
+
+# --------------------------------------------------------------------------- linear ramps
+def ramp(interpolation: str) -> Scenario:
+    """One cohort from 30 referrals a month on day 0 to 90 on day 360 (mh switched off)."""
+    start = dt.date(2016, 4, 1)
+    return make_scenario(
+        {
+            "run": {"start_date": start, "horizon_days": 360},
+            "cohorts": {
+                "ltc": {
+                    "referral_interpolation": interpolation,
+                    "referral_schedule": [
+                        {"date": start, "referrals_per_month": 30.0},
+                        {"date": start + dt.timedelta(days=360), "referrals_per_month": 90.0},
+                    ],
+                },
+                "mh": {"referrals_per_month": 0.0},
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_linear_ramp_refers_the_area_under_the_line(seed: int) -> None:
+    # A Poisson process at rate r(t) rising linearly from 30 to 90 a month over 360 days
+    # (11.83 months) refers on average the area under the line in each half: 45 and 75 a
+    # month x 5.91 months = 266.1 and 443.5. Counts are Poisson: a check 4 sd wide fails with
+    # probability 6e-5, so the six checks here with about 4e-4 together (fixed seeds: they
+    # either pass for good or not at all). A step schedule would refer 30 a month throughout.
+    months = 180 / (365.25 / 12)
+    referred = run_scenario(ramp("linear"), seed=seed).people["referred_day"].to_numpy()
+    for lo, hi, rate in ((0, 180, 45.0), (180, 360, 75.0)):
+        expected = rate * months
+        count = int(((referred >= lo) & (referred < hi)).sum())
+        assert abs(count - expected) <= 4 * expected**0.5, (lo, count, expected)
+
+
+def test_a_step_schedule_keeps_the_first_rate_until_the_next_point() -> None:
+    referred = run_scenario(ramp("step"), seed=1).people["referred_day"].to_numpy()
+    expected = 30.0 * 360 / (365.25 / 12)  # 355: the 90 a month starts only at the horizon
+    assert abs(len(referred) - expected) <= 4 * expected**0.5
+
+
+# --------------------------------------------------------------------------- panel cadence
+def panel_days(signoff: dict[str, Any]) -> list[float]:
+    scenario = make_scenario(
+        {
+            "run": {"start_date": dt.date(2016, 1, 31), "horizon_days": 200},
+            "cohorts": {"ltc": {"referrals_per_month": 40.0}},
+            "signoff": {"mode": "panel", "panel": signoff},
+        }
+    )
+    work = run_scenario(scenario, seed=5).work
+    sittings = work.loc[work["role"].astype(str) == "panel_member", "start_day"]
+    assert len(sittings) > 0
+    return sorted(set(sittings))
+
+
+def test_a_monthly_panel_sits_on_the_same_day_of_each_month() -> None:
+    days = panel_days({"cadence": "monthly", "first_sitting_day": 0})
+    start = dt.date(2016, 1, 31)
+    dates = [start + dt.timedelta(days=d) for d in days]
+    # from 31 January (nothing to sign off yet): the last day of each shorter month, then
+    # the 31st again
+    assert dates[:4] == [
+        dt.date(2016, 2, 29),
+        dt.date(2016, 3, 31),
+        dt.date(2016, 4, 30),
+        dt.date(2016, 5, 31),
+    ]
+
+
+def test_a_fortnightly_cadence_is_every_14_days() -> None:
+    assert panel_days({"cadence": "fortnightly", "first_sitting_day": 3}) == panel_days(
+        {"interval_days": 14, "first_sitting_day": 3}
+    )
+
+
+def test_cadence_and_interval_together_are_refused() -> None:
+    with pytest.raises(ConfigError, match="signoff.panel: .*cadence 'weekly' and interval_days"):
+        make_scenario({"signoff": {"mode": "panel", "panel": {"cadence": "weekly",
+                                                              "interval_days": 7}}})  # fmt: skip
