@@ -47,6 +47,7 @@ def __getattr__(name: str) -> Any:
         return value
     raise AttributeError(f"module 'ipcsim' has no attribute {name!r}")
 
+
 try:
     __version__ = version("ipcsim")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree not installed

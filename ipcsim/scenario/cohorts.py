@@ -180,8 +180,9 @@ class Cohort(_Model):
 
     referral_schedule: tuple[RatePoint, ...] = Field(
         default=(),
-        description="dated referral rates, piecewise constant from each date (replaces "
-        "referrals_per_month from the first date on; before it, referrals_per_month applies)",
+        description="dated referral rates, from each date as referral_interpolation says "
+        "(replaces referrals_per_month from the first date on; before it, "
+        "referrals_per_month applies)",
     )
     referral_interpolation: Literal["step", "linear"] = Field(
         default="step",

@@ -148,7 +148,7 @@ def test_override_is_applied(tmp_path: Path) -> None:
 
 
 def test_schema_is_json_schema_of_the_scenario() -> None:
-    result = ipcsim("schema")
+    result = ipcsim("schema", "--format", "json")
     assert result.returncode == 0
     schema = json.loads(result.stdout)
     assert schema["title"] == "Scenario"

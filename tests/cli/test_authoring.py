@@ -1,0 +1,54 @@
+"""Writing scenarios (issue 18): `ipcsim init` writes one that validates, `schema` reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ipcsim.cli.main import app
+from ipcsim.scenario import Scenario
+from ipcsim.scenario.fields import field_rows
+from ipcsim.scenario.load import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_init_writes_a_starter_that_validates_and_runs(tmp_path: Path) -> None:
+    path = tmp_path / "sites" / "mine.toml"
+    runner = CliRunner()
+    result = runner.invoke(app, ["init", str(path)])
+    assert result.exit_code == 0, result.output
+    scenario = load_scenario(path)
+    assert scenario.name == "my_site" and scenario.question
+    assert len(scenario.site_configs[0].cohorts) == 4
+    assert runner.invoke(app, ["validate", str(path)]).exit_code == 0
+    run = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "out"),
+                              "--set", "run.horizon_days=60"])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    # never overwrites by accident
+    again = runner.invoke(app, ["init", str(path)])
+    assert again.exit_code == 2 and "already exists; pass --force" in again.stderr
+
+
+def test_init_from_a_shipped_scenario_copies_it(tmp_path: Path) -> None:
+    source = ROOT / "configs" / "lone_practitioner.toml"
+    path = tmp_path / "copy.toml"
+    result = CliRunner().invoke(app, ["init", str(path), "--from", str(source)])
+    assert result.exit_code == 0, result.output
+    assert path.read_text() == source.read_text()
+
+
+def test_schema_table_lists_every_key_with_its_default_and_source() -> None:
+    rows = {row.key: row for row in field_rows(Scenario)}
+    assert rows["workforce.<name>.hourly_cost_gbp"].description
+    assert rows["cohorts.<name>.offer_acceptance"].default == "0.8"
+    assert "P12" in rows["cohorts.<name>.offer_acceptance"].description
+    assert rows["signoff.panel.cadence"].kind.startswith('"weekly"')
+    assert "reporting.within_weeks" in rows and "question" in rows
+    result = CliRunner().invoke(app, ["schema", "--format", "markdown"])
+    assert result.exit_code == 0
+    assert "| `cohorts.<name>.offer_acceptance` | float | 0.8 |" in result.stdout
+    schema = json.loads(CliRunner().invoke(app, ["schema", "--format", "json"]).stdout)
+    assert "properties" in schema and "cohorts" in schema["properties"]
