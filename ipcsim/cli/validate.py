@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from ipcsim.cli._app import AllowOutsideOption, SetOption, console, kpi_table, user_errors
 from ipcsim.experiment import ExperimentPlan, ExperimentSpec, load_spec, plan_experiment
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.backlog import load_backlog
+from ipcsim.scenario.fields import defaults_filled
 from ipcsim.scenario.load import load_scenario, read_toml
 
 SPEC_KEYS = frozenset(ExperimentSpec.model_fields) - frozenset(Scenario.model_fields)
@@ -82,6 +84,12 @@ def validate(
     config: Annotated[str, typer.Argument(help="Scenario TOML file or experiment spec.")],
     set_: SetOption = None,
     allow_outside_files: AllowOutsideOption = False,
+    defaults: Annotated[
+        bool,
+        typer.Option(
+            "--defaults", help="Also list every key the file left out and the default used."
+        ),
+    ] = False,
 ) -> None:
     """Check a scenario file (or an experiment spec) and the files it names; print a summary."""
     path = Path(config)
@@ -97,9 +105,22 @@ def validate(
     else:
         scenario = load_scenario(path, set_ or [], allow_outside_files=allow_outside_files)
         rows = _describe(scenario) + _backlog_rows(scenario)
+        filled = [
+            (f"{c.site.name}: {row.key}" if len(scenario.site_configs) > 1 else row.key, row)
+            for c in scenario.site_configs
+            for row in defaults_filled(c)
+        ]
+        rows.append(("defaults filled in", f"{len(filled)} keys (--defaults lists them)"))
     table = kpi_table(f"{config}: valid", rows)
     table.columns[0].header = "setting"
     console.print(table)
+    if defaults and not SPEC_KEYS & set(read_toml(path)):
+        listing = Table(title="Defaults filled in (keys the file left out)", header_style="bold")
+        for header in ("key", "value used", "unit and source"):
+            listing.add_column(header, overflow="fold")
+        for key, row in filled:
+            listing.add_row(key, row.default, row.description)
+        console.print(listing)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-__all__ = ["FieldRow", "field_rows"]
+__all__ = ["FieldRow", "defaults_filled", "field_rows"]
 
 
 @dataclass(frozen=True)
@@ -87,3 +87,52 @@ def field_rows(model: type[BaseModel], prefix: str = "") -> list[FieldRow]:
             named = typing.get_origin(annotation) is dict
             rows += field_rows(inner, f"{key}.<name>." if named else f"{key}.")
     return rows
+
+
+def defaults_filled(model: BaseModel, prefix: str = "") -> list[FieldRow]:
+    """Keys the file left out whose documented default a run will use, depth first.
+
+    Parameters
+    ----------
+    model
+        A validated table (a scenario, or one of its tables).
+    prefix
+        Dotted key of ``model``.
+
+    Returns
+    -------
+    list of FieldRow
+        One per scalar key not set in the file (``default`` holds the value used), and those
+        of the tables below it, set or not; distributions are shown as their tables' text.
+    """
+    rows: list[FieldRow] = []
+    for name, field in type(model).model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            if "dist" in type(value).model_fields:
+                if name not in model.model_fields_set:
+                    rows.append(
+                        FieldRow(key, "distribution", _text(value), field.description or "")
+                    )
+                continue
+            rows += defaults_filled(value, f"{key}.")
+        elif (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(v, BaseModel) for v in value.values())
+        ):
+            for item, inner in value.items():
+                rows += defaults_filled(inner, f"{key}.{item}.")
+        elif name not in model.model_fields_set and value not in ((), {}, None, ""):
+            rows.append(FieldRow(key, _kind(field.annotation), str(value), field.description or ""))
+    return rows
+
+
+def _text(distribution: BaseModel) -> str:
+    """A distribution table as TOML writes it: ``{ dist = "fixed", value = 7 }``."""
+    parts = [
+        f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v}"
+        for k, v in distribution.model_dump(mode="json", by_alias=True, exclude_none=True).items()
+    ]
+    return "{ " + ", ".join(parts) + " }"

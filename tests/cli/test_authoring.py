@@ -52,3 +52,22 @@ def test_schema_table_lists_every_key_with_its_default_and_source() -> None:
     assert "| `cohorts.<name>.offer_acceptance` | float | 0.8 |" in result.stdout
     schema = json.loads(CliRunner().invoke(app, ["schema", "--format", "json"]).stdout)
     assert "properties" in schema and "cohorts" in schema["properties"]
+
+
+def test_validate_lists_the_defaults_a_file_left_out(tmp_path: Path) -> None:
+    from ipcsim.scenario.fields import defaults_filled
+
+    path = tmp_path / "small.toml"
+    path.write_text((ROOT / "configs" / "lone_practitioner.toml").read_text())
+    scenario = load_scenario(path)
+    rows = {row.key: row for row in defaults_filled(scenario.site_configs[0])}
+    # a key the file sets is not a default; one it leaves out is, with its value and source
+    assert "workforce.practitioner.ipc_share" not in rows
+    lag = rows["workforce.practitioner.recruitment_lag_days"]
+    assert lag.default == str(scenario.workforce["practitioner"].recruitment_lag_days)
+    assert lag.description
+    result = CliRunner().invoke(app, ["validate", str(path), "--defaults"],
+                                env={"COLUMNS": "250"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"{len(rows)} keys (--defaults lists them)" in result.stdout
+    assert "workforce.practitioner.recruitment_lag_days" in result.stdout
