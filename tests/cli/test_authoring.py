@@ -71,3 +71,19 @@ def test_validate_lists_the_defaults_a_file_left_out(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"{len(rows)} keys (--defaults lists them)" in result.stdout
     assert "workforce.practitioner.recruitment_lag_days" in result.stdout
+
+
+def test_plot_replaces_its_own_earlier_figures_and_nothing_else(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "run"
+    config = ROOT / "configs" / "lone_practitioner.toml"
+    assert runner.invoke(app, ["run", str(config), "--out", str(out),
+                               "--set", "run.horizon_days=120"]).exit_code == 0  # fmt: skip
+    plots = out / "plots"
+    plots.mkdir()
+    (plots / "mine.png").write_bytes(b"not ipcsim's")
+    assert runner.invoke(app, ["plot", str(out), "--kind", "waits"]).exit_code == 0
+    assert (plots / "waits.png").is_file()
+    result = runner.invoke(app, ["plot", str(out), "--kind", "queues", "--format", "svg"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in plots.iterdir()) == ["mine.png", "plots.json", "queues.svg"]

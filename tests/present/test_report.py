@@ -537,7 +537,12 @@ def test_plot_command_writes_the_figures_asked_for(run_dir: Path, tmp_path: Path
     result = _cli("plot", str(run_dir), "--kind", "waits,queues", "--kind", "pathway",
                   "--format", "svg", "--out", str(out))  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["pathway.svg", "queues.svg", "waits.svg"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "pathway.svg",
+        "plots.json",
+        "queues.svg",
+        "waits.svg",
+    ]
     assert result.stdout.count("wrote ") == 3
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io as _io
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -654,19 +655,42 @@ def save_figures(
     ------
     OutputError
         When the folder or a file cannot be written.
+
+    Notes
+    -----
+    The folder's ``plots.json`` lists what the last call wrote; the next call first removes
+    those files (and only those, by plain name inside the folder), so figures of an earlier
+    call with other kinds or another format do not linger beside the new ones.
     """
     folder = Path(out_dir)
+    record = folder / PLOTS_RECORD
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        for name in _recorded(record):
+            (folder / name).unlink(missing_ok=True)
         paths = []
         for spec in figures:
             path = folder / f"{spec.name}.{image_format}"
             with style():
                 spec.figure.savefig(path, format=image_format, metadata=_metadata(image_format))
             paths.append(path)
+        record.write_text(json.dumps({"files": [p.name for p in paths]}, indent=2) + "\n")
     except OSError as e:
         raise OutputError(f"cannot write figures to {folder}: {e.strerror or e}") from e
     return paths
+
+
+PLOTS_RECORD = "plots.json"
+"""What :func:`save_figures` last wrote in a folder."""
+
+
+def _recorded(record: Path) -> list[str]:
+    """Plain file names a plots record lists (none if it is missing or unreadable)."""
+    try:
+        names = json.loads(record.read_text()).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [n for n in names if isinstance(n, str) and n == Path(n).name and n != PLOTS_RECORD]
 
 
 def _metadata(image_format: str) -> dict[str, Any]:
