@@ -62,16 +62,13 @@ class SiteConfig(_Model):
         if not self.workforce:
             raise ValueError("workforce: at least one role is needed")
 
+        missing: dict[str, str] = {}  # role -> the first key that needs it
+
         def need(role: str, where: str) -> None:
             if role not in self.workforce:
-                known = ", ".join(sorted(self.workforce))
-                raise ValueError(f"{where}: role '{role}' is not in [workforce] (has: {known})")
+                missing.setdefault(role, where)
 
-        lead = self.pathway.lead_role
-        need(lead, "pathway.lead_role")
-        lead_role = self.workforce[lead]
-        if not lead_role.unlimited and not lead_role.member_fte() and not lead_role.changes:
-            raise ValueError(f"workforce.{lead}: the lead role needs at least one person")
+        need(self.pathway.lead_role, "pathway.lead_role")
         for step in ACTIVITIES:
             activity: Activity = getattr(self.pathway, step)
             for role in activity.effort_hours:
@@ -81,6 +78,21 @@ class SiteConfig(_Model):
                 need(role, f"budget_release.{budget_type}.effort_hours")
         for role in self.signoff.reviewer_roles():
             need(role, f"signoff.{self.signoff.mode}.reviewer_role")
+        known = ", ".join(sorted(self.workforce))
+        if len(missing) == 1:
+            ((role, where),) = missing.items()
+            raise ValueError(f"{where}: role '{role}' is not in [workforce] (has: {known})")
+        if missing:
+            # Every missing role at once, so a file is fixed in one round, not one per role.
+            listed = ", ".join(f"'{role}' ({where})" for role, where in missing.items())
+            raise ValueError(
+                f"workforce: {len(missing)} roles the pathway needs are missing: {listed} "
+                f"(has: {known})"
+            )
+        lead = self.pathway.lead_role
+        lead_role = self.workforce[lead]
+        if not lead_role.unlimited and not lead_role.member_fte() and not lead_role.changes:
+            raise ValueError(f"workforce.{lead}: the lead role needs at least one person")
         for name, role_cfg in self.workforce.items():
             shares = [role_cfg.ipc_share] + [c.ipc_share for c in role_cfg.changes if c.ipc_share]
             weekly = role_cfg.contracted_hours_per_week * max(shares)

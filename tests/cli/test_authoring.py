@@ -87,3 +87,24 @@ def test_plot_replaces_its_own_earlier_figures_and_nothing_else(tmp_path: Path) 
     result = runner.invoke(app, ["plot", str(out), "--kind", "queues", "--format", "svg"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in plots.iterdir()) == ["mine.png", "plots.json", "queues.svg"]
+
+
+def test_the_analysts_question_fits_in_15_lines_and_validate_prints_it_back() -> None:
+    path = ROOT / "configs" / "growing_in_15_lines.toml"
+    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    assert len(lines) <= 15
+    result = CliRunner().invoke(app, ["validate", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "40 → 120 referrals/month (linear ramp)" in result.stdout
+    assert "a panel sitting monthly" in result.stdout
+
+
+def test_every_missing_role_is_named_in_one_call(tmp_path: Path) -> None:
+    path = tmp_path / "one_role.toml"
+    path.write_text("[cohorts.ltc]\nreferrals_per_month = 5\n[workforce.planner]\nheadcount = 2\n")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "3 roles the pathway needs are missing" in line
+    for role in ("finance_officer", "admin", "panel_member"):
+        assert f"'{role}'" in line
