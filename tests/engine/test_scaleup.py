@@ -396,3 +396,18 @@ def test_shipped_national_scenario_reports_sites_and_totals() -> None:
     result = run_scenario(scenario)
     assert set(result.summary["sites"]) == set(scenario.site_names)
     assert set(result.timeseries.site) == {*scenario.site_names, TOTAL_SITE}
+
+
+def test_the_declined_share_of_the_budget_reduces_the_amount_and_refuses_no_one() -> None:
+    """P35 is a share of the requested amount (issue 12, item 4), not a refusal of the budget."""
+    fixed = {"budget_amount_gbp": {"dist": "fixed", "value": 1000}, "budget_probability": 1.0}
+    base = {"cohorts": {"ltc": fixed, "mh": fixed}}
+    people = run_scenario(make_scenario(base)).people
+    declining = {**base, "signoff": {"budget_declined_share": 0.15}}
+    cut = run_scenario(make_scenario(declining)).people
+    assert "budget_declined" not in set(cut.exit_reason.astype(str))
+    # The same people reach the same milestones; only the agreed amount is smaller.
+    assert cut.budget_agreed_day.equals(people.budget_agreed_day)
+    agreed = cut.budget_agreed_day.notna()
+    assert agreed.sum() > 20
+    assert cut.budget_amount_gbp[agreed].to_numpy() == pytest.approx(850.0)
