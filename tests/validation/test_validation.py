@@ -745,13 +745,16 @@ def next_working_instant(day: float, *, first_weekday: int) -> float:
 def working_week_expected(referred: float, *, first_weekday: int) -> dict[str, float]:
     """Milestones of :func:`deterministic_changes` on a Monday-Friday 09:00-17:00 week.
 
-    Delays run on the clock; each task starts at the next working instant after it may
-    start and then runs for its length (a task may run past 17:00: staff with enough
-    banked hours finish what they start). The panel sits at noon every other Friday.
+    Delays run on the clock; each task (all of them shorter than the 8-hour window) starts
+    at the next working instant after it may start with enough of the window left to hold
+    it whole, else at the next 09:00 on a weekday, and runs for its length; nothing runs
+    past 17:00 (issue 12, item 7). The panel sits at noon every other Friday.
     """
 
     def task(earliest: float, hours: float) -> tuple[float, float]:
         start = next_working_instant(earliest, first_weekday=first_weekday)
+        if (start - math.floor(start)) * HOURS_PER_DAY + hours > 17.0 + 1e-9:
+            start = next_working_instant(math.floor(start) + 1.0, first_weekday=first_weekday)
         return start, start + hours * HOUR
 
     consented = referred + 3
