@@ -139,7 +139,7 @@ def mmc_scenario(customers: int, seed: int) -> Any:
             "signoff": {
                 "mode": "individual",
                 "rework_probability": 0.0,
-                "budget_decline_probability": 0.0,
+                "budget_declined_share": 0.0,
                 "individual": {"delay_days": zero, "reviewer_minutes_per_plan": 0.0},
             },
             "budget_release": {

@@ -447,7 +447,7 @@ class ReferenceModel:
         self.rework_minutes = sampler(signoff["rework_session_minutes"], rng)
         self.max_submissions = signoff["max_submissions"]
         self.p_plan_decline = signoff["plan_decline_probability"]
-        self.p_budget_decline = signoff["budget_decline_probability"]
+        self.agreed_share = 1.0 - signoff["budget_declined_share"]  # P35: of the amount
         if signoff["mode"] == "panel":
             steps = []
         elif signoff["mode"] == "individual":
@@ -641,14 +641,14 @@ class ReferenceModel:
         lead_pool.close_case(planner)
         self.start_reviews(pid, c, planner)
         # 8. Budget setting and release.
-        if rng.random() >= c.p_budget or rng.random() < self.p_budget_decline:
+        if rng.random() >= c.p_budget:
             self.end(pid, PLAN_IN_PLACE)
             return
         yield from self.efforts(pid, self.budget_setting, planner)
         days[AGREED][pid] = env.now
         kind = min(bisect.bisect_right(c.type_cum, rng.random()), len(BUDGET_TYPES) - 1)
         self.budget_type[pid] = kind
-        self.amount[pid] = c.amount()
+        self.amount[pid] = c.amount() * self.agreed_share
         release, p_operational = self.release[BUDGET_TYPES[kind]]
         yield from self.efforts(pid, release, planner)
         yield env.timeout(release.delay())

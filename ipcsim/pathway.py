@@ -64,7 +64,6 @@ EXIT_REASONS = (
     "withdrew_before_first_session",
     "withdrew_while_waiting",
     "no_budget",
-    "budget_declined",
     "payment_not_operational",
     "budget_released",
     "in_pathway",

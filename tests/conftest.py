@@ -97,7 +97,7 @@ def deterministic_changes(headcount: int | str = "unlimited") -> dict[str, Any]:
         "signoff": {
             "mode": "panel",
             "rework_probability": 0.0,
-            "budget_decline_probability": 0.0,
+            "budget_declined_share": 0.0,
             "panel": {"interval_days": 14, "first_sitting_day": 0.5},
         },
         "budget_release": {

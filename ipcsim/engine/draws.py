@@ -49,9 +49,9 @@ class PersonDraws:
     rework_u: list[float]
     rework_session_hours: list[float]
     wants_budget: bool
-    budget_declined: bool
     budget_type: str
     budget_amount_gbp: float
+    """The agreed amount per budget period: the requested amount less P35's declined share."""
     payment_processing_days: float
     payment_operational: bool
     plan_lives: float
@@ -150,7 +150,8 @@ class CohortDraws:
             self.signoff_delays = lambda: [[next(step) for step in steps_] for _ in range(n)]
 
         self.wants_budget = chance("wants_budget", cohort.budget_probability)
-        self.budget_declined = chance("budget_declined", signoff.budget_decline_probability)
+        # P35: the panel declines a share of the requested items, so of the money.
+        self.agreed_share = 1.0 - signoff.budget_declined_share
         self.type_shares = cohort.budget_type_split.as_tuple()
         self.budget_type = self._stream("budget_type", uniform_block)
         self.budget_amount = draw("budget_amount", cohort.budget_amount_gbp)
@@ -278,9 +279,8 @@ class CohortDraws:
         rework_u = self.rework()
         rework_hours = self.rework_hours()
         wants_budget = next(self.wants_budget)
-        budget_declined = next(self.budget_declined)
         budget_type = BUDGET_TYPES[_pick(next(self.budget_type), self.type_shares)]
-        amount = next(self.budget_amount)
+        amount = next(self.budget_amount) * self.agreed_share
         processing, release_probability, payment_efforts = self.release[budget_type]
         efforts = {name: draw() for name, draw in self.activity_efforts}
         efforts["payment_setup"] = payment_efforts()
@@ -301,7 +301,6 @@ class CohortDraws:
             rework_u=rework_u,
             rework_session_hours=rework_hours,
             wants_budget=wants_budget,
-            budget_declined=budget_declined,
             budget_type=budget_type,
             budget_amount_gbp=amount,
             payment_processing_days=next(processing),

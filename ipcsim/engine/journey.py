@@ -175,9 +175,6 @@ def journey(
         if not draws.wants_budget:
             person.end("plan_in_place", "no_budget", env.now)
             return
-        if draws.budget_declined:
-            person.end("plan_in_place", "budget_declined", env.now)
-            return
         planner = yield from _activity(runtime, person, site, "budget_setting", draws, planner)
         person.budget_agreed_day = env.now
     # 9. Budget release: the budget pot, payment set-up and processing.

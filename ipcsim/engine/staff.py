@@ -4,9 +4,12 @@ Capacity is in working hours. Each person in a role earns IPC hours while their 
 window is open, at ``rate`` = IPC hours a week / window hours a week (a 10 % add-on planner
 earns about 3.2 hours a week after leave), and banks at most one week of them. A task of
 ``h`` hours starts when the person is free and has banked ``min(h, bank cap)`` hours, inside
-working time; a task longer than the bank carries on as new hours are earned. So a
-practitioner with a tenth of their time for IPC delivers about a tenth of a full-timer's
-sessions, each session still a real hour in the working day.
+working time, in one sitting when the rest of the window can hold it (else in the next window
+that can); a task longer than the bank or a window is split over the windows that follow and
+carries on as new hours are earned. Nothing starts at a window's closing instant or runs past
+it (see :meth:`StaffMember.book`). So a practitioner with a tenth of their time for IPC
+delivers about a tenth of a full-timer's sessions, each session still a real hour in the
+working day.
 
 Notes
 -----
@@ -96,33 +99,58 @@ class StaffMember:
         self.credit = min(self.credit, self.cap_hours)
 
     def book(self, earliest_day: float, hours: float, calendar: Calendar) -> tuple[float, float]:
-        """Book ``hours`` of work starting no earlier than ``earliest_day``.
+        """Book ``hours`` of work starting no earlier than ``earliest_day``, in working time.
+
+        Parameters
+        ----------
+        earliest_day
+            When the work could start at the earliest, days since the start date.
+        hours
+            Length of the task, hours.
+        calendar
+            When this person works.
 
         Returns
         -------
         tuple of float
             Start and finish, days since the start date.
+
+        Notes
+        -----
+        A task is done in one sitting when it can be: when it is no longer than the bank
+        (``cap_hours``) and than a working window. It then starts at the first instant the
+        person has banked its hours *and* the rest of the window can hold it whole, so a
+        one-hour conversation not started by 16:00 on a 09:00-17:00 day moves to 09:00 the
+        next working day; it is not split into half an hour today and half an hour tomorrow
+        (a conversation with a person is one meeting). Waiting for the next window costs
+        the person nothing: they earn hours while they wait, up to the bank's cap.
+
+        A task that fits no sitting (longer than a window, or than the bank) must still be
+        possible: it starts at the first working instant with time left (never a window's
+        closing instant) once the bank holds what it can, and is split over the windows that
+        follow, finishing when both its working hours have passed and the hours beyond the
+        bank have been earned. No calendar allows overtime, so no task runs past a closing
+        instant: the person never works more hours than their windows hold.
         """
         day = max(earliest_day, self.credit_day)
         cum_day = calendar.cum(day)
-        credit = min(
-            self.cap_hours, self.credit + max(self.rate * (cum_day - self.credit_cum), 0.0)
-        )
-        need = min(hours, self.cap_hours)
-        if credit < need:
-            start = calendar.next_open(calendar.inv(cum_day + (need - credit) / self.rate))
-            credit = need
-            cum_start = calendar.cum(start)
+        rate, cap = self.rate, self.cap_hours
+        credit = min(cap, self.credit + max(rate * (cum_day - self.credit_cum), 0.0))
+        need = min(hours, cap)
+        ready = day if credit >= need else calendar.inv(cum_day + (need - credit) / rate)
+        one_sitting = hours <= cap and hours <= calendar.longest_sitting_hours
+        start = calendar.sitting_start(ready, hours if one_sitting else 0.0)
+        # Inside a working window already: its window hours are known.
+        cum_start = cum_day if start == day else calendar.cum(start)
+        credit = min(cap, credit + rate * (cum_start - cum_day))
+        if one_sitting:
+            finish = start + hours / HOURS_PER_DAY
+            cum_finish = cum_start + hours
         else:
-            start = calendar.next_open(day)
-            # Inside a working window already: its window hours are known.
-            cum_start = cum_day if start == day else calendar.cum(start)
-        finish = start + hours / HOURS_PER_DAY
-        if hours > credit:
-            finish = max(finish, calendar.inv(cum_start + (hours - credit) / self.rate))
-        cum_finish = calendar.cum(finish)
-        earned = self.rate * (cum_finish - cum_start)
-        self.credit = min(self.cap_hours, max(credit + earned - hours, 0.0))
+            cum_finish = cum_start + max(hours, (hours - credit) / rate)
+            finish = calendar.end_of(cum_finish)
+        earned = rate * (cum_finish - cum_start)
+        self.credit = min(cap, max(credit + earned - hours, 0.0))
         self.credit_day = finish
         self.credit_cum = cum_finish
         return start, finish

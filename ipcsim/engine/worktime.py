@@ -5,7 +5,14 @@ The model clock runs in days since the start date. Staff work only inside workin
 
 - ``cum(t)``: working-window hours from day 0 to day ``t``;
 - ``inv(x)``: the earliest working instant at which ``x`` window hours have elapsed;
-- ``next_open(t)``: ``t`` itself if it is working time, otherwise the next window opening.
+- ``next_open(t)``: ``t`` itself if it is working time, otherwise the next window opening;
+- ``sitting_start(t, hours)``: the earliest instant at or after ``t`` at which ``hours`` of
+  work can run without a break inside one window (a task longer than any window: the earliest
+  instant some working time is left).
+
+A window is half open, ``[opening, closing)``: its closing instant is not working time, and no
+task starts there. No calendar here allows overtime (work past a closing instant); the
+continuous calendar is always open.
 
 No SimPy here, so metrics can use calendars to compute available hours.
 """
@@ -19,11 +26,21 @@ from typing import Protocol
 from ipcsim.scenario import RunConfig
 from ipcsim.units import HOURS_PER_DAY
 
+FIT_TOLERANCE_HOURS = 1e-6
+"""Slack when asking whether a task fits in the rest of a window, hours (3.6 ms).
+
+Clock days are floats: a one-hour task booked at 16:00 may be computed to start a few
+nanoseconds later and still belongs in that window. The same slack means an instant less than
+this before a closing counts as the closing itself: nothing starts there.
+"""
+
 
 class Calendar(Protocol):
     """What the model and the metrics need from a calendar."""
 
     window_hours_per_week: float
+    longest_sitting_hours: float
+    """The longest task that fits in one window without a break, hours."""
 
     def cum(self, t: float) -> float:
         """Working hours in the window from day 0 to day ``t``."""
@@ -37,11 +54,20 @@ class Calendar(Protocol):
         """The first day at or after ``t`` when the working window is open."""
         ...
 
+    def sitting_start(self, t: float, hours: float) -> float:
+        """The earliest day at or after ``t`` when ``hours`` of work fit in one window."""
+        ...
+
+    def end_of(self, hours: float) -> float:
+        """The day by which ``hours`` working hours have passed (a closing, not an opening)."""
+        ...
+
 
 class ContinuousCalendar:
     """Staff can work at any time (used for theory checks such as Erlang C)."""
 
     window_hours_per_week = 168.0
+    longest_sitting_hours = math.inf
 
     def cum(self, t: float) -> float:
         """Window hours in [0, t]: every hour counts."""
@@ -54,6 +80,14 @@ class ContinuousCalendar:
     def next_open(self, t: float) -> float:
         """Always open."""
         return t
+
+    def sitting_start(self, t: float, hours: float) -> float:
+        """Always open, with no closing: any task fits at once."""
+        return t
+
+    def end_of(self, hours: float) -> float:
+        """Day at which ``hours`` window hours have elapsed."""
+        return hours / HOURS_PER_DAY
 
 
 class WorkingWeekCalendar:
@@ -80,6 +114,15 @@ class WorkingWeekCalendar:
         self.window_hours_per_week = days_per_week * hours_per_day
         self._offset_days = float(start_date.weekday())
         self._cum_at_offset = self._cum_u(self._offset_days)
+        # A window ending at midnight runs on into the next working day's window opening at
+        # midnight: the open stretches are then whole runs of working days.
+        self._runs_on = start_hour == 0.0 and hours_per_day >= HOURS_PER_DAY
+        if not self._runs_on:
+            self.longest_sitting_hours = hours_per_day
+        elif days_per_week == 7:
+            self.longest_sitting_hours = math.inf
+        else:
+            self.longest_sitting_hours = days_per_week * HOURS_PER_DAY
 
     def _cum_u(self, u: float) -> float:
         # u: days since a Monday 00:00. (Conditionals rather than min/max: this is the
@@ -112,6 +155,24 @@ class WorkingWeekCalendar:
         u = 7.0 * week + day + (self.start_hour + within) / HOURS_PER_DAY
         return u - self._offset_days
 
+    def end_of(self, hours: float) -> float:
+        """The day by which ``hours`` window hours have elapsed since day 0.
+
+        Like :meth:`inv`, except when the hours run out exactly as a window closes: then the
+        closing instant, not the next opening (work that fills a window ends at its close).
+        """
+        if hours <= 0.0:
+            return self.inv(hours)
+        total = hours + self._cum_at_offset
+        week = math.floor(total / self.window_hours_per_week)
+        rest = total - week * self.window_hours_per_week
+        if rest <= 0.0:
+            week, rest = week - 1, self.window_hours_per_week
+        day = math.ceil(rest / self.hours_per_day) - 1
+        within = rest - day * self.hours_per_day
+        u = 7.0 * week + day + (self.start_hour + within) / HOURS_PER_DAY
+        return u - self._offset_days
+
     def next_open(self, t: float) -> float:
         """``t`` if inside a working window, else the next window opening."""
         u = t + self._offset_days
@@ -128,6 +189,57 @@ class WorkingWeekCalendar:
         if next_day >= self.days_per_week:
             week, next_day = week + 1, 0
         return 7.0 * week + next_day + self.start_hour / HOURS_PER_DAY - self._offset_days
+
+    def closing(self, t: float) -> float:
+        """The closing instant of the open stretch holding working instant ``t``.
+
+        ``inf`` when the calendar never closes (seven 24-hour days).
+        """
+        u = t + self._offset_days
+        week = math.floor(u / 7.0)
+        if self._runs_on:
+            if self.days_per_week == 7:
+                return math.inf
+            return 7.0 * week + self.days_per_week - self._offset_days
+        day = math.floor(u - 7.0 * week)
+        return (
+            7.0 * week
+            + day
+            + (self.start_hour + self.hours_per_day) / HOURS_PER_DAY
+            - (self._offset_days)
+        )
+
+    def sitting_start(self, t: float, hours: float) -> float:
+        """The earliest day at or after ``t`` when ``hours`` of work fit in one window.
+
+        Parameters
+        ----------
+        t
+            Earliest start, days since the start date.
+        hours
+            Length of the task, hours.
+
+        Returns
+        -------
+        float
+            ``t`` or later: a working instant with ``hours`` left before its window closes.
+            A task longer than any window cannot fit one; it gets the earliest working
+            instant with any time left (not a closing instant) and runs on in later windows.
+
+        Notes
+        -----
+        Every window of a working week is as long as any other, so a task that fits no window
+        today fits the next one: the search takes at most two steps.
+        """
+        need = hours if hours <= self.longest_sitting_hours else 0.0
+        room = max(need - FIT_TOLERANCE_HOURS, FIT_TOLERANCE_HOURS)
+        start = self.next_open(t)
+        close = self.closing(start)
+        while (close - start) * HOURS_PER_DAY < room:
+            # Not enough of this window left (or only its closing instant): the next one.
+            start = self.next_open(close + FIT_TOLERANCE_HOURS / HOURS_PER_DAY)
+            close = self.closing(start)
+        return start
 
 
 def make_calendar(run: RunConfig) -> Calendar:

@@ -255,7 +255,7 @@ def pathway_graph(scenario: Scenario, *, site: str | None = None) -> PathwayGrap
             "Budget setting",
             (
                 f"P(budget) {_span([c.budget_probability for c in cohorts])}",
-                f"declined {signoff.budget_decline_probability:.0%}",
+                f"{signoff.budget_declined_share:.0%} of amount declined",
             ),
             roles=budget_roles,
         )

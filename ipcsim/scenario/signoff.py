@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     Field,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ipcsim.scenario._base import Probability, _Model
+from ipcsim.scenario._strict import LAX_INPUT
 from ipcsim.scenario.bounds import (
     LONGEST_DAYS,
     MAX_MINUTES,
@@ -244,10 +246,28 @@ class Signoff(_Model):
         default=0.0,
         description="probability the plan is declined outright (assumption: none reported)",
     )
-    budget_decline_probability: Probability = Field(
+    budget_declined_share: Probability = Field(
         default=0.05,
-        description="probability the budget request is declined at sign-off (P35)",
+        description="share of the requested budget amount declined at sign-off, 0 to 1: the "
+        "agreed budget is the requested amount times (1 - share), every budget period (P35: "
+        "share of requested budget items declined; a share of the money, not a refusal of "
+        "the budget, which P36/P37 already count)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        # Renamed, not deprecated: an unknown key is an error (STYLE habit 1), and this one
+        # changed meaning, so an old file must not run on as if nothing had changed.
+        if isinstance(data, dict) and "budget_decline_probability" in data:
+            raise PydanticCustomError(
+                LAX_INPUT,
+                "renamed to signoff.budget_declined_share, and its meaning changed: P35 is "
+                "now the share of the requested budget amount declined (the agreed budget is "
+                "reduced by it), no longer a probability that the whole budget is declined",
+                {"key": "budget_decline_probability", "loc": ("budget_decline_probability",)},
+            )
+        return data
 
     def reviewer_roles(self) -> list[str]:
         """Roles whose time the active sign-off mode uses."""

@@ -480,3 +480,18 @@ def test_cadence_and_interval_together_are_refused() -> None:
     with pytest.raises(ConfigError, match="signoff.panel: .*cadence 'weekly' and interval_days"):
         make_scenario({"signoff": {"mode": "panel", "panel": {"cadence": "weekly",
                                                               "interval_days": 7}}})  # fmt: skip
+
+
+def test_the_declined_share_of_the_budget_reduces_the_amount_and_refuses_no_one() -> None:
+    """P35 is a share of the requested amount (issue 12, item 4), not a refusal of the budget."""
+    fixed = {"budget_amount_gbp": {"dist": "fixed", "value": 1000}, "budget_probability": 1.0}
+    base = {"cohorts": {"ltc": fixed, "mh": fixed}}
+    people = run_scenario(make_scenario(base)).people
+    declining = {**base, "signoff": {"budget_declined_share": 0.15}}
+    cut = run_scenario(make_scenario(declining)).people
+    assert "budget_declined" not in set(cut.exit_reason.astype(str))
+    # The same people reach the same milestones; only the agreed amount is smaller.
+    assert cut.budget_agreed_day.equals(people.budget_agreed_day)
+    agreed = cut.budget_agreed_day.notna()
+    assert agreed.sum() > 20
+    assert cut.budget_amount_gbp[agreed].to_numpy() == pytest.approx(850.0)

@@ -190,3 +190,14 @@ def test_an_override_that_clashes_names_the_file_and_the_override() -> None:
     message = str(info.value)
     assert "demonstrator_site.toml" in message and "--set run.horizon_days=60" in message
     assert "'run' is a value, not a table" in message and "\n" not in message
+
+
+def test_the_old_budget_decline_key_names_the_new_one() -> None:
+    """P35 changed meaning (issue 12, item 4): a file still using the old key stops, in one line."""
+    config = Path(__file__).parents[2] / "configs" / "demonstrator_site.toml"
+    with pytest.raises(
+        ConfigError,
+        match=r"budget_decline_probability=0\.05: signoff\.budget_decline_probability: renamed to "
+        r"signoff\.budget_declined_share, and its meaning changed",
+    ):
+        load_scenario(config, ["signoff.budget_decline_probability=0.05"])

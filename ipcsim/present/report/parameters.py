@@ -196,7 +196,7 @@ def _key_paths(config: Mapping[str, Any]) -> list[tuple[str, ...]]:
         ]
     elif mode == "individual":
         paths += [("signoff", "individual", "delay_days")]
-    paths += [("signoff", "rework_probability"), ("signoff", "budget_decline_probability")]
+    paths += [("signoff", "rework_probability"), ("signoff", "budget_declined_share")]
     for kind in ("direct_payment", "notional", "third_party"):
         paths += [("budget_release", kind, "processing_delay_days")]
     return paths

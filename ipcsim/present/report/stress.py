@@ -209,8 +209,8 @@ def _signoff_text(scenario: Scenario) -> str:
     return (
         f"Sign-off by {s.describe().text}; {s.rework_probability:.0%} of plans are returned "
         f"for rework (one more conversation, then resubmission), "
-        f"{s.plan_decline_probability:.0%} declined; {s.budget_decline_probability:.0%} of "
-        f"budget requests declined{sites_note(scenario)}."
+        f"{s.plan_decline_probability:.0%} declined; {s.budget_declined_share:.0%} of "
+        f"the requested budget amount is declined{sites_note(scenario)}."
     )
 
 
