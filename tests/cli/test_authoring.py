@@ -108,3 +108,11 @@ def test_every_missing_role_is_named_in_one_call(tmp_path: Path) -> None:
     assert "3 roles the pathway needs are missing" in line
     for role in ("finance_officer", "admin", "panel_member"):
         assert f"'{role}'" in line
+
+
+def test_the_starter_is_the_demonstrator_renamed() -> None:
+    # the starter is package data; it must follow the demonstrator's settings as they change
+    starter = load_scenario(ROOT / "ipcsim" / "scenario" / "templates" / "starter.toml")
+    demonstrator = load_scenario(ROOT / "configs" / "demonstrator_site.toml")
+    ignore = {"name", "question"}
+    assert starter.model_dump(exclude=ignore) == demonstrator.model_dump(exclude=ignore)
