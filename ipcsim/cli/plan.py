@@ -137,10 +137,11 @@ def _frontier_table(result: PlanResult) -> Table:
         cells = [f"{row[role.role]:g}" for role in problem.roles]
         star = " *" if row["recommended"] else ""
         cells += [f"{row['cost']:,.0f}{star}", str(row["replications"]), str(row["status"])]
-        for stem in stems:
-            low, high = row[f"{stem}_ci_low"], row[f"{stem}_ci_high"]
-            estimate = _number(row[f"{stem}_mean"])
-            if isinstance(low, float) and math.isfinite(low):
+        for kpi, stem in zip(kpis, stems, strict=True):
+            scale = labels.kpi_scale(kpi)  # the header's display unit (percent for shares)
+            low, high = row[f"{stem}_ci_low"] * scale, row[f"{stem}_ci_high"] * scale
+            estimate = _number(row[f"{stem}_mean"] * scale)
+            if math.isfinite(low):
                 estimate += f"\n{_number(low)} to {_number(high)}"
             cells.append(estimate)
         table.add_row(*cells)
