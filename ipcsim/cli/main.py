@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ipcsim.cli import breakeven, init, kpis, run, schema, validate
 from ipcsim.cli import experiment as experiment_cli
+from ipcsim.cli import plan as plan_cli
 from ipcsim.cli import plot as plot_cli
 from ipcsim.cli._app import app
 
@@ -20,7 +21,7 @@ def main() -> None:
 
 
 # One module per command; the order here is the order of ``ipcsim --help``.
-for _command in (init, run, validate, experiment_cli, plot_cli, breakeven, schema, kpis):
+for _command in (init, run, validate, experiment_cli, plan_cli, plot_cli, breakeven, schema, kpis):
     _command.register(app)
 
 

@@ -66,7 +66,13 @@ from ipcsim.io import manifest as io_manifest
 from ipcsim.io.experiment_folder import FORMAT_VERSION, STATE_FILE
 from ipcsim.scenario.load import scenario_hash
 
-__all__ = ["ExperimentResult", "ProgressCallback", "ProgressEvent", "run_experiment"]
+__all__ = [
+    "ExperimentResult",
+    "ProgressCallback",
+    "ProgressEvent",
+    "execute_cells",
+    "run_experiment",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +128,7 @@ class ExperimentResult:
     """The smallest level of the main factor meeting each target (when targets were given)."""
 
 
-def _execute(
+def execute_cells(
     tasks: Sequence[CellTask],
     handle: Any,
     on_done: Callable[[CellResult], None],
@@ -290,7 +296,7 @@ def _run_pilots(
         for r in range(total)
         if r not in pilots
     ]
-    _execute(tasks, handle, done)
+    execute_cells(tasks, handle, done)
     counters["reused"] += reused
     return pilots
 
@@ -476,7 +482,7 @@ def _run_batch(
             ]
             if not tasks:
                 break
-            _execute(tasks, handle, done)
+            execute_cells(tasks, handle, done)
             targets, finished, recommended = _replication_targets(plan, cells)
             tracker.total = max(tracker.total, sum(targets.values()))
         description = handle.description

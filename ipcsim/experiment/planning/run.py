@@ -1,0 +1,503 @@
+"""Running a plan: replications of each configuration the search asks about, then the outputs.
+
+A configuration is judged by sequential replications with common random numbers: its first
+``replications.initial`` replications, then ``replications.step`` more at a time while some
+service level is undecided, up to ``replications.max`` (still undecided then: not shown, so
+counted as not met). The final check runs ``replications.final`` (the first ones reused).
+Replication ``r`` of every configuration runs with the master seed and ``r``, so every
+configuration meets the same referrals with the same draws, and the verdicts depend only on
+the spec and the seed: never on the executor or its number of workers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ipcsim.analysis.service_levels import Verdict, judge
+from ipcsim.experiment.cell import CellResult, CellTask
+from ipcsim.experiment.executors import open_executor
+from ipcsim.experiment.planning.problem import PlanProblem
+from ipcsim.experiment.planning.search import Assessment, Config, SearchResult, search
+from ipcsim.experiment.run import execute_cells
+from ipcsim.io import manifest as io_manifest
+from ipcsim.io.plan_folder import prepare_plan_folder, write_plan_outputs
+from ipcsim.scenario.load import scenario_hash
+
+__all__ = ["Evaluation", "GridAnswer", "PlanResult", "exhaustive_grid", "run_plan"]
+
+
+@dataclass
+class Evaluation:
+    """A configuration as judged so far.
+
+    Attributes
+    ----------
+    config
+        Level indices, in the roles' order.
+    order
+        When it was first judged (0, 1, ...).
+    phase
+        The search step that first asked: ``ascent``, ``descent``, ``certify`` or ``final``.
+    replications
+        Replications its verdict rests on.
+    verdicts
+        One per service level.
+    loads
+        Mean utilisation of each role (NaN if undefined).
+    overload_warnings
+        Mean number of overload warnings per replication.
+    final_check
+        Whether it was judged with the final check's replications.
+    """
+
+    config: Config
+    order: int
+    phase: str
+    replications: int
+    verdicts: tuple[Verdict, ...]
+    loads: tuple[float, ...]
+    overload_warnings: float
+    final_check: bool = False
+
+    @property
+    def status(self) -> str:
+        """``met`` (every service level), ``missed`` (some), else ``undecided``."""
+        states = [v.status for v in self.verdicts]
+        if all(s == "met" for s in states):
+            return "met"
+        return "missed" if "missed" in states else "undecided"
+
+
+ProgressFn = Callable[[Evaluation, int], None]
+"""Called after each judgement with the evaluation and the replications simulated so far."""
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What a plan found (also written to ``out_dir``).
+
+    Attributes
+    ----------
+    problem
+        The resolved plan.
+    out_dir
+        Its folder.
+    frontier
+        One row per configuration judged (``frontier.parquet``).
+    recommendation
+        ``recommendation.json``.
+    replications
+        Replications simulated in all.
+    grid_size
+        Configurations in the ranges (what an exhaustive grid would judge).
+    wall_time_s
+        Seconds.
+    executor
+        Where the cells ran.
+    """
+
+    problem: PlanProblem
+    out_dir: Path
+    frontier: pd.DataFrame
+    recommendation: dict[str, Any]
+    replications: int
+    grid_size: int
+    wall_time_s: float
+    executor: str
+
+
+class _Judge:
+    """The search's oracle: runs replications on the executor and judges them."""
+
+    def __init__(self, problem: PlanProblem, handle: Any, progress: ProgressFn | None):
+        self.problem = problem
+        self.handle = handle
+        self.progress = progress
+        self.cells: dict[Config, dict[int, CellResult]] = {}
+        self.scenarios: dict[Config, Any] = {}
+        self.evaluations: dict[Config, Evaluation] = {}
+        self.simulated = 0
+        self.streams: set[str] = set()
+
+    def _ensure(self, config: Config, count: int) -> None:
+        have = self.cells.setdefault(config, {})
+        if config not in self.scenarios:
+            self.scenarios[config] = self.problem.scenario(config)
+        tasks = [
+            CellTask(
+                scenario_id=_config_id(config),
+                replication=r,
+                seed=self.problem.master_seed,
+                scenario=self.scenarios[config],
+                default_warmup_days=self.problem.spec.warmup_days,
+            )
+            for r in range(count)
+            if r not in have
+        ]
+
+        def done(result: CellResult) -> None:
+            have[result.replication] = result
+            self.simulated += 1
+            self.streams.update(result.rng_streams)
+
+        execute_cells(tasks, self.handle, done)
+
+    def _values(self, config: Config, kpi: str, count: int) -> np.ndarray:
+        cells = self.cells[config]
+        return np.array([cells[r].kpis.get(kpi, math.nan) for r in range(count)])
+
+    def _evaluate(self, config: Config, count: int, phase: str, final: bool) -> Evaluation:
+        verdicts = tuple(
+            judge(level, self._values(config, level.kpi, count))
+            for level in self.problem.service_levels
+        )
+        loads = tuple(
+            float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+            for values in (
+                self._values(config, f"utilisation_{r.role}", count) for r in self.problem.roles
+            )
+        )
+        warnings = self._values(config, "overload_warnings", count)
+        previous = self.evaluations.get(config)
+        evaluation = Evaluation(
+            config=config,
+            order=previous.order if previous else len(self.evaluations),
+            phase=previous.phase if previous else phase,
+            replications=count,
+            verdicts=verdicts,
+            loads=loads,
+            overload_warnings=float(np.nanmean(warnings)) if warnings.size else math.nan,
+            final_check=final,
+        )
+        self.evaluations[config] = evaluation
+        if self.progress is not None:
+            self.progress(evaluation, self.simulated)
+        return evaluation
+
+    def _assessment(self, evaluation: Evaluation) -> Assessment:
+        shortfall = sum(
+            level.target.shortfall(v.mean)
+            for level, v in zip(self.problem.service_levels, evaluation.verdicts, strict=True)
+        )
+        return Assessment(evaluation.status == "met", evaluation.loads, shortfall)
+
+    def assess(self, config: Config, *, phase: str) -> Assessment:
+        settings = self.problem.spec.replications
+        count = settings.initial
+        while True:
+            self._ensure(config, count)
+            verdicts = [
+                judge(level, self._values(config, level.kpi, count)).status
+                for level in self.problem.service_levels
+            ]
+            decided = all(v == "met" for v in verdicts) or "missed" in verdicts
+            if decided or count >= settings.max:
+                break
+            count = min(count + settings.step, settings.max)
+        return self._assessment(self._evaluate(config, count, phase, final=False))
+
+    def confirm(self, config: Config) -> Assessment:
+        count = self.problem.spec.replications.final
+        self._ensure(config, count)
+        return self._assessment(self._evaluate(config, count, "final", final=True))
+
+
+def _config_id(config: Config) -> str:
+    return "c-" + "-".join(str(i) for i in config)
+
+
+def _why_not(problem: PlanProblem, evaluation: Evaluation) -> str:
+    reasons = []
+    for verdict in evaluation.verdicts:
+        if verdict.status == "met":
+            continue
+        prefix = "not shown" if verdict.status == "undecided" else "missed"
+        reasons.append(f"{prefix}: {verdict.reason}")
+    return "; ".join(reasons)
+
+
+def _column_names(problem: PlanProblem) -> list[str]:
+    """One column stem per service level: its KPI, with ``_<i>`` when a KPI repeats."""
+    kpis = [level.kpi for level in problem.service_levels]
+    return [k if kpis.count(k) == 1 else f"{k}_{i}" for i, k in enumerate(kpis)]
+
+
+def frontier_frame(
+    problem: PlanProblem, evaluations: dict[Config, Evaluation], best: Config | None
+) -> pd.DataFrame:
+    """One row per configuration judged, by cost then levels (see the README's Outputs)."""
+    stems = _column_names(problem)
+    rows = []
+    for config, evaluation in evaluations.items():
+        row: dict[str, Any] = {"configuration": _config_id(config), "order": evaluation.order}
+        row |= problem.levels(config)
+        row |= {
+            "cost": problem.cost(config),
+            "replications": evaluation.replications,
+            "feasible": evaluation.status == "met",
+            "status": evaluation.status,
+            "why_not": _why_not(problem, evaluation),
+            "phase": evaluation.phase,
+            "final_check": evaluation.final_check,
+            "recommended": config == best,
+        }
+        for stem, verdict in zip(stems, evaluation.verdicts, strict=True):
+            row |= {
+                f"{stem}_mean": verdict.mean,
+                f"{stem}_ci_low": verdict.ci_low,
+                f"{stem}_ci_high": verdict.ci_high,
+                f"{stem}_bound": verdict.bound,
+                f"{stem}_status": verdict.status,
+            }
+        for role, load in zip(problem.roles, evaluation.loads, strict=True):
+            row[f"utilisation_{role.role}"] = load
+        row["overload_warnings"] = evaluation.overload_warnings
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    order = ["cost", *(r.role for r in problem.roles)]
+    return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def _target_json(problem: PlanProblem, evaluation: Evaluation) -> list[dict[str, Any]]:
+    return [
+        level.to_json()
+        | {
+            "status": verdict.status,
+            "mean": verdict.mean,
+            "ci_low": verdict.ci_low,
+            "ci_high": verdict.ci_high,
+            "bound": verdict.bound,
+            "replications_meeting": verdict.hits,
+            "replications": verdict.n,
+            "reason": verdict.reason,
+        }
+        for level, verdict in zip(problem.service_levels, evaluation.verdicts, strict=True)
+    ]
+
+
+def recommendation_json(
+    problem: PlanProblem,
+    found: SearchResult,
+    evaluations: dict[Config, Evaluation],
+    *,
+    simulated: int,
+    grid_size: int,
+) -> dict[str, Any]:
+    """The answer as plain data (``recommendation.json``)."""
+    chosen = found.best if found.best is not None else found.closest
+    answer: dict[str, Any] = {
+        "question": problem.question,
+        "met": found.best is not None,
+        "cost_kind": problem.spec.cost,
+        "cost_unit": "GBP per year" if problem.spec.cost == "staff_cost" else "staff",
+        "measures": {r.role: r.measure for r in problem.roles},
+        "replications_simulated": simulated,
+        "configurations_judged": len(evaluations),
+        "grid_size": grid_size,
+    }
+    if chosen is None:
+        return answer | {"configuration": None}
+    evaluation = evaluations[chosen]
+    answer |= {
+        "configuration": problem.levels(chosen),
+        "cost": problem.cost(chosen),
+        "replications": evaluation.replications,
+        "targets": _target_json(problem, evaluation),
+        "utilisation": {
+            r.role: load for r, load in zip(problem.roles, evaluation.loads, strict=True)
+        },
+        "why_not": _why_not(problem, evaluation),
+        "cheaper_neighbours": [
+            {
+                "configuration": problem.levels(n),
+                "cost": problem.cost(n),
+                "replications": evaluations[n].replications,
+                "status": evaluations[n].status,
+                "why_not": _why_not(problem, evaluations[n]),
+            }
+            for n in found.neighbours
+        ],
+    }
+    return answer
+
+
+def run_plan(
+    problem: PlanProblem,
+    out_dir: str | Path,
+    *,
+    executor: str = "serial",
+    progress: ProgressFn | None = None,
+    connect_timeout_s: float = 10.0,
+) -> PlanResult:
+    """Search for the cheapest staffing meeting every service level, and write the outputs.
+
+    Parameters
+    ----------
+    problem
+        From :func:`ipcsim.experiment.planning.problem.prepare_plan`.
+    out_dir
+        Output folder: missing, empty, or a previous plan's (overwritten).
+    executor
+        ``serial``, ``process:N``, ``dask:local:N`` or ``dask:ADDRESS``.
+    progress
+        Called after each configuration is judged.
+    connect_timeout_s
+        How long to wait for a remote Dask scheduler, seconds.
+
+    Returns
+    -------
+    PlanResult
+        The frontier, the recommendation and how many replications it took.
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be used or written.
+    ExecutorError
+        The executor option is malformed or its back end unreachable.
+    """
+    began = time.perf_counter()
+    out_dir = Path(out_dir)
+    prepare_plan_folder(out_dir)
+    sizes = [len(r.levels) for r in problem.roles]
+    with open_executor(executor, connect_timeout_s=connect_timeout_s) as handle:
+        oracle = _Judge(problem, handle, progress)
+        found = search(sizes, [r.costs for r in problem.roles], oracle)
+        description = handle.description
+    grid_size = math.prod(sizes)
+    evaluations = oracle.evaluations
+    frontier = frontier_frame(problem, evaluations, found.best)
+    recommendation = recommendation_json(
+        problem, found, evaluations, simulated=oracle.simulated, grid_size=grid_size
+    )
+    chosen = found.best if found.best is not None else found.closest
+    scenario = oracle.scenarios[chosen] if chosen is not None else problem.base
+    data = problem.scenario_data(chosen) if chosen is not None else problem.raw
+    wall = time.perf_counter() - began
+    levels = problem.levels(chosen) if chosen is not None else {}
+    header = "\n".join(
+        [
+            f"Written by `ipcsim plan {problem.spec_path or ''}`: "
+            + (
+                "the cheapest staffing found to meet every target:"
+                if found.best is not None
+                else "NO staffing within the ranges met every target; the closest:"
+            ),
+            ", ".join(f"{k} = {v}" for k, v in levels.items()),
+            *(f"  {level.text} ({level.describe()})" for level in problem.service_levels),
+        ]
+    )
+    manifest = io_manifest.build_manifest(
+        scenario_json=scenario.model_dump(mode="json", by_alias=True),
+        config_hash=scenario_hash(scenario),
+        seed=problem.master_seed,
+        wall_time_s=wall,
+        config_path=str(problem.spec_path) if problem.spec_path else None,
+        streams=sorted(oracle.streams),
+        extra={
+            "kind": "plan",
+            "plan": problem.name,
+            "question": problem.question,
+            "spec": problem.spec.model_dump(mode="json"),
+            "spec_hash": problem.spec_hash,
+            "code_hash": io_manifest.code_fingerprint(),
+            "executor": description,
+            "common_random_numbers": True,
+            "targets": [level.to_json() for level in problem.service_levels],
+            "met": found.best is not None,
+            "recommended": levels,
+            "replications_simulated": oracle.simulated,
+            "configurations_judged": len(evaluations),
+            "grid_size": grid_size,
+        },
+    )
+    write_plan_outputs(
+        out_dir,
+        frontier=frontier,
+        recommendation=recommendation,
+        scenario_data=data,
+        scenario_header=header,
+        manifest=manifest,
+    )
+    return PlanResult(
+        problem=problem,
+        out_dir=out_dir,
+        frontier=frontier,
+        recommendation=recommendation,
+        replications=oracle.simulated,
+        grid_size=grid_size,
+        wall_time_s=wall,
+        executor=description,
+    )
+
+
+@dataclass(frozen=True)
+class GridAnswer:
+    """The exhaustive grid's answer: every configuration judged with the same replications.
+
+    Attributes
+    ----------
+    best
+        Role -> level of the cheapest configuration meeting every service level (``None``
+        if none does).
+    cost
+        Its cost (NaN if none).
+    replications
+        Replications simulated in all.
+    frontier
+        One row per configuration (as ``frontier.parquet``).
+    """
+
+    best: dict[str, int | float] | None
+    cost: float
+    replications: int
+    frontier: pd.DataFrame
+
+
+def exhaustive_grid(
+    problem: PlanProblem, *, replications: int | None = None, executor: str = "serial"
+) -> GridAnswer:
+    """Judge every configuration in the ranges (a check on the search, and its benchmark).
+
+    Parameters
+    ----------
+    problem
+        The resolved plan.
+    replications
+        Replications per configuration (default: the final check's); ``0`` judges each
+        with the search's sequential rule instead.
+    executor
+        Where the cells run.
+
+    Returns
+    -------
+    GridAnswer
+        The cheapest configuration meeting every service level, judged by the same rule.
+    """
+    sizes = [len(r.levels) for r in problem.roles]
+    count = problem.spec.replications.final if replications is None else replications
+    with open_executor(executor) as handle:
+        oracle = _Judge(problem, handle, None)
+        for flat in range(math.prod(sizes)):
+            config = tuple(int(i) for i in np.unravel_index(flat, sizes))
+            if count == 0:
+                oracle.assess(config, phase="grid")
+            else:
+                oracle._ensure(config, count)
+                oracle._evaluate(config, count, "grid", final=True)
+    met = [c for c, e in oracle.evaluations.items() if e.status == "met"]
+    best = min(met, key=lambda c: (problem.cost(c), c)) if met else None
+    return GridAnswer(
+        best=problem.levels(best) if best is not None else None,
+        cost=problem.cost(best) if best is not None else math.nan,
+        replications=oracle.simulated,
+        frontier=frontier_frame(problem, oracle.evaluations, best),
+    )
