@@ -94,7 +94,7 @@ def queue_scenario(
             "mode": "individual",
             "rework_probability": 0.0,
             "plan_decline_probability": 0.0,
-            "budget_decline_probability": 0.0,
+            "budget_declined_share": 0.0,
             "individual": {"delay_days": ZERO, "reviewer_minutes_per_plan": 0.0},
         },
         "budget_release": {
