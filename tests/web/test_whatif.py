@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -135,3 +137,18 @@ def test_uploads_larger_than_the_limit_are_refused_before_the_app() -> None:
     call("/session/abc/upload/1", b"50")
     call("/", b"100000")
     assert reached == ["/session/abc/upload/1", "/"]
+
+
+def test_serve_refuses_a_bad_scenario_in_one_line_before_listening(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run]\nhorizon_days = -1\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "ipcsim", "serve", str(bad), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    assert "bad.toml" in done.stderr

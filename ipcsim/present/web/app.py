@@ -126,9 +126,14 @@ def bounded_uploads(app: ASGIApp, max_bytes: int) -> ASGIApp:
     return wrapped
 
 
+def _plain(value: float) -> float:
+    """``value`` as an int when whole, so the page shows 730, not 730.0."""
+    return int(value) if float(value).is_integer() else value
+
+
 def _number(label: str, id: str, value: float, bound: str, step: float = 1) -> Tag:
     b = BOUNDS[bound]
-    return ui.input_numeric(id, label, value, min=b.low, max=b.high, step=step)
+    return ui.input_numeric(id, label, _plain(value), min=b.low, max=b.high, step=step)
 
 
 def _sidebar(choices: Mapping[str, str], selected: str, first: Scenario) -> Any:
@@ -276,10 +281,11 @@ def create_app(
                 return
             scenario = scenario_from_dict(raw, source=base().origin)
             with reactive.isolate():
-                ui.update_numeric("horizon", value=scenario.run.horizon_days)
+                ui.update_numeric("horizon", value=_plain(scenario.run.horizon_days))
                 ui.update_numeric("seed", value=scenario.run.seed)
                 ui.update_select("signoff_mode", selected=scenario.signoff.mode)
-                ui.update_numeric("panel_interval", value=scenario.signoff.panel.interval_days)
+                interval = _plain(scenario.signoff.panel.interval_days)
+                ui.update_numeric("panel_interval", value=interval)
                 ui.update_radio_buttons("demand_mode", selected="as_is")
 
         @render.ui
