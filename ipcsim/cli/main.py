@@ -6,7 +6,7 @@ exit status 2, never a traceback (:func:`ipcsim.cli._app.user_errors`).
 
 from __future__ import annotations
 
-from ipcsim.cli import breakeven, init, kpis, run, schema, validate
+from ipcsim.cli import breakeven, init, kpis, run, schema, serve, validate
 from ipcsim.cli import experiment as experiment_cli
 from ipcsim.cli import plan as plan_cli
 from ipcsim.cli import plot as plot_cli
@@ -21,7 +21,18 @@ def main() -> None:
 
 
 # One module per command; the order here is the order of ``ipcsim --help``.
-for _command in (init, run, validate, experiment_cli, plan_cli, plot_cli, breakeven, schema, kpis):
+for _command in (
+    init,
+    run,
+    validate,
+    experiment_cli,
+    plan_cli,
+    plot_cli,
+    breakeven,
+    schema,
+    kpis,
+    serve,
+):
     _command.register(app)
 
 

@@ -1,0 +1,564 @@
+"""The what-if page: a Shiny app over one scenario, its runs in worker processes.
+
+Each browser tab is its own Shiny session with its own temporary folder, inputs, run and
+results, so tabs never mix. The server only validates inputs, writes TOML and reads finished
+run folders; simulation, figures and the report are made by :mod:`ipcsim.present.web.jobs`
+workers.
+
+    scenario file or upload -> raw tables -> apply_what_if(inputs) -> TOML text
+        -> (download)  or  JobRunner.submit -> worker -> run folder
+        -> answer_html(summary) + the worker's figures + report.html (download)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from htmltools import Tag, TagList, tags
+from shiny import App, Inputs, Outputs, Session, reactive, render, ui
+
+from ipcsim.errors import ConfigError, IpcsimError
+from ipcsim.present.web.answer import answer_html
+from ipcsim.present.web.jobs import PAGE_FIGURES, Job, JobRunner
+from ipcsim.present.web.whatif import (
+    BOUNDS,
+    RoleChange,
+    WhatIf,
+    apply_what_if,
+    expected_referrals,
+    scenario_toml,
+)
+from ipcsim.scenario import Scenario
+from ipcsim.scenario.load import load_scenario, read_toml, scenario_from_dict
+
+__all__ = ["MAX_UPLOAD_BYTES", "bounded_uploads", "create_app"]
+
+MAX_UPLOAD_BYTES = 256 * 1024
+"""Largest scenario file the page accepts (the shipped ones are under 10 kB)."""
+
+POLL_S = 0.25
+"""Seconds between looks at a running job."""
+
+FIGURE_TITLES: Mapping[str, str] = {
+    "throughput": "Plans signed off and budgets released per quarter",
+    "waits_by_month": "Wait to first conversation by month of referral",
+    "utilisation": "Staff utilisation by role and month",
+}
+
+UPLOAD = "upload"
+"""Choice key of the uploaded scenario in the scenario list."""
+
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+def one_line(text: str) -> str:
+    """``text`` with its white space, new lines included, collapsed to single spaces."""
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class BaseScenario:
+    """A scenario the page starts from: its name, raw TOML tables and where it came from."""
+
+    name: str
+    raw: Mapping[str, Any]
+    origin: str
+
+
+def read_base(path: Path, *, name: str, origin: str) -> BaseScenario:
+    """Validate a scenario file as ``ipcsim run`` does and keep its raw tables.
+
+    Raises
+    ------
+    ConfigError
+        One line, naming ``origin`` rather than the file's path; also for a scenario that
+        names a warm-start file (``initial_state``), which the page does not take.
+    """
+    try:
+        load_scenario(path)
+        raw = read_toml(path)
+    except ConfigError as e:
+        raise ConfigError(one_line(str(e).replace(str(path), origin))) from e
+    sites = [t for t in (raw.get("sites") or {}).values() if isinstance(t, dict)]
+    if any("initial_state" in table for table in [raw, *sites]):
+        raise ConfigError(f"{origin}: initial_state: the page does not take warm-start files yet")
+    return BaseScenario(name=name, raw=raw, origin=origin)
+
+
+def bounded_uploads(app: ASGIApp, max_bytes: int) -> ASGIApp:
+    """Wrap an ASGI app so that upload requests larger than ``max_bytes`` are refused (413).
+
+    Shiny itself puts no limit on an upload; this stops a large one before it reaches disk.
+    """
+
+    async def wrapped(
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] == "http" and "/upload/" in scope.get("path", ""):
+            headers = dict(scope.get("headers") or [])
+            length = headers.get(b"content-length", b"")
+            if not length.isdigit() or int(length) > max_bytes:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 413,
+                        "headers": [(b"content-type", b"text/plain")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"scenario file too large"})
+                return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def _plain(value: float) -> float:
+    """``value`` as an int when whole, so the page shows 730, not 730.0."""
+    return int(value) if float(value).is_integer() else value
+
+
+def _number(label: str, id: str, value: float, bound: str, step: float = 1) -> Tag:
+    b = BOUNDS[bound]
+    return ui.input_numeric(id, label, _plain(value), min=b.low, max=b.high, step=step)
+
+
+def _sidebar(choices: Mapping[str, str], selected: str, first: Scenario) -> Any:
+    """The inputs, set to the values of ``first``, the scenario shown first."""
+    return ui.sidebar(
+        ui.input_select("scenario", "Scenario", dict(choices), selected=selected),
+        ui.input_file(
+            "upload", "…or upload a scenario TOML", accept=[".toml"], button_label="Upload"
+        ),
+        ui.output_ui("upload_error"),
+        tags.h5("Demand"),
+        ui.input_radio_buttons(
+            "demand_mode",
+            None,
+            {
+                "as_is": "As in the scenario",
+                "scale": "Scale each cohort",
+                "ramp": "Ramp: referrals a month from, to, over",
+            },
+        ),
+        ui.panel_conditional(
+            "input.demand_mode === 'scale'",
+            _number("Times the scenario's referrals", "demand_scale", 1.0, "demand_scale", 0.1),
+        ),
+        ui.panel_conditional(
+            "input.demand_mode === 'ramp'",
+            _number("From (referrals a month)", "ramp_from", 10, "ramp_referrals_per_month"),
+            _number("To (referrals a month)", "ramp_to", 20, "ramp_referrals_per_month"),
+            _number("Over (months)", "ramp_months", 12, "ramp_months"),
+        ),
+        tags.h5("Staff"),
+        ui.output_ui("staff_inputs"),
+        tags.h5("Sign-off"),
+        ui.input_select(
+            "signoff_mode",
+            "Mode",
+            {"panel": "Panel", "individual": "Individual", "sequential": "Sequential"},
+            selected=first.signoff.mode,
+        ),
+        _number(
+            "Panel sits every (days)",
+            "panel_interval",
+            first.signoff.panel.interval_days,
+            "panel_interval_days",
+        ),
+        tags.h5("Run"),
+        _number("Horizon (days)", "horizon", first.run.horizon_days, "horizon_days", 30),
+        _number("Seed", "seed", first.run.seed, "seed"),
+        ui.output_ui("expected"),
+        tags.div(
+            ui.input_action_button("run", "Run", class_="btn-primary"),
+            ui.input_action_button("cancel", "Cancel", disabled=True),
+            class_="d-flex gap-2",
+        ),
+        ui.output_ui("status"),
+        width=380,
+    )
+
+
+STYLE = """
+#answer .question { font-style: italic; font-size: 1.1rem; }
+#answer .warning { color: #8a4b00; font-weight: 600; }
+#answer .headline td { text-align: right; font-weight: 600; }
+.one-line-error { color: #b00020; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.figure img { max-width: 100%; }
+"""
+
+
+def create_app(
+    scenarios: Mapping[str, Path], *, selected: str, runner: JobRunner, workdir: Path
+) -> App:
+    """The what-if page as a Shiny app.
+
+    Parameters
+    ----------
+    scenarios
+        Scenario files the page offers, by name (shipped ``configs/*.toml`` and the one given
+        to ``ipcsim serve``).
+    selected
+        The name shown first.
+    runner
+        Runs the simulations in worker processes.
+    workdir
+        A temporary folder: each session makes its own folder in it, removed when the tab
+        closes.
+
+    Returns
+    -------
+    App
+        The Shiny app (an ASGI application).
+    """
+    names = {f"s{i}": name for i, name in enumerate(scenarios)}
+    paths = {key: scenarios[name] for key, name in names.items()}
+    first = next(key for key, name in names.items() if name == selected)
+    page = ui.page_sidebar(
+        _sidebar(names, first, load_scenario(paths[first])),
+        tags.style(STYLE),
+        ui.output_ui("answer"),
+        ui.output_ui("figures"),
+        tags.div(
+            ui.download_button("download_toml", "Download the scenario TOML"),
+            ui.download_button("download_report", "Download the HTML report"),
+            ui.output_ui("stale"),
+            class_="d-flex gap-2 align-items-center",
+        ),
+        title="ipcsim: what if?",
+    )
+
+    def server(input: Inputs, output: Outputs, session: Session) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="session-", dir=workdir))
+        uploaded: reactive.Value[BaseScenario | None] = reactive.value(None)
+        upload_message = reactive.value("")
+        job: reactive.Value[Job | None] = reactive.value(None)
+        shown: reactive.Value[Job | None] = reactive.value(None)
+        run_status = reactive.value(("idle", 0.0, ""))
+
+        def _end() -> None:
+            with reactive.isolate():
+                current = job.get()
+            if current is not None:
+                runner.cancel(current)
+            shutil.rmtree(folder, ignore_errors=True)
+
+        session.on_ended(_end)
+
+        @reactive.calc
+        def base() -> BaseScenario:
+            key = input.scenario()
+            if key == UPLOAD and uploaded.get() is not None:
+                return uploaded.get()  # type: ignore[return-value]
+            path = paths.get(key, paths[first])
+            return read_base(path, name=names.get(key, names[first]), origin=path.name)
+
+        @reactive.calc
+        def roles() -> list[tuple[str, Mapping[str, Any]]]:
+            return list((base().raw.get("workforce") or {}).items())
+
+        started = [False]  # the page opens with the first scenario's values already
+
+        @reactive.effect
+        def _defaults() -> None:
+            raw = base().raw
+            if not started[0]:
+                started[0] = True
+                return
+            scenario = scenario_from_dict(raw, source=base().origin)
+            with reactive.isolate():
+                ui.update_numeric("horizon", value=_plain(scenario.run.horizon_days))
+                ui.update_numeric("seed", value=scenario.run.seed)
+                ui.update_select("signoff_mode", selected=scenario.signoff.mode)
+                interval = _plain(scenario.signoff.panel.interval_days)
+                ui.update_numeric("panel_interval", value=interval)
+                ui.update_radio_buttons("demand_mode", selected="as_is")
+
+        @render.ui
+        def staff_inputs() -> TagList:
+            rows = []
+            for i, (role, table) in enumerate(roles()):
+                if table.get("headcount") == "unlimited":
+                    rows.append(tags.p(f"{role}: unlimited", class_="small"))
+                    continue
+                in_fte = "fte" in table
+                staff = table["fte"] if in_fte else table.get("headcount", 1)
+                rows.append(
+                    tags.div(
+                        _number(
+                            f"{role} ({'WTE' if in_fte else 'headcount'})",
+                            f"staff_{i}",
+                            staff,
+                            "fte" if in_fte else "headcount",
+                            0.1 if in_fte else 1,
+                        ),
+                        _number(
+                            "IPC share",
+                            f"share_{i}",
+                            table.get("ipc_share", 1.0),
+                            "ipc_share",
+                            0.05,
+                        ),
+                        class_="d-flex gap-2",
+                    )
+                )
+            return TagList(*rows)
+
+        def _value(id: str) -> Any:
+            return input[id]() if id in input else None
+
+        def _changed(value: Any, was: Any) -> Any:
+            return None if value is None or value == was else value
+
+        @reactive.calc
+        def what_if() -> WhatIf:
+            scenario = scenario_from_dict(base().raw, source=base().origin)
+            staff = {}
+            for i, (role, table) in enumerate(roles()):
+                was = table.get("fte", table.get("headcount", 1))
+                change = RoleChange(
+                    staff=_changed(_value(f"staff_{i}"), was),
+                    ipc_share=_changed(_value(f"share_{i}"), table.get("ipc_share", 1.0)),
+                )
+                if change != RoleChange():
+                    staff[role] = change
+            mode = input.demand_mode()
+            return WhatIf(
+                demand_mode=mode,
+                demand_scale=input.demand_scale() if mode == "scale" else 1.0,
+                ramp_from=input.ramp_from() or 0.0,
+                ramp_to=input.ramp_to() or 0.0,
+                ramp_months=int(input.ramp_months() or 1),
+                staff=staff,
+                signoff_mode=_changed(input.signoff_mode(), scenario.signoff.mode),
+                panel_interval_days=_changed(
+                    input.panel_interval(), scenario.signoff.panel.interval_days
+                ),
+                horizon_days=_changed(input.horizon(), scenario.run.horizon_days),
+                seed=_changed(input.seed(), scenario.run.seed),
+            )
+
+        @reactive.calc
+        def current() -> tuple[str, str, float]:
+            """``(toml text, error, expected referrals)`` of the inputs as they are now."""
+            chosen = base()
+            try:
+                data = apply_what_if(chosen.raw, what_if(), source=chosen.origin)
+            except IpcsimError as e:
+                return "", one_line(str(e)), 0.0
+            comment = (
+                f"Made by the ipcsim what-if page from {chosen.origin}.\n"
+                f"Reproduce the page's figures with: ipcsim run {chosen.name}-whatif.toml"
+            )
+            expected = expected_referrals(scenario_from_dict(data, source=chosen.origin))
+            return scenario_toml(data, comment=comment), "", expected
+
+        @render.ui
+        def expected() -> Tag:
+            text, error, count = current()
+            # data-inputs changes with every input the server has seen: tests wait on it.
+            digest = hashlib.sha256((text or error).encode()).hexdigest()[:16]
+            if error:
+                return tags.p(
+                    error,
+                    id="input-error",
+                    class_="one-line-error",
+                    title=error,
+                    data_inputs=digest,
+                )
+            return tags.p(
+                f"Up to {count:,.0f} referrals expected.",
+                id="expected-referrals",
+                data_inputs=digest,
+            )
+
+        @reactive.effect
+        @reactive.event(input.upload)
+        def _upload() -> None:
+            files = input.upload() or []
+            if not files:
+                return
+            info = files[0]
+            name = Path(str(info["name"])).name
+            if int(info["size"]) > MAX_UPLOAD_BYTES:
+                upload_message.set(f"{name}: larger than {MAX_UPLOAD_BYTES // 1024} kB")
+                return
+            target = folder / "upload.toml"
+            shutil.copyfile(info["datapath"], target)
+            try:
+                chosen = read_base(target, name=Path(name).stem, origin=name)
+            except ConfigError as e:
+                upload_message.set(str(e))
+                return
+            upload_message.set("")
+            uploaded.set(chosen)
+            choices = {**names, UPLOAD: f"{chosen.name} (uploaded)"}
+            ui.update_select("scenario", choices=choices, selected=UPLOAD)
+
+        @render.ui
+        def upload_error() -> Tag | None:
+            text = upload_message.get()
+            if not text:
+                return None
+            return tags.p(text, id="upload-error", class_="one-line-error", title=text)
+
+        @reactive.effect
+        @reactive.event(input.run)
+        def _run() -> None:
+            text, error, _ = current()
+            if error:
+                run_status.set(("failed", 0.0, error))
+                return
+            running = job.get()
+            if running is not None:
+                runner.cancel(running)
+            job.set(runner.submit(text, folder))
+            run_status.set(("queued", 0.0, ""))
+            ui.update_action_button("run", disabled=True)
+            ui.update_action_button("cancel", disabled=False)
+
+        @reactive.effect
+        @reactive.event(input.cancel)
+        def _cancel() -> None:
+            running = job.get()
+            if running is not None:
+                runner.cancel(running)
+                job.set(None)
+                run_status.set(("cancelled", 0.0, "Run cancelled."))
+            ui.update_action_button("run", disabled=False)
+            ui.update_action_button("cancel", disabled=True)
+
+        @reactive.effect
+        def _watch() -> None:
+            running = job.get()
+            if running is None:
+                return
+            state = runner.poll(running)
+            if state in ("queued", "running"):
+                run_status.set((state, float(running.progress.value), ""))
+                reactive.invalidate_later(POLL_S)
+                return
+            job.set(None)
+            ui.update_action_button("run", disabled=False)
+            ui.update_action_button("cancel", disabled=True)
+            if state == "done":
+                shown.set(running)
+                run_status.set(("done", 1.0, ""))
+            else:
+                run_status.set((state, 0.0, running.error))
+
+        @render.ui
+        def status() -> Tag:
+            state, share, text = run_status.get()
+            if state == "running":
+                return tags.div(
+                    tags.progress(value=f"{share:.3f}", max="1", class_="w-100"),
+                    tags.p(f"Running… {100 * share:.0f}% of the horizon simulated"),
+                    id="run-status",
+                    data_state=state,
+                )
+            words = {
+                "idle": "",
+                "queued": "Queued: waiting for a free worker…",
+                "done": "Done.",
+                "cancelled": text,
+                "failed": f"The run failed: {text}",
+            }[state]
+            css = "one-line-error" if state == "failed" else ""
+            return tags.div(tags.p(words, class_=css), id="run-status", data_state=state)
+
+        def _shown_scenario() -> tuple[Job, Any, dict[str, Any]] | None:
+            done = shown.get()
+            if done is None:
+                return None
+            text = done.toml_path.read_text(encoding="utf-8")
+            scenario = scenario_from_dict(tomllib.loads(text), source="the page's run")
+            manifest = json.loads((done.run_folder / "manifest.json").read_text("utf-8"))
+            return done, scenario, manifest
+
+        @render.ui
+        def answer() -> Tag:
+            found = _shown_scenario()
+            if found is None:
+                return tags.section(
+                    tags.h2("The answer"),
+                    tags.p("Choose the inputs on the left and press Run."),
+                    id="answer-card",
+                    data_run="",
+                )
+            done, scenario, manifest = found
+            return answer_html(
+                done.summary(),
+                scenario,
+                seed=int(manifest["seed"]),
+                config_hash=str(manifest.get("config_hash", "")),
+                run_id=done.id,
+            )
+
+        @render.ui
+        def figures() -> TagList:
+            done = shown.get()
+            if done is None:
+                return TagList()
+            figures = []
+            for kind in PAGE_FIGURES:
+                path = done.run_folder / "plots" / f"{kind}.png"
+                if not path.exists():
+                    continue
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                figures.append(
+                    tags.figure(
+                        tags.img(src=f"data:image/png;base64,{data}", alt=FIGURE_TITLES[kind]),
+                        tags.figcaption(FIGURE_TITLES[kind]),
+                        class_="figure",
+                        id=f"figure-{kind}",
+                    )
+                )
+            return TagList(*figures)
+
+        @render.ui
+        def stale() -> Tag | None:
+            done = shown.get()
+            text, _, _ = current()
+            if done is None or text == done.toml_path.read_text(encoding="utf-8"):
+                return None
+            return tags.span(
+                "The inputs changed since the run shown: the TOML has the new inputs.",
+                id="stale-note",
+                class_="text-muted small",
+            )
+
+        @render.download_button(
+            filename=lambda: f"{base().name}-whatif.toml", media_type="text/plain"
+        )
+        def download_toml() -> Any:
+            text, error, _ = current()
+            if error:
+                raise ConfigError(error)
+            yield text
+
+        @render.download_button(
+            filename=lambda: f"{base().name}-report.html", media_type="text/html"
+        )
+        async def download_report() -> Any:
+            done = shown.get()
+            if done is None:
+                raise ConfigError("run the scenario first: the report is of the run shown")
+            path = await runner.report(done)
+            yield path.read_bytes()
+
+    return App(page, server)

@@ -1,0 +1,283 @@
+"""The what-if page in a real browser: Playwright drives headless Debian Chromium.
+
+One server (``ipcsim serve`` on a free port, from the project folder so the shipped scenarios
+are offered) and one browser serve the module; each test opens its own tab, which is its own
+Shiny session. Chromium is installed by ``scripts/ensure-chromium`` when absent; the tests skip,
+saying why, only when that is impossible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ENSURE = ROOT / "scripts" / "ensure-chromium"
+RUN_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Chromium, installed by scripts/ensure-chromium when absent (skip if impossible)."""
+    if not CHROMIUM.exists():
+        found = subprocess.run(
+            ["bash", str(ENSURE)], capture_output=True, text=True, timeout=900, check=False
+        )
+        if found.returncode != 0 or not CHROMIUM.exists():
+            tail = (found.stderr or found.stdout).strip().splitlines()[-3:]
+            pytest.skip(
+                "headless Chromium is not installed and scripts/ensure-chromium could not "
+                f"install it (exit {found.returncode}): {' | '.join(tail)}"
+            )
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``ipcsim serve`` on a free port; stopped (SIGINT, as Ctrl+C) after the module.
+
+    Its output goes to a file (a pipe nobody reads would fill and stall the server); a test
+    that fails shows the file's tail.
+    """
+    port = _free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ipcsim", "serve", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"ipcsim serve did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+    yield url
+    sys.stderr.write(log.read_text()[-3000:])  # pytest shows it when the module fails
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a hung server is a failure
+        process.kill()
+        pytest.fail("ipcsim serve did not stop on SIGINT")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=str(chromium), headless=True, args=["--no-sandbox"]
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(RUN_TIMEOUT_MS)
+    tab.goto(server)
+    tab.wait_for_selector("#staff_0")
+    tab.wait_for_selector("#expected-referrals")
+    yield tab
+    context.close()
+
+
+# --------------------------------------------------------------------------- helpers
+def _inputs_seen(page: Any) -> str:
+    return str(page.get_attribute("#expected [data-inputs]", "data-inputs"))
+
+
+def set_number(page: Any, selector: str, value: float) -> None:
+    """Type a number and wait until the server has seen it (the inputs' digest changes)."""
+    before = _inputs_seen(page)
+    page.fill(selector, str(value))
+    page.press(selector, "Tab")
+    page.wait_for_function(
+        "before => document.querySelector('#expected [data-inputs]')"
+        "?.getAttribute('data-inputs') !== before",
+        arg=before,
+    )
+
+
+def run(page: Any) -> dict[str, Any]:
+    """Press Run, wait for a new answer, return its figures' exact values by element id."""
+    before = page.get_attribute("#answer-card", "data-run") or ""
+    page.click("#run")
+    page.wait_for_function(
+        "before => { const a = document.querySelector('#answer-card[data-run]');"
+        " return a && a.getAttribute('data-run') && a.getAttribute('data-run') !== before; }",
+        arg=before,
+        timeout=RUN_TIMEOUT_MS,
+    )
+    return shown_values(page)
+
+
+def shown_values(page: Any) -> dict[str, Any]:
+    values = page.eval_on_selector_all(
+        "#answer-card [data-value]", "els => els.map(e => [e.id, e.getAttribute('data-value')])"
+    )
+    return {key: json.loads(value) for key, value in values}
+
+
+# --------------------------------------------------------------------------- tests
+def test_the_page_loads_with_the_demonstrator_and_its_staff(page: Any) -> None:
+    assert "what if" in page.title().lower() or page.locator("text=what if").count()
+    assert page.input_value("#scenario") == page.eval_on_selector(
+        "#scenario", "s => [...s.options].find(o => o.text === 'demonstrator_site').value"
+    )
+    assert page.input_value("#staff_0") == "2"  # two planners (P58)
+    assert "planner" in page.inner_text("#staff_inputs")
+    assert "Up to" in page.inner_text("#expected-referrals")
+
+
+def test_fewer_planners_make_the_wait_longer(page: Any) -> None:
+    two = run(page)
+    set_number(page, "#staff_0", 1)
+    one = run(page)
+    # Demonstrator, seed 20160401: median 16.07 -> 16.44 days, p90 20.5 -> 21.5 days
+    # (one planner's IPC time is 80 % busy instead of 40 %).
+    assert one["kpi-wait-p50"] > two["kpi-wait-p50"]
+    assert one["kpi-wait-p90"] > two["kpi-wait-p90"]
+    assert page.locator("#figure-throughput img").count() == 1
+    assert page.locator("#figure-utilisation img").count() == 1
+
+
+def test_a_bad_upload_shows_one_line_next_to_the_upload(page: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "mine.toml"
+    text = (ROOT / "configs" / "demonstrator_site.toml").read_text(encoding="utf-8")
+    bad.write_text(text.replace("headcount = 2 ", "headcont = 2 ", 1), encoding="utf-8")
+    page.set_input_files("#upload", str(bad))
+    error = page.wait_for_selector("#upload-error")
+    message = error.inner_text()
+    assert "\n" not in message.strip()
+    assert "mine.toml" in message and "headcont" in message
+    assert "Traceback" not in page.content()
+    assert str(tmp_path) not in message  # the user's name for the file, not a server path
+    # The page still answers: the shipped scenario stays selected and runnable.
+    assert page.input_value("#staff_0") == "2"
+
+
+def test_a_good_upload_is_offered_and_run(page: Any, tmp_path: Path) -> None:
+    mine = tmp_path / "small_site.toml"
+    text = (ROOT / "configs" / "demonstrator_site.toml").read_text(encoding="utf-8")
+    mine.write_text(text.replace("horizon_days = 730", "horizon_days = 200"), encoding="utf-8")
+    page.set_input_files("#upload", str(mine))
+    page.wait_for_function("document.querySelector('#scenario').value === 'upload'")
+    page.wait_for_function("document.querySelector('#horizon').value === '200'")
+    values = run(page)
+    assert values["kpi-plans-12m"] >= 0
+    assert "200 days" in page.inner_text("#run-identity")
+
+
+def test_the_downloaded_toml_reproduces_the_page(page: Any, tmp_path: Path) -> None:
+    # Three inputs changed: planners, panel cadence, horizon.
+    set_number(page, "#staff_0", 3)
+    set_number(page, "#panel_interval", 7)
+    set_number(page, "#horizon", 400)
+    shown = run(page)
+    config_hash = page.get_attribute("#run-identity", "data-config-hash")
+    with page.expect_download() as download:
+        page.click("#download_toml")
+    toml = tmp_path / "page.toml"
+    download.value.save_as(toml)
+    with page.expect_download() as report:
+        page.click("#download_report")
+    report.value.save_as(tmp_path / "report.html")
+    assert "<html" in (tmp_path / "report.html").read_text(encoding="utf-8")[:2000].lower()
+
+    out = tmp_path / "cli"
+    done = subprocess.run(
+        [sys.executable, "-m", "ipcsim", "run", str(toml), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "120"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    wait = summary["waits_days"]["referral_to_first_conversation"]
+    last = summary["last_12_months"]
+    assert shown == {
+        "kpi-wait-p50": wait["p50"],
+        "kpi-wait-p90": wait["p90"],
+        "kpi-still-waiting": wait["still_waiting"],
+        "kpi-within-8w": wait["share_within_8w"],
+        "kpi-plans-12m": last["plans_signed_off"],
+        "kpi-budgets-12m": last["budgets_released"],
+        "kpi-cost": summary["staff_cost_per_person_gbp"]["total"],
+    }
+    assert manifest["config_hash"] == config_hash
+    assert manifest["config"]["workforce"]["planner"]["headcount"] == 3
+
+
+def test_the_page_responds_while_a_run_goes_and_the_run_cancels(page: Any) -> None:
+    # The demonstrator's demand ramped from 300 to 600 referrals a month over a year, with
+    # planners to match: about 12,000 referrals, a few seconds of simulation.
+    page.check("input[name=demand_mode][value=ramp]")
+    set_number(page, "#ramp_from", 300)
+    set_number(page, "#ramp_to", 600)
+    set_number(page, "#staff_0", 50)
+    page.click("#run")
+    page.wait_for_selector("#run-status[data-state=running]")
+    started = time.monotonic()
+    before = page.inner_text("#expected-referrals")
+    set_number(page, "#horizon", 700)  # the server answers while the run goes
+    answered_s = time.monotonic() - started
+    assert page.inner_text("#expected-referrals") != before
+    assert page.get_attribute("#run-status", "data-state") == "running"
+    assert answered_s < 5
+    page.click("#cancel")
+    page.wait_for_selector("#run-status[data-state=cancelled]")
+    assert page.is_enabled("#run")
+
+
+def test_two_tabs_keep_their_own_results(browser: Any, server: str) -> None:
+    context = browser.new_context()
+    try:
+        first, second = context.new_page(), context.new_page()
+        for tab in (first, second):
+            tab.set_default_timeout(RUN_TIMEOUT_MS)
+            tab.goto(server)
+            tab.wait_for_selector("#expected-referrals")
+        set_number(second, "#staff_0", 1)
+        a, b = run(first), run(second)
+        assert a != b
+        assert first.input_value("#staff_0") == "2"
+        assert shown_values(first) == a  # the second tab's run did not land in the first
+    finally:
+        context.close()

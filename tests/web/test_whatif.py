@@ -1,0 +1,154 @@
+"""The page's inputs as data: bounded, applied to the TOML tables, written back as TOML."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ipcsim.errors import ConfigError
+from ipcsim.present.web.app import bounded_uploads, read_base
+from ipcsim.present.web.whatif import (
+    MAX_EXPECTED_REFERRALS,
+    RoleChange,
+    WhatIf,
+    apply_what_if,
+    expected_referrals,
+    scenario_toml,
+)
+from ipcsim.scenario.load import read_toml, scenario_from_dict, scenario_hash
+from tests.conftest import CONFIGS, ROOT
+
+DEMONSTRATOR = ROOT / "configs" / "demonstrator_site.toml"
+
+
+def _raw(path: Path = DEMONSTRATOR) -> dict[str, Any]:
+    return read_toml(path)
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_every_shipped_scenario_round_trips_through_the_page_unchanged(path: Path) -> None:
+    raw = _raw(path)
+    data = apply_what_if(raw, WhatIf(), source=path.name)
+    again = tomllib.loads(scenario_toml(data, comment="from the page"))
+    assert again == raw
+    assert scenario_hash(scenario_from_dict(again)) == scenario_hash(scenario_from_dict(raw))
+
+
+def test_changes_land_in_the_tables_and_the_original_is_left_alone() -> None:
+    raw = _raw()
+    what = WhatIf(
+        staff={"planner": RoleChange(staff=1, ipc_share=0.25)},
+        signoff_mode="individual",
+        panel_interval_days=7,
+        horizon_days=365,
+        seed=5,
+    )
+    scenario = scenario_from_dict(apply_what_if(raw, what, source="x"))
+    assert scenario.workforce["planner"].headcount == 1
+    assert scenario.workforce["planner"].ipc_share == 0.25
+    assert scenario.signoff.mode == "individual"
+    assert scenario.signoff.panel.interval_days == 7
+    assert (scenario.run.horizon_days, scenario.run.seed) == (365, 5)
+    assert raw["workforce"]["planner"]["headcount"] == 2
+
+
+def test_scale_multiplies_every_cohort_and_a_ramp_shares_the_total_by_rate() -> None:
+    raw = _raw()
+    scaled = scenario_from_dict(
+        apply_what_if(raw, WhatIf(demand_mode="scale", demand_scale=2.0), source="x")
+    )
+    assert scaled.cohorts["ltc_frailty"].referrals_per_month == 12.0
+    ramp = WhatIf(demand_mode="ramp", ramp_from=24.0, ramp_to=48.0, ramp_months=4)
+    ramped = scenario_from_dict(apply_what_if(raw, ramp, source="x"))
+    points = [p.referrals_per_month for p in ramped.cohorts["ltc_frailty"].referral_schedule]
+    assert points == [12.0, 15.0, 18.0, 21.0, 24.0]  # 6 of the 12 a month: half the total
+    total = sum(c.referral_schedule[-1].referrals_per_month for c in ramped.cohorts.values())
+    assert total == pytest.approx(48.0)
+
+
+@pytest.mark.parametrize(
+    "what, words",
+    [
+        (WhatIf(demand_mode="scale", demand_scale=50.0), "demand scale: must be 0.1 to 10"),
+        (WhatIf(demand_mode="ramp", ramp_to=1e9), "ramp to: must be 0 to 2,000"),
+        (WhatIf(staff={"planner": RoleChange(staff=10_000)}), "planner: must be 0 to 500"),
+        (WhatIf(staff={"planner": RoleChange(ipc_share=float("nan"))}), "IPC share"),
+        (WhatIf(horizon_days=100_000), "horizon: must be 30 to 1,826"),
+        (WhatIf(staff={"wizard": RoleChange(staff=1)}), "no role 'wizard'"),
+        (
+            WhatIf(demand_mode="ramp", ramp_from=2000, ramp_to=2000, horizon_days=1826),
+            "the page runs at most",
+        ),
+    ],
+)
+def test_every_input_is_bounded(what: WhatIf, words: str) -> None:
+    raw = _raw()
+    if what.horizon_days == 1826:  # the demonstrator costs two set-up years only
+        raw.pop("economics")
+    with pytest.raises(ConfigError, match=words):
+        apply_what_if(raw, what, source="x")
+
+
+def test_expected_referrals_bound_the_referrals_of_a_run() -> None:
+    scenario = scenario_from_dict(_raw())
+    assert expected_referrals(scenario) == pytest.approx(12.0 * 730 / (365.25 / 12))
+    assert expected_referrals(scenario) < MAX_EXPECTED_REFERRALS
+
+
+def test_a_bad_file_is_one_line_naming_the_person_s_file(tmp_path: Path) -> None:
+    bad = tmp_path / "upload.toml"
+    bad.write_text(DEMONSTRATOR.read_text().replace("headcount = 2", "headcont = 2", 1))
+    with pytest.raises(ConfigError) as caught:
+        read_base(bad, name="mine", origin="mine.toml")
+    assert "\n" not in str(caught.value)
+    assert "mine.toml" in str(caught.value) and str(tmp_path) not in str(caught.value)
+    bad.write_text("[run\n")
+    with pytest.raises(ConfigError, match="mine.toml: malformed TOML"):
+        read_base(bad, name="mine", origin="mine.toml")
+
+
+def test_uploads_larger_than_the_limit_are_refused_before_the_app() -> None:
+    reached: list[str] = []
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {}
+
+    wrapped = bounded_uploads(app, max_bytes=100)
+
+    def call(path: str, length: bytes) -> None:
+        scope = {"type": "http", "path": path, "headers": [(b"content-length", length)]}
+        asyncio.run(wrapped(scope, receive, send))
+
+    call("/session/abc/upload/1", b"1000")
+    assert sent[0]["status"] == 413 and not reached
+    call("/session/abc/upload/1", b"50")
+    call("/", b"100000")
+    assert reached == ["/session/abc/upload/1", "/"]
+
+
+def test_serve_refuses_a_bad_scenario_in_one_line_before_listening(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run]\nhorizon_days = -1\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "ipcsim", "serve", str(bad), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    assert "bad.toml" in done.stderr
