@@ -1,7 +1,7 @@
 # ipcsim: two commands on a fresh machine with python3 (3.11+) and the package registries.
 #   make run    set up .venv (runtime packages only) and run the demonstrator scenario
 #   make test   set up .venv, lint, type-check and run the fast test suite
-#   make validate / make bench   slow validation tests / benchmarks (never part of make test)
+#   make validate / make bench   slow and validation tests / benchmarks (never part of make test)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -45,7 +45,7 @@ test: lint
 	$(BIN)/python -m pytest -m "not slow" -q
 
 validate: setup
-	$(BIN)/python -m pytest -m "validation" -q
+	$(BIN)/python -m pytest -m "slow or validation" -q
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

@@ -505,6 +505,7 @@ def test_resume_after_the_process_is_killed(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- CRN
 
 
+@pytest.mark.slow  # make validate; kept out of make test's 10 minutes
 def test_common_random_numbers_narrow_paired_differences(tmp_path: Path) -> None:
     # A staffing change (2 -> 3 planners) below saturation: with CRN both scenarios see the
     # same referrals with the same draws, so their outputs move together.
@@ -533,6 +534,7 @@ def test_common_random_numbers_narrow_paired_differences(tmp_path: Path) -> None
 # --------------------------------------------------------------------------- replications
 
 
+@pytest.mark.slow  # make validate; kept out of make test's 10 minutes
 def test_automatic_replications_stop_at_the_precision_asked(tmp_path: Path) -> None:
     precision = 0.1
     plan = make_plan(
@@ -697,6 +699,7 @@ def experiment_cli(*args: str, columns: int = 200) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow  # make validate; kept out of make test's 10 minutes
 def test_cli_runs_resumes_and_refuses(tmp_path: Path) -> None:
     out = tmp_path / "cli"
     spec = "experiments/planner_capacity/experiment.toml"

@@ -154,6 +154,7 @@ def _tandem(tmp_path: Path) -> Path:
     return write_case(tmp_path, scenario, TANDEM_PLAN)
 
 
+@pytest.mark.slow  # make validate; kept out of make test's 10 minutes
 def test_on_two_roles_the_planner_agrees_with_the_exhaustive_grid(tmp_path: Path) -> None:
     path = _tandem(tmp_path)
     problem = prepare_plan(load_plan_spec(path), spec_path=path)

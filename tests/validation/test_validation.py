@@ -621,6 +621,7 @@ SLOW_TANDEM = TandemCase(
 )
 
 
+@pytest.mark.slow  # make validate; kept out of make test's 10 minutes
 @pytest.mark.validation
 def test_three_stage_tandem_agrees_with_ciw() -> None:
     check_tandem_against_ciw(FAST_TANDEM)

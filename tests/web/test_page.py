@@ -266,6 +266,7 @@ def test_the_page_responds_while_a_run_goes_and_the_run_cancels(page: Any) -> No
     assert page.is_enabled("#run")
 
 
+@pytest.mark.slow  # make validate; kept out of make test's 10 minutes
 def test_two_tabs_keep_their_own_results(browser: Any, server: str) -> None:
     context = browser.new_context()
     try:
