@@ -120,6 +120,7 @@ def mmc_scenario(customers: int, seed: int) -> Any:
                     },
                     "withdrawal_probability_before_first_session": 0.0,
                     "withdrawal_hazard_per_month_waiting": 0.0,
+                    "disengagement_hazard_per_month": 0.0,
                     "budget_probability": 0.0,
                     "plan_renewal_probability": 0.0,
                 }
@@ -131,6 +132,8 @@ def mmc_scenario(customers: int, seed: int) -> Any:
             "pathway": {
                 "invitation": {"delay_days": zero},
                 "incomplete_referral_probability": 0.0,
+                "implementation_follow_up_probability": 0.0,
+                "service_unavailable_probability": 0.0,
                 "consent_to_first_appointment_days": zero,
                 "plan_writing": {"effort_hours": {}},
                 "circulation": {"contacts": zero},

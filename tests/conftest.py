@@ -73,6 +73,7 @@ def deterministic_changes(headcount: int | str = "unlimited") -> dict[str, Any]:
         "session_gap_days": {"dist": "fixed", "value": 2},
         "withdrawal_probability_before_first_session": 0.0,
         "withdrawal_hazard_per_month_waiting": 0.0,
+        "disengagement_hazard_per_month": 0.0,
         "budget_probability": 1.0,
         "budget_type_split": {"direct_payment": 1.0, "notional": 0.0, "third_party": 0.0},
         "plan_renewal_probability": 0.0,
@@ -86,6 +87,8 @@ def deterministic_changes(headcount: int | str = "unlimited") -> dict[str, Any]:
             "referral": {"delay_days": {"dist": "fixed", "value": 1}},
             "invitation": {"delay_days": {"dist": "fixed", "value": 2}},
             "incomplete_referral_probability": 0.0,
+            "implementation_follow_up_probability": 0.0,
+            "service_unavailable_probability": 0.0,
             "consent_to_first_appointment_days": {"dist": "fixed", "value": 7},
             "plan_writing": {"effort_hours": {"planner": 2.0}},
             "circulation": {

@@ -135,6 +135,7 @@ COHORT_PARAMETER_LABELS: tuple[tuple[str, str], ...] = (
     ("offer_acceptance", "accept the offer"),
     ("sessions", "planning sessions"),
     ("withdrawal_hazard_per_month_waiting", "withdraw per month waiting"),
+    ("disengagement_hazard_per_month", "disengage per month planning"),
     ("budget_probability", "P(budget | plan)"),
 )
 """A cohort's key parameters (field, column header) in the report's cohort table, in order."""

@@ -56,6 +56,11 @@ class PersonDraws:
     payment_operational: bool
     plan_lives: float
     exit_after_days: float
+    disengages_after_days: float
+    """Days from the start of planning until the person would disengage (P53 family)."""
+    follows_up: bool
+    service_unavailable: bool
+    service_wait_days: float
     efforts: dict[str, Efforts]
 
 
@@ -190,6 +195,16 @@ class CohortDraws:
         self.exit_after = self._waiting_time(
             "caseload_exit", cohort.exit_hazard_per_year, DAYS_PER_YEAR
         )
+        self.disengages_after = self._waiting_time(
+            "disengagement", cohort.disengagement_hazard_per_month, DAYS_PER_MONTH
+        )
+        self.follows_up = chance(
+            "implementation_follow_up", pathway.implementation_follow_up_probability
+        )
+        self.service_unavailable = chance(
+            "service_unavailable", pathway.service_unavailable_probability
+        )
+        self.service_wait = draw("service_wait", pathway.service_unavailable_wait_days)
 
     # ----------------------------------------------------------------- binding
     def _stream(
@@ -307,6 +322,10 @@ class CohortDraws:
             payment_operational=next(self.payment_operational) < release_probability,
             plan_lives=next(self.plan_lives),
             exit_after_days=next(self.exit_after),
+            disengages_after_days=next(self.disengages_after),
+            follows_up=next(self.follows_up),
+            service_unavailable=next(self.service_unavailable),
+            service_wait_days=next(self.service_wait),
             efforts=efforts,
         )
 

@@ -54,7 +54,10 @@ def journey(
        practitioner chases missing referral information, then holds the first planning
        conversation.
     4. Planning conversations: later conversations with the same practitioner, each after
-       a gap.
+       a gap. From the first conversation on, the person may disengage (a monthly hazard,
+       the P53 family): it is noticed after each gap, each sign-off decision and budget
+       setting, and the person leaves on the day they disengaged; staff work already booked
+       by then counts.
     5. Plan writing.
     6. Circulation of the plan to other services.
     7. Sign-off (panel sitting, individual or sequential: :mod:`ipcsim.engine.signoff`),
@@ -63,7 +66,10 @@ def journey(
     8. Budget setting, for those who want a budget and are not declined one.
     9. Budget release: waiting for money in the site's budget pot
        (:mod:`ipcsim.engine.budget_pot`), payment set-up, processing.
-    10. The plan in place: reviews under the site's policy and re-planning conversations
+    10. The plan in place. Its implementation (its own process, :func:`_implementation`):
+        the lead practitioner may follow it up (P48), and the chosen service may be
+        unavailable, so the person waits and re-plans (P52). Reviews under the site's policy
+        and re-planning conversations
         that renew the plan at the end of each of its lives, with the same practitioner
         (their own process, :func:`_plan_in_place`), until the plan is not renewed or the
         person leaves the caseload (death, moving away, no longer eligible).
@@ -91,6 +97,9 @@ def journey(
     lead_pool = site.pools[pathway.lead_role]
     ahead = _AHEAD[entered_at]
     planner: StaffMember | None = None
+    # The day the person would disengage: counted from the first conversation, or from now
+    # for someone already past planning at the start date.
+    leaves_day = math.inf if "plan_written" in ahead else env.now + draws.disengages_after_days
 
     # 1. Referral and information gathering.
     if "referred" in ahead:
@@ -114,9 +123,13 @@ def journey(
         if allocated is None:
             return
         planner = allocated
+        leaves_day = env.now + draws.disengages_after_days
         # 4. Later conversations with the same practitioner.
         for gap, hours in zip(draws.gap_days, draws.session_hours[1:], strict=True):
             yield env.timeout(gap)
+            if leaves_day <= env.now:
+                _disengage_planning(person, lead_pool, planner, leaves_day)
+                return
             planner = yield from _work(
                 runtime, person, lead_pool, "conversation", hours * site.session_multiplier(),
                 member=planner,
@@ -141,7 +154,15 @@ def journey(
         submission = 0
         last = config.signoff.max_submissions - 1
         while True:
+            if leaves_day <= env.now:  # while the plan was written, circulated or reworked
+                _disengage_planning(person, lead_pool, planner, leaves_day)
+                return
+            if submission == 0:
+                person.submitted_day = env.now
             yield from signoff.submit(person, draws, submission)
+            if leaves_day <= env.now:  # while the plan waited for its decision
+                _disengage_planning(person, lead_pool, planner, leaves_day)
+                return
             if draws.plan_declined[submission]:
                 if planner is not None:
                     lead_pool.close_case(planner)
@@ -174,8 +195,14 @@ def journey(
         # 8. Budget setting.
         if not draws.wants_budget:
             person.end("plan_in_place", "no_budget", env.now)
+            _start_implementation(runtime, person, site, draws, planner)
             return
         planner = yield from _activity(runtime, person, site, "budget_setting", draws, planner)
+        if leaves_day <= env.now:
+            # The plan stays in place; the person gave up on the budget.
+            person.end("plan_in_place", "disengaged_before_budget", leaves_day)
+            _start_implementation(runtime, person, site, draws, planner)
+            return
         person.budget_agreed_day = env.now
     # 9. Budget release: the budget pot, payment set-up and processing.
     person.budget_type = draws.budget_type
@@ -189,12 +216,23 @@ def journey(
     yield env.timeout(draws.payment_processing_days)
     if not draws.payment_operational:
         person.end("plan_in_place", "payment_not_operational", env.now)
+        _start_implementation(runtime, person, site, draws, planner)
         return
     person.budget_released_day = env.now
     person.end("budget_in_place", "budget_released", env.now)
+    _start_implementation(runtime, person, site, draws, planner)
     # 11. Budget renewals at the end of each budget period while the plan is in place.
     if config.cohorts[person.cohort].budget_renewal == "recurring":
         yield from _budget_renewals(runtime, person, site, draws, planner, plan_end_day)
+
+
+def _disengage_planning(
+    person: PersonRecord, lead_pool: StaffPool, planner: StaffMember | None, day: float
+) -> None:
+    """The person disengaged on ``day``, before their plan was signed off."""
+    if planner is not None:
+        lead_pool.close_case(planner)
+    person.end("withdrawn", "disengaged_during_planning", day)
 
 
 # ----------------------------------------------------------------- allocation and reviews
@@ -280,6 +318,50 @@ def _start_plan_in_place(
     if min(first_review, first_renewal) < min(end, runtime.horizon_days):
         env.process(_plan_in_place(runtime, person, site, planner, duration, end))
     return end
+
+
+def _start_implementation(
+    runtime: Runtime,
+    person: PersonRecord,
+    site: SiteRuntime,
+    draws: PersonDraws,
+    planner: StaffMember | None,
+) -> None:
+    """Put the plan into action, in a process of its own if there is work to do (P48, P52)."""
+    pathway = site.config.pathway
+    follow_up = draws.follows_up and pathway.implementation_follow_up_hours > 0
+    if (follow_up or draws.service_unavailable) and runtime.env.now < runtime.horizon_days:
+        runtime.env.process(_implementation(runtime, person, site, draws, planner, follow_up))
+
+
+def _implementation(
+    runtime: Runtime,
+    person: PersonRecord,
+    site: SiteRuntime,
+    draws: PersonDraws,
+    planner: StaffMember | None,
+    follow_up: bool,
+) -> Process:
+    """The plan put into action, once its budget is settled (or there is none).
+
+    1. The lead practitioner follows the implementation up (P48), at once.
+    2. If the service the person chose is unavailable (oversubscribed, a closed list: P52),
+       they wait for it, then re-plan around it with the lead practitioner.
+    """
+    pathway = site.config.pathway
+    lead_pool = site.pools[pathway.lead_role]
+    if follow_up:
+        planner = yield from _work(
+            runtime, person, lead_pool, "implementation_follow_up",
+            pathway.implementation_follow_up_hours, member=planner, kind="review",
+        )  # fmt: skip
+    if draws.service_unavailable:
+        yield runtime.diary.event_at(runtime.env.now + draws.service_wait_days)
+        if pathway.service_replan_hours > 0:
+            yield from _work(
+                runtime, person, lead_pool, "service_replanning",
+                pathway.service_replan_hours, member=planner, kind="review",
+            )  # fmt: skip
 
 
 def _plan_life_days(plan_duration_months: float | str) -> float:

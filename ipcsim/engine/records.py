@@ -33,6 +33,7 @@ NAN = math.nan
 _FLOAT_FIELDS = (
     *MILESTONES,
     "end_day",
+    "submitted_day",
     "budget_amount_gbp",
     "budget_held_days",
     "plan_end_day",
@@ -150,6 +151,7 @@ class PersonRecord:
     budget_agreed_day = _Cell()
     budget_released_day = _Cell()
     end_day = _Cell()
+    submitted_day = _Cell()
     budget_amount_gbp = _Cell()
     budget_held_days = _Cell()
     sessions_planned = _Cell()
@@ -388,6 +390,7 @@ class EventLog:
         data["end_state"] = self._categorical("states", _view(columns["end_state"]))
         data["exit_reason"] = self._categorical("reasons", _view(columns["exit_reason"]))
         data["end_day"] = _view(columns["end_day"])
+        data["submitted_day"] = _view(columns["submitted_day"])
         data["lead_practitioner"] = self._categorical(
             "members", _view(columns["lead_practitioner"])
         )
@@ -510,6 +513,7 @@ def _people_columns(role_names: list[str]) -> list[str]:
         "end_state",
         "exit_reason",
         "end_day",
+        "submitted_day",
         "lead_practitioner",
         "sessions_planned",
         "sessions_held",

@@ -136,6 +136,35 @@ class Pathway(_Model):
         "once per site and replication (P50: 1 of 4 thematic sites had reviews)",
     )
 
+    implementation_follow_up_probability: Probability = Field(
+        default=0.5,
+        description="probability the lead practitioner follows up the plan's implementation "
+        "once it is in place (P48: 2 of 4 thematic sites)",
+    )
+    implementation_follow_up_hours: float = Field(
+        default=1.0,
+        ge=0,
+        le=MAX_TASK_HOURS,
+        description="lead-practitioner hours of that follow-up, 0 to 1,000 (assumption)",
+    )
+    service_unavailable_probability: Probability = Field(
+        default=0.1,
+        description="probability the service chosen in the plan is unavailable (oversubscribed, "
+        "closed list), so the person waits and then re-plans with the lead practitioner (P52)",
+    )
+    service_unavailable_wait_days: DaysDistribution = Field(
+        default=Uniform(low=30.0, high=90.0),
+        description="days waited for an unavailable service before re-planning, 0 to 36,525 "
+        "(assumption; V08: 'still waiting' for a new care package at 16 %)",
+    )
+    service_replan_hours: float = Field(
+        default=1.0,
+        ge=0,
+        le=MAX_TASK_HOURS,
+        description="lead-practitioner hours re-planning around an unavailable service, 0 to "
+        "1,000 (assumption: as a review without a budget, P51)",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _renewal_as_setting(cls, data: Any) -> Any:

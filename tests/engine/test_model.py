@@ -135,9 +135,10 @@ def test_caseload_cap_is_respected() -> None:
     }
     people = run_scenario(make_scenario(changes)).people
     allocated = people.dropna(subset=["first_conversation_day"])
-    closed = allocated.signed_off_day.fillna(
-        allocated.end_day.where(allocated.exit_reason == "plan_declined")
-    )
+    # A disengaged case is noticed (and closed) at or after its end day: counting it
+    # closed from the end day can only under-count the cases the pool held open.
+    ended = allocated.exit_reason.isin(["plan_declined", "disengaged_during_planning"])
+    closed = allocated.signed_off_day.fillna(allocated.end_day.where(ended))
     for member, group in allocated.groupby("lead_practitioner"):
         # Open cases at each allocation: allocated before and not yet closed.
         for t in group.first_conversation_day:

@@ -203,6 +203,7 @@ def queue_only_scenario(
                 "first_session_minutes": exponential(first_minutes),
                 "withdrawal_probability_before_first_session": 0.0,
                 "withdrawal_hazard_per_month_waiting": 0.0,
+                "disengagement_hazard_per_month": 0.0,
                 "budget_probability": 1.0 if len(stages) > 1 else 0.0,
                 "budget_type_split": {"direct_payment": 1.0, "notional": 0.0, "third_party": 0.0},
                 "plan_renewal_probability": 0.0,
@@ -212,6 +213,8 @@ def queue_only_scenario(
         "pathway": {
             "invitation": {"delay_days": ZERO},
             "incomplete_referral_probability": 0.0,
+            "implementation_follow_up_probability": 0.0,
+            "service_unavailable_probability": 0.0,
             "consent_to_first_appointment_days": ZERO,
             "plan_writing": {"effort_hours": {}},
             "circulation": {"contacts": ZERO},

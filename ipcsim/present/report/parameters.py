@@ -174,6 +174,7 @@ def _key_paths(config: Mapping[str, Any]) -> list[tuple[str, ...]]:
             "offer_acceptance",
             "sessions",
             "withdrawal_hazard_per_month_waiting",
+            "disengagement_hazard_per_month",
             "budget_probability",
         ):
             paths.append(("cohorts", name, key))
