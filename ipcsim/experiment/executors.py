@@ -51,6 +51,7 @@ import re
 import signal
 import socket
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -274,7 +275,10 @@ def _dask_executor(spec: ExecutorSpec, *, connect_timeout_s: float) -> Iterator[
     client: Any = None
     try:
         if spec.kind == "dask-local":
-            with _children_ignore_sigint():
+            with _children_ignore_sigint(), warnings.catch_warnings():
+                # The scheduler's HTTP server moves off 8787 when another cluster (another
+                # batch, a test) holds it; that is expected, not worth a warning.
+                warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
                 cluster = LocalCluster(
                     n_workers=spec.workers,
                     threads_per_worker=1,
