@@ -11,7 +11,7 @@ RUN_STAMP := $(VENV)/.run-$(shell cat requirements-run.lock pyproject.toml | cks
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements-run.lock requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 CONFIG ?= configs/demonstrator_site.toml
 OUT    ?= outputs/$(basename $(notdir $(CONFIG)))
-LINT   := ipcsim tests $(wildcard benchmarks)
+LINT   := ipcsim tests scripts $(wildcard benchmarks)
 
 .PHONY: setup setup-run run test lint validate bench bench-quick lock clean
 

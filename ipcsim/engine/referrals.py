@@ -44,25 +44,33 @@ def referrals(runtime: Runtime, site: SiteRuntime, cohort_name: str) -> Process:
 
 
 def poisson_referrals(runtime: Runtime, site: SiteRuntime, cohort_name: str) -> Process:
-    """Referrals at the cohort's rate (people a month), or at its dated schedule's rates.
+    """Referrals at the cohort's rate (people a month) or its schedule's, times the site's growth.
 
-    A constant rate is a Poisson process; a schedule is thinned from its highest rate.
+    The growth (``delivery.growth``) is measured from the end of the site's design phase. A
+    constant rate is a Poisson process; a schedule or a growth path is thinned from the
+    highest rate.
     """
     env = runtime.env
     cohort = site.config.cohorts[cohort_name]
+    delivery = site.config.delivery
     arrivals = runtime.streams[f"arrivals.{site.name}.{cohort_name}"]
     if site.delivery_day > 0:
         yield env.timeout(site.delivery_day)
-    thinning = bool(cohort.referral_schedule)
+    thinning = bool(cohort.referral_schedule or delivery.growth)
     rates = [cohort.referrals_per_month] + [p.referrals_per_month for p in cohort.referral_schedule]
-    peak = max(rates) / DAYS_PER_MONTH
+    peak = max(rates) * delivery.highest / DAYS_PER_MONTH
     if peak <= 0:
         return
     start = runtime.scenario.run.start_date
+    delivery_day = site.delivery_day
     while site.eligible_left[cohort_name] != 0:
         yield env.timeout(float(arrivals.exponential(1.0 / peak)))
-        if thinning and arrivals.random() * peak >= _rate_per_day(cohort, env.now, start):
-            continue
+        if thinning:
+            rate = _rate_per_day(cohort, env.now, start)
+            if delivery.growth:
+                rate *= delivery.multiplier((env.now - delivery_day) / DAYS_PER_MONTH)
+            if arrivals.random() * peak >= rate:
+                continue
         refer(runtime, site, cohort_name)
 
 

@@ -20,7 +20,7 @@ from ipcsim.scenario.budgets import (
     BudgetSplit,
     BudgetType,
 )
-from ipcsim.scenario.cohorts import Batch, Cohort, RatePoint
+from ipcsim.scenario.cohorts import Batch, Cohort, Delivery, GrowthPoint, RatePoint
 from ipcsim.scenario.economics import Economics, StandardCare
 from ipcsim.scenario.load import load_scenario, scenario_from_dict
 from ipcsim.scenario.pathway import Activity, Circulation, Learning, Pathway
@@ -47,8 +47,10 @@ __all__ = [
     "BudgetType",
     "Circulation",
     "Cohort",
+    "Delivery",
     "Economics",
     "Effort",
+    "GrowthPoint",
     "IndividualSignoff",
     "Learning",
     "NonNegative",

@@ -123,6 +123,8 @@ MAX_SUBMISSIONS = 100
 MAX_SIGNOFF_STEPS = 100
 """Most reviewers in a sequential sign-off."""
 MAX_REFERRALS_PER_MONTH = 1_000_000.0
+MAX_GROWTH_MULTIPLIER = 10_000.0
+"""Largest multiplier of a site's referral rates (``delivery.growth``)."""
 """Most referrals (or invitations) a month to one cohort at one site (England: ~62,500 plans)."""
 MAX_PEOPLE = 100_000_000
 """Largest eligible population of one cohort at one site (more than England's population)."""

@@ -12,6 +12,7 @@ from pydantic import (
 from ipcsim.scenario._base import Probability, _Model
 from ipcsim.scenario.bounds import (
     LONGEST_DAYS,
+    MAX_GROWTH_MULTIPLIER,
     MAX_PEOPLE,
     MAX_PEOPLE_PER_BATCH,
     MAX_PERIOD_MONTHS,
@@ -35,6 +36,8 @@ from ipcsim.scenario.distributions import (
 __all__ = [
     "Batch",
     "Cohort",
+    "Delivery",
+    "GrowthPoint",
     "RatePoint",
 ]
 
@@ -107,6 +110,13 @@ class Cohort(_Model):
         default=0.02,
         description="monthly probability of withdrawing while waiting for a first conversation "
         "(P53; x2 for frail or dementia cohorts, P54)",
+    )
+    disengagement_hazard_per_month: Probability = Field(
+        default=0.02,
+        description="monthly probability of disengaging once planning has started: between "
+        "conversations, while the plan waits for sign-off and while the budget is set "
+        "(assumption in the P53 family: its 0.02 a month of waiting; x2 for frail or dementia "
+        "cohorts, P54)",
     )
     budget_probability: Probability = Field(
         default=0.6,
@@ -238,3 +248,67 @@ class Cohort(_Model):
         if dates != sorted(dates):
             raise ValueError("referral_schedule dates must be in increasing order")
         return self
+
+
+class GrowthPoint(_Model):
+    """A multiplier of every cohort's referral rate, from some months into delivery."""
+
+    months_after_delivery: float = Field(
+        ge=0,
+        le=1200,
+        description="months after the site's design phase ends, 0 to 1,200",
+    )
+    multiplier: float = Field(
+        ge=0,
+        le=MAX_GROWTH_MULTIPLIER,
+        description="multiplier of the cohorts' referral rates from then, 0 to 10,000",
+    )
+
+
+class Delivery(_Model):
+    """How a site's delivery grows or stalls: one multiplier path for all its referrals.
+
+    It multiplies the rate of every cohort referred by a practitioner or invited
+    (``practitioner`` and ``mass_invitation`` identification) and is measured from the end
+    of the site's design phase, so one path serves sites that joined on different dates
+    (P07: flat, ramping and stalled sites).
+    """
+
+    growth: tuple[GrowthPoint, ...] = Field(
+        default=(),
+        description="multipliers by months after delivery starts, in increasing order of "
+        "months; 1 before the first point; none = every cohort's own rate (P07)",
+    )
+    interpolation: Literal["step", "linear"] = Field(
+        default="linear",
+        description="'linear' ramps from each point to the next; 'step' holds each point's "
+        "multiplier until the next (assumption)",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Delivery:
+        months = [point.months_after_delivery for point in self.growth]
+        if months != sorted(months):
+            raise ValueError("growth: months_after_delivery must be in increasing order")
+        return self
+
+    @property
+    def highest(self) -> float:
+        """The highest multiplier the path reaches (1 with no path)."""
+        return max([1.0, *(point.multiplier for point in self.growth)])
+
+    def multiplier(self, months: float) -> float:
+        """The multiplier ``months`` after delivery starts."""
+        value = 1.0
+        points = self.growth
+        for i, point in enumerate(points):
+            if point.months_after_delivery > months:
+                break
+            value = point.multiplier
+            if self.interpolation == "linear" and i + 1 < len(points):
+                following = points[i + 1]
+                if months < following.months_after_delivery:
+                    span = following.months_after_delivery - point.months_after_delivery
+                    share = (months - point.months_after_delivery) / span
+                    value += share * (following.multiplier - value)
+        return value

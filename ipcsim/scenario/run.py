@@ -112,3 +112,9 @@ class Site(_Model):
         description="months from joining to the first referral, 0 to 1,200 (P04: 12 for "
         "Demonstrators, P05: 6 for Early Adopters; 0 = already delivering)",
     )
+    profile: str = Field(
+        default="",
+        max_length=100,
+        description="the site profile its settings start from (a [profiles.<name>] table of "
+        "a multi-site scenario: P07's flat, ramping and stalled sites); empty for none",
+    )

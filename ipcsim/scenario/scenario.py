@@ -17,7 +17,7 @@ from ipcsim.scenario._base import _Model
 from ipcsim.scenario._messages import error_text
 from ipcsim.scenario.bounds import MAX_PLANS, Date
 from ipcsim.scenario.budgets import BudgetEnvelope, BudgetReleaseByType
-from ipcsim.scenario.cohorts import Cohort
+from ipcsim.scenario.cohorts import Cohort, Delivery
 from ipcsim.scenario.economics import Economics
 from ipcsim.scenario.pathway import Activity, Learning, Pathway
 from ipcsim.scenario.reporting import Reporting
@@ -41,6 +41,10 @@ class SiteConfig(_Model):
         default_factory=dict, description="IPC user groups by name (the four IPC groups, §3.1)"
     )
     workforce: dict[str, Role] = Field(default_factory=dict, description="staff roles by name")
+    delivery: Delivery = Field(
+        default_factory=Delivery,
+        description="how the site's referrals grow or stall after its design phase (P07)",
+    )
     pathway: Pathway = Field(default_factory=Pathway)
     signoff: Signoff = Field(default_factory=Signoff)
     budget_release: BudgetReleaseByType = Field(default_factory=BudgetReleaseByType)
@@ -154,6 +158,12 @@ class Scenario(SiteConfig):
         default_factory=dict,
         description="several sites: each table overrides the top-level site tables",
     )
+    profiles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="site profiles by name: each table sets site tables as [sites.<name>] does, "
+        "applied over the top-level template and under the tables of each site that names it "
+        "with site.profile (P07: flat, ramping and stalled sites)",
+    )
     shared_pools: dict[str, SharedPool] = Field(
         default_factory=dict, description="teams shared by several sites, by pool name"
     )
@@ -185,13 +195,34 @@ class Scenario(SiteConfig):
         window = self.run.window_hours_per_week
         template = self.model_dump(include=set(SITE_KEYS), by_alias=True, exclude_unset=True)
         specs: list[SiteConfig] = []
+        if self.profiles and not self.sites:
+            raise ValueError("profiles: site profiles need [sites.<name>] tables that name them")
+        if self.site.profile and not self.sites:
+            raise ValueError(
+                f"site.profile: {self.site.profile[:40]!r} names a profile, but profiles apply "
+                "only to [sites.<name>] tables"
+            )
+        for name, changes in self.profiles.items():
+            # Every profile is checked on the template, whether or not a site uses it.
+            if not isinstance(changes, dict):
+                raise ValueError(f"profiles.{name}: expected a table, got {changes!r}"[:200])
+            if "site" in changes:
+                raise ValueError(
+                    f"profiles.{name}.site: a profile cannot set the site's own table "
+                    "(name, start date, design phase, profile); set them in [sites.<name>]"
+                )
+            merged = _deep_merge(template, changes)
+            try:
+                SiteConfig.model_validate(merged)
+            except ValidationError as e:
+                raise ValueError(error_text(e, merged, prefix=("profiles", name))) from None
         if not self.sites:
             site = SiteConfig.model_validate(template)
             specs.append(self._with_shared(site, site.site.name))
         for name, table in self.sites.items():
             if not isinstance(table, dict):
                 raise ValueError(f"sites.{name}: expected a table, got {table!r}")
-            merged = _deep_merge(template, table)
+            merged = _deep_merge(self._profile_table(name, table, template), table)
             merged.setdefault("site", {})
             if not isinstance(merged["site"], dict):
                 raise ValueError(f"sites.{name}.site: expected a table, got {merged['site']!r}")
@@ -255,6 +286,22 @@ class Scenario(SiteConfig):
             )
         self._resolved = specs
         return self
+
+    def _profile_table(
+        self, name: str, table: dict[str, Any], template: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The template with the profile that site ``name`` names applied (if it names one)."""
+        site = table.get("site")
+        profile = site.get("profile") if isinstance(site, dict) else None
+        if profile is None or profile == "":
+            return template
+        if not isinstance(profile, str) or profile not in self.profiles:
+            known = ", ".join(sorted(self.profiles)) or "none defined"
+            raise ValueError(
+                f"sites.{name}.site.profile: unknown profile {str(profile)[:40]!r} "
+                f"(profiles: {known})"
+            )
+        return _deep_merge(template, self.profiles[profile])  # checked before the sites
 
     def _with_shared(self, site: SiteConfig, name: str) -> SiteConfig:
         """The site with each shared pool's role put into its workforce."""
