@@ -43,6 +43,7 @@ __all__ = [
     "YEARS",
     "Approach1Row",
     "Approach2Row",
+    "Approach2YearRow",
     "BreakevenInputError",
     "BreakevenResult",
     "breakeven",
@@ -111,11 +112,33 @@ class Approach2Row(TypedDict):
     admissions: float | None
 
 
+class Approach2YearRow(TypedDict):
+    """One implementation year of approach 2: the average site's figures that year.
+
+    ``patients`` is the average site's number of patients that year (people, not discounted);
+    ``setup_cost`` and ``running_cost`` are its set-up and running costs that year (£),
+    discounted to year 1 by dividing by ``discount_factor`` = ``(1 + r) ** (year - 1)``.
+    Summed over the years they give the ``both`` panel's totals in :class:`Approach2Row`
+    (``None`` for a year without the data, which adds nothing to the totals).
+    """
+
+    year: int
+    discount_factor: float
+    patients: float | None
+    setup_cost: float | None
+    running_cost: float | None
+
+
 class BreakevenResult(TypedDict):
-    """Both approaches, JSON-serialisable as is (numbers unrounded, missing as ``None``)."""
+    """Both approaches, JSON-serialisable as is (numbers unrounded, missing as ``None``).
+
+    ``approach2_years`` breaks approach 2's totals down by implementation year, as the
+    evaluation's approach-2 table prints them.
+    """
 
     approach1: list[Approach1Row]
     approach2: list[Approach2Row]
+    approach2_years: list[Approach2YearRow]
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,13 +404,16 @@ def breakeven(
     Returns
     -------
     BreakevenResult
-        ``{"approach1": [...], "approach2": [...]}``, JSON-serialisable, numbers unrounded.
-        ``approach1`` has rows ``setup`` years 1-3, ``delivery`` year ``"any"``, ``both``
-        years 1-3; ``approach2`` has one row per panel ``setup``, ``delivery``, ``both``. In
-        every row ``cost_per_patient`` is in £ per patient, ``qalys`` maps each threshold
-        (as text, e.g. ``"13000"``) to ``cost_per_patient / λ`` (QALYs per patient), and
-        ``admissions`` is ``cost_per_patient / admission_cost`` (admissions avoided per
-        patient). A value that cannot be computed from the data is ``None``.
+        ``{"approach1": [...], "approach2": [...], "approach2_years": [...]}``,
+        JSON-serialisable, numbers unrounded. ``approach1`` has rows ``setup`` years 1-3,
+        ``delivery`` year ``"any"``, ``both`` years 1-3; ``approach2`` has one row per panel
+        ``setup``, ``delivery``, ``both``; ``approach2_years`` has one row per year with the
+        average site's patients and discounted set-up and running costs that year
+        (:class:`Approach2YearRow`). In every panel row ``cost_per_patient`` is in £ per
+        patient, ``qalys`` maps each threshold (as text, e.g. ``"13000"``) to
+        ``cost_per_patient / λ`` (QALYs per patient), and ``admissions`` is
+        ``cost_per_patient / admission_cost`` (admissions avoided per patient). A value that
+        cannot be computed from the data is ``None``.
 
     Raises
     ------
@@ -409,7 +435,9 @@ def breakeven(
     ``(1 + r) ** (y - 1)``. Running total = sum over years of mean running cost per patient
     (all sites) times that year's average patients, discounted the same way. Cost per patient:
     ``setup`` = set-up total / patients, ``delivery`` = running total / patients, ``both`` =
-    (set-up + running total) / patients.
+    (set-up + running total) / patients. The year rows hold each year's terms of these sums:
+    the average patients, the discounted average set-up cost and the discounted running cost
+    (mean running cost per patient times that year's average patients).
 
     Decisions where the method is silent:
 
@@ -465,6 +493,7 @@ def breakeven(
             }
         )
 
+    approach2_years = _approach2_years(frame, discount_rate, years)
     approach2: list[Approach2Row] = []
     for panel, patients, setup_cost, running_cost in _approach2_totals(frame, discount_rate, years):
         cost = None
@@ -482,7 +511,7 @@ def breakeven(
                 "admissions": admissions,
             }
         )
-    return {"approach1": approach1, "approach2": approach2}
+    return {"approach1": approach1, "approach2": approach2, "approach2_years": approach2_years}
 
 
 def _check_options(
@@ -548,6 +577,32 @@ def _approach1_costs(
     return [*setup_rows, delivery, *both_rows]
 
 
+def _approach2_years(
+    frame: pd.DataFrame, discount_rate: float, years: Sequence[int]
+) -> list[Approach2YearRow]:
+    """The average site's patients and discounted costs in each year (approach 2's terms)."""
+    running_per_patient = _mean_or_none(_site_running_costs(frame))
+    rows: list[Approach2YearRow] = []
+    for year in years:
+        in_year = frame[frame["year"] == year]
+        discount_factor = (1.0 + discount_rate) ** (year - 1)
+        patients = _mean_or_none(in_year["patients"])
+        setup = _mean_or_none(in_year["setup_cost"])
+        running = None
+        if running_per_patient is not None and patients is not None:
+            running = running_per_patient * (patients / discount_factor)
+        rows.append(
+            {
+                "year": year,
+                "discount_factor": discount_factor,
+                "patients": patients,
+                "setup_cost": None if setup is None else setup / discount_factor,
+                "running_cost": running,
+            }
+        )
+    return rows
+
+
 def _approach2_totals(
     frame: pd.DataFrame, discount_rate: float, years: Sequence[int]
 ) -> list[tuple[str, float | None, float | None, float | None]]:
@@ -595,10 +650,14 @@ def to_table_rows(result: BreakevenResult) -> list[dict[str, TableValue]]:
     Returns
     -------
     list of dict
-        One row per approach-1 row, then one per approach-2 row, each with the keys
-        ``approach`` (``"approach1"`` or ``"approach2"``), ``panel``, ``year`` (1-3 or
-        ``"any"`` in approach 1, ``"all"`` in approach 2), ``patients`` (people),
-        ``setup_cost`` and ``running_cost`` (£, approach 2 only; ``None`` in approach 1),
+        One row per approach-1 row, then the approach-2 rows: ``setup`` and ``delivery``
+        (year ``"all"``), then ``both`` year by year (1, 2, 3: the average site's patients and
+        discounted costs that year, from ``approach2_years``, with no cost per patient, QALYs
+        or admissions, which the method gives only for the years together), then ``both``
+        year ``"all"``. Each row has the keys ``approach`` (``"approach1"`` or
+        ``"approach2"``), ``panel``, ``year`` (1-3 or ``"any"`` in approach 1, 1-3 or
+        ``"all"`` in approach 2), ``patients`` (people), ``setup_cost`` and ``running_cost``
+        (£, discounted to year 1; approach 2 only, ``None`` in approach 1),
         ``cost_per_patient`` (£), ``qalys_<λ>`` for each threshold in the result's order
         (QALYs per patient) and ``admissions`` (admissions avoided per patient). Numbers are
         unrounded.
@@ -620,7 +679,25 @@ def to_table_rows(result: BreakevenResult) -> list[dict[str, TableValue]]:
                 keys=keys,
             )
         )
+    no_outcomes: dict[str, float | None] = dict.fromkeys(keys)
     for row2 in result["approach2"]:
+        if row2["panel"] == "both":
+            # A result read back from an older JSON file may lack the year rows.
+            for year_row in result.get("approach2_years", []):
+                rows.append(
+                    _table_row(
+                        approach="approach2",
+                        panel="both",
+                        year=year_row["year"],
+                        patients=year_row["patients"],
+                        setup_cost=year_row["setup_cost"],
+                        running_cost=year_row["running_cost"],
+                        cost_per_patient=None,
+                        qalys=no_outcomes,
+                        admissions=None,
+                        keys=keys,
+                    )
+                )
         rows.append(
             _table_row(
                 approach="approach2",

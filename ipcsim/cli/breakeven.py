@@ -74,14 +74,15 @@ def breakeven_command(
     rows = breakeven.to_table_rows(result)
     table = Table(title=f"Break-even per patient ({sites}, discount rate {discount_rate:g})")
     qaly_keys = [key for key in rows[0] if key.startswith("qalys_")]
-    headers = ["approach", "panel", "year", "patients", "cost £"]
+    headers = ["approach", "panel", "year", "patients", "set-up £", "running £", "cost £"]
     headers += [f"QALYs at £{key.removeprefix('qalys_')}" for key in qaly_keys]
     headers += ["admissions"]
     for header in headers:
         table.add_column(header, justify="left" if header in headers[:3] else "right")
     for row in rows:
         cells = [str(row["approach"]).removeprefix("approach"), str(row["panel"]), str(row["year"])]
-        cells += [_number(row["patients"], ",.0f"), _number(row["cost_per_patient"], ",.2f")]
+        cells += [_number(row[name], ",.0f") for name in ("patients", "setup_cost", "running_cost")]
+        cells += [_number(row["cost_per_patient"], ",.2f")]
         cells += [_number(row[key], ".4f") for key in qaly_keys]
         cells += [_number(row["admissions"], ".3f")]
         table.add_row(*cells)
