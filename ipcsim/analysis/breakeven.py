@@ -10,6 +10,7 @@ admissions avoided per patient.
 Data flow::
 
     sites.csv -> read_sites_csv(path) -> DataFrame -> breakeven(frame, ...) -> dict
+                                                   -> breakeven_by_group(frame, group_by=...)
               -> to_table_rows(result) / to_csv(result)
 
 Everything here is a pure function: no printing, no logging of results, no global state.
@@ -22,8 +23,9 @@ import io
 import math
 import numbers
 import os
+import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Literal, TypedDict
+from typing import Literal, TypedDict, cast
 
 import pandas as pd
 
@@ -39,20 +41,34 @@ __all__ = [
     "DEFAULT_ADMISSION_COST",
     "DEFAULT_DISCOUNT_RATE",
     "DEFAULT_THRESHOLDS",
+    "MAX_CELL_CHARS",
+    "MAX_DESCRIPTIVE_COLUMNS",
+    "OVERALL_GROUP",
     "PANELS",
     "YEARS",
     "Approach1Row",
     "Approach2Row",
+    "Approach2YearRow",
+    "BreakevenGroup",
     "BreakevenInputError",
     "BreakevenResult",
+    "GroupedBreakevenResult",
     "breakeven",
+    "breakeven_by_group",
     "read_sites_csv",
     "to_csv",
     "to_table_rows",
 ]
 
-#: Columns of the sites table, in file order.
+#: Columns every sites table has, in the order of the frame :func:`read_sites_csv` returns.
+#: Any other column is descriptive text (e.g. ``adopter``), kept after these.
 COLUMNS: tuple[str, ...] = ("site", "year", "patients", "setup_cost", "running_cost_per_patient")
+#: Most descriptive columns a sites table may add to :data:`COLUMNS`.
+MAX_DESCRIPTIVE_COLUMNS = 20
+#: Longest cell or column name of a sites table, characters (names and labels are short).
+MAX_CELL_CHARS = 1000
+#: The ``group`` of :func:`breakeven_by_group`'s overall rows (so no group may be called this).
+OVERALL_GROUP = "all"
 #: Implementation years covered by the evaluation's cost questionnaire (2015/16 to 2017/18).
 YEARS: tuple[int, ...] = (1, 2, 3)
 #: Cost panels, in report order: set-up costs only, differential running costs only, both.
@@ -60,6 +76,8 @@ PANELS: tuple[str, ...] = ("setup", "delivery", "both")
 
 
 _NUMBER_COLUMNS = ("patients", "setup_cost", "running_cost_per_patient")
+_SHOWN_CHARS = 40
+"""At most this much of a bad text value is echoed in a message."""
 _TABLE_COLUMNS_BEFORE_QALYS = (
     "approach",
     "panel",
@@ -111,11 +129,55 @@ class Approach2Row(TypedDict):
     admissions: float | None
 
 
+class Approach2YearRow(TypedDict):
+    """One implementation year of approach 2: the average site's figures that year.
+
+    ``patients`` is the average site's number of patients that year (people, not discounted);
+    ``setup_cost`` and ``running_cost`` are its set-up and running costs that year (£),
+    discounted to year 1 by dividing by ``discount_factor`` = ``(1 + r) ** (year - 1)``.
+    Summed over the years they give the ``both`` panel's totals in :class:`Approach2Row`
+    (``None`` for a year without the data, which adds nothing to the totals).
+    """
+
+    year: int
+    discount_factor: float
+    patients: float | None
+    setup_cost: float | None
+    running_cost: float | None
+
+
 class BreakevenResult(TypedDict):
-    """Both approaches, JSON-serialisable as is (numbers unrounded, missing as ``None``)."""
+    """Both approaches, JSON-serialisable as is (numbers unrounded, missing as ``None``).
+
+    ``approach2_years`` breaks approach 2's totals down by implementation year, as the
+    evaluation's approach-2 table prints them.
+    """
 
     approach1: list[Approach1Row]
     approach2: list[Approach2Row]
+    approach2_years: list[Approach2YearRow]
+
+
+class BreakevenGroup(TypedDict):
+    """The break-even of one group of rows (or of all rows: ``group`` is ``"all"``).
+
+    ``sites`` is the number of different sites with a row in the group.
+    """
+
+    group: str
+    sites: int
+    result: BreakevenResult
+
+
+class GroupedBreakevenResult(TypedDict):
+    """:func:`breakeven_by_group`'s result, JSON-serialisable as is.
+
+    ``groups`` holds one entry per value of the ``group_by`` column, in order of first
+    appearance, then the overall entry (group :data:`OVERALL_GROUP`).
+    """
+
+    group_by: str
+    groups: list[BreakevenGroup]
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,27 +191,31 @@ def read_sites_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     Parameters
     ----------
     path
-        CSV file with the header ``site,year,patients,setup_cost,running_cost_per_patient``
-        and one row per site and implementation year (1 to 3). ``patients`` is the number of
-        people who received IPC at the site that year; ``setup_cost`` is the site's set-up cost
-        that year (£); ``running_cost_per_patient`` is the site's differential running cost of
-        IPC over standard care (£ per patient), the same in every year of a site. An empty cell
-        is a missing value.
+        CSV file with the columns ``site,year,patients,setup_cost,running_cost_per_patient``
+        (any order) and one row per site and implementation year (1 to 3). ``patients`` is the
+        number of people who received IPC at the site that year; ``setup_cost`` is the site's
+        set-up cost that year (£); ``running_cost_per_patient`` is the site's differential
+        running cost of IPC over standard care (£ per patient), the same in every year of a
+        site. An empty cell is a missing value. Up to :data:`MAX_DESCRIPTIVE_COLUMNS` further
+        columns are descriptive text (for example ``adopter``, to group by).
 
     Returns
     -------
     pandas.DataFrame
-        The columns of :data:`COLUMNS` in that order, one row per data row of the file in file
-        order: ``site`` as text, ``year`` as int, the other three as float with NaN for missing.
+        The columns of :data:`COLUMNS` in that order, then the descriptive columns in file
+        order; one row per data row of the file in file order: ``site`` as text, ``year`` as
+        int, the three numbers as float with NaN for missing, descriptive cells as text (``""``
+        for an empty cell).
 
     Raises
     ------
     BreakevenInputError
-        If the file is missing or unreadable, a column is missing, unknown or repeated, a row
-        has the wrong number of values, a site is empty, a year is not 1, 2 or 3, a number is
-        not a finite number >= 0, a (site, year) pair is repeated, or a site's running cost
-        differs between its rows. The message names the file and the row (the file's line
-        number, the header being row 1) and column.
+        If the file is missing or unreadable, a column is missing, repeated or unnamed, there
+        are too many columns, a row has the wrong number of values, a site is empty, a cell or
+        column name is longer than :data:`MAX_CELL_CHARS` or a text cell holds a control
+        character, a year is not 1, 2 or 3, a number is not a finite number >= 0, a (site,
+        year) pair is repeated, or a site's running cost differs between its rows. The message
+        names the file and the row (the file's line number, the header being row 1) and column.
 
     Notes
     -----
@@ -165,7 +231,7 @@ def read_sites_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
         )
     header_line, header = lines[0]
     names = [name.strip() for name in header]
-    _check_column_names(names, source=source, where=f"row {header_line}")
+    descriptive = _check_column_names(names, source=source, where=f"row {header_line}")
     rows: list[tuple[str, dict[str, object]]] = []
     for line_number, fields in lines[1:]:
         if len(fields) != len(names):
@@ -176,7 +242,7 @@ def read_sites_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
         rows.append((f"row {line_number}", dict(zip(names, fields, strict=True))))
     if not rows:
         raise BreakevenInputError(f"{source}: no data rows after the header")
-    return _build_frame(rows, source=source)
+    return _build_frame(rows, source=source, descriptive=descriptive)
 
 
 def _read_csv_lines(source: str) -> list[tuple[int, list[str]]]:
@@ -202,24 +268,51 @@ def _read_csv_lines(source: str) -> list[tuple[int, list[str]]]:
     return records
 
 
-def _check_column_names(names: Sequence[str], *, source: str, where: str) -> None:
-    """Raise unless ``names`` are exactly :data:`COLUMNS` (any order, each once)."""
+def _check_column_names(names: Sequence[str], *, source: str, where: str) -> list[str]:
+    """Check a header: every name in :data:`COLUMNS` once, plus named descriptive columns.
+
+    Returns the descriptive columns' names, in header order.
+    """
     expected = ", ".join(COLUMNS)
     seen: set[str] = set()
-    for name in names:
+    for number, name in enumerate(names, start=1):
+        if not name:
+            raise BreakevenInputError(f"{source}: {where}: column {number} has no name")
+        _check_text(name, where=f"{source}: {where}, column {number} name")
         if name in seen:
-            raise BreakevenInputError(f"{source}: {where}: column {name!r} appears more than once")
+            raise BreakevenInputError(
+                f"{source}: {where}: column {_show(name)} appears more than once"
+            )
         seen.add(name)
-    unknown = [name for name in names if name not in COLUMNS]
-    if unknown:
-        raise BreakevenInputError(
-            f"{source}: {where}: unknown column {unknown[0]!r}; expected columns: {expected}"
-        )
     missing = [name for name in COLUMNS if name not in seen]
     if missing:
         raise BreakevenInputError(
-            f"{source}: {where}: missing column {missing[0]!r}; expected columns: {expected}"
+            f"{source}: {where}: missing column {missing[0]!r}; expected columns: {expected} "
+            "(and any descriptive columns)"
         )
+    descriptive = [name for name in names if name not in COLUMNS]
+    if len(descriptive) > MAX_DESCRIPTIVE_COLUMNS:
+        raise BreakevenInputError(
+            f"{source}: {where}: {len(descriptive)} descriptive columns besides {expected}; "
+            f"at most {MAX_DESCRIPTIVE_COLUMNS} allowed"
+        )
+    return descriptive
+
+
+def _check_text(text: str, *, where: str) -> None:
+    """Raise if ``text`` (a cell or a column name) is over-long or holds a control character.
+
+    Descriptive text ends up in terminal tables, where a control character (an escape
+    sequence, a newline) would garble or restyle the output.
+    """
+    if len(text) > MAX_CELL_CHARS:
+        raise BreakevenInputError(f"{where}: longer than {MAX_CELL_CHARS} characters")
+    for char in text:
+        if unicodedata.category(char) == "Cc":
+            raise BreakevenInputError(
+                f"{where}: must not contain control characters, got U+{ord(char):04X} "
+                f"in {_show(text)}"
+            )
 
 
 def _build_frame(
@@ -227,16 +320,18 @@ def _build_frame(
     *,
     source: str,
     years: Sequence[int] = YEARS,
+    descriptive: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Validate labelled rows of raw cells and return the typed sites frame.
 
     Each row is ``(label, cells)`` where ``label`` names the row in messages (``"row 4"``) and
-    ``cells`` maps every name in :data:`COLUMNS` to a raw value (text from a file, or anything
-    a DataFrame holds).
+    ``cells`` maps every name in :data:`COLUMNS` and in ``descriptive`` to a raw value (text
+    from a file, or anything a DataFrame holds).
     """
     first_seen: dict[tuple[str, int], str] = {}
     running_seen: dict[str, tuple[float, str]] = {}
-    records: dict[str, list[object]] = {name: [] for name in COLUMNS}
+    columns = [*COLUMNS, *descriptive]
+    records: dict[str, list[object]] = {name: [] for name in columns}
     for label, cells in rows:
         where = f"{source}: {label}"
         site = _parse_site(cells["site"], where=where)
@@ -265,7 +360,9 @@ def _build_frame(
         records["year"].append(year)
         for name, value in numbers_.items():
             records[name].append(value)
-    frame = pd.DataFrame(records, columns=list(COLUMNS))
+        for name in descriptive:
+            records[name].append(_parse_text(cells[name], where=f"{where}, column {_show(name)}"))
+    frame = pd.DataFrame(records, columns=columns)
     frame["year"] = frame["year"].astype("int64")
     for name in _NUMBER_COLUMNS:
         frame[name] = frame[name].astype("float64")
@@ -284,7 +381,16 @@ def _is_missing(value: object) -> bool:
 def _parse_site(value: object, *, where: str) -> str:
     if _is_missing(value):
         raise BreakevenInputError(f"{where}, column site: must not be empty")
-    return str(value).strip()
+    return _parse_text(value, where=f"{where}, column site")
+
+
+def _parse_text(value: object, *, where: str) -> str:
+    """A text cell, stripped: ``""`` when missing; bounded and free of control characters."""
+    if _is_missing(value):
+        return ""
+    text = str(value).strip()
+    _check_text(text, where=where)
+    return text
 
 
 def _parse_year(value: object, *, where: str, years: Sequence[int] = YEARS) -> int:
@@ -321,11 +427,13 @@ def _parse_number(value: object, *, where: str) -> float:
 
 
 def _show(value: object) -> str:
-    """A bad value as it appears in a message: text quoted, numbers bare (numpy or not)."""
+    """A bad value as it appears in a message: text quoted (cut to 40 characters), numbers bare."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return str(int(value))
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return repr(float(value))
+    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+        return repr(value[:_SHOWN_CHARS] + "...")
     return repr(value)
 
 
@@ -336,15 +444,17 @@ def _validated_frame(sites: pd.DataFrame, years: Sequence[int] = YEARS) -> pd.Da
         raise BreakevenInputError(
             f"{source}: expected a pandas DataFrame, got {type(sites).__name__}"
         )
-    _check_column_names([str(name) for name in sites.columns], source=source, where="columns")
+    names = [str(name) for name in sites.columns]
+    descriptive = _check_column_names(names, source=source, where="columns")
     if sites.empty:
         raise BreakevenInputError(f"{source}: no rows")
-    values = sites[list(COLUMNS)].itertuples(index=False, name=None)
+    columns = [*COLUMNS, *descriptive]
+    values = sites.set_axis(names, axis="columns")[columns].itertuples(index=False, name=None)
     rows = (
-        (f"index {label}", dict(zip(COLUMNS, cells, strict=True)))
+        (f"index {label}", dict(zip(columns, cells, strict=True)))
         for label, cells in zip(sites.index, values, strict=True)
     )
-    return _build_frame(rows, source=source, years=years)
+    return _build_frame(rows, source=source, years=years, descriptive=descriptive)
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,13 +491,16 @@ def breakeven(
     Returns
     -------
     BreakevenResult
-        ``{"approach1": [...], "approach2": [...]}``, JSON-serialisable, numbers unrounded.
-        ``approach1`` has rows ``setup`` years 1-3, ``delivery`` year ``"any"``, ``both``
-        years 1-3; ``approach2`` has one row per panel ``setup``, ``delivery``, ``both``. In
-        every row ``cost_per_patient`` is in £ per patient, ``qalys`` maps each threshold
-        (as text, e.g. ``"13000"``) to ``cost_per_patient / λ`` (QALYs per patient), and
-        ``admissions`` is ``cost_per_patient / admission_cost`` (admissions avoided per
-        patient). A value that cannot be computed from the data is ``None``.
+        ``{"approach1": [...], "approach2": [...], "approach2_years": [...]}``,
+        JSON-serialisable, numbers unrounded. ``approach1`` has rows ``setup`` years 1-3,
+        ``delivery`` year ``"any"``, ``both`` years 1-3; ``approach2`` has one row per panel
+        ``setup``, ``delivery``, ``both``; ``approach2_years`` has one row per year with the
+        average site's patients and discounted set-up and running costs that year
+        (:class:`Approach2YearRow`). In every panel row ``cost_per_patient`` is in £ per
+        patient, ``qalys`` maps each threshold (as text, e.g. ``"13000"``) to
+        ``cost_per_patient / λ`` (QALYs per patient), and ``admissions`` is
+        ``cost_per_patient / admission_cost`` (admissions avoided per patient). A value that
+        cannot be computed from the data is ``None``.
 
     Raises
     ------
@@ -409,7 +522,9 @@ def breakeven(
     ``(1 + r) ** (y - 1)``. Running total = sum over years of mean running cost per patient
     (all sites) times that year's average patients, discounted the same way. Cost per patient:
     ``setup`` = set-up total / patients, ``delivery`` = running total / patients, ``both`` =
-    (set-up + running total) / patients.
+    (set-up + running total) / patients. The year rows hold each year's terms of these sums:
+    the average patients, the discounted average set-up cost and the discounted running cost
+    (mean running cost per patient times that year's average patients).
 
     Decisions where the method is silent:
 
@@ -436,9 +551,7 @@ def breakeven(
     Evaluation of Integrated Personal Commissioning, economics chapter (Tables 5-2 and 5-4 to
     5-7, Appendix C); inputs in ``../shared/evidence/ipc-evidence.md`` sections 2.3 and 6.8.
     """
-    years = tuple(int(y) for y in years)
-    if not years or years != tuple(range(1, len(years) + 1)):
-        raise BreakevenInputError(f"years: must be 1, 2, ..., n, got {list(years)}")
+    years = _checked_years(years)
     frame = _validated_frame(sites, years)
     _check_options(discount_rate, thresholds, admission_cost)
     keys = [_threshold_key(threshold) for threshold in thresholds]
@@ -465,6 +578,7 @@ def breakeven(
             }
         )
 
+    approach2_years = _approach2_years(frame, discount_rate, years)
     approach2: list[Approach2Row] = []
     for panel, patients, setup_cost, running_cost in _approach2_totals(frame, discount_rate, years):
         cost = None
@@ -482,7 +596,101 @@ def breakeven(
                 "admissions": admissions,
             }
         )
-    return {"approach1": approach1, "approach2": approach2}
+    return {"approach1": approach1, "approach2": approach2, "approach2_years": approach2_years}
+
+
+def breakeven_by_group(
+    sites: pd.DataFrame,
+    *,
+    group_by: str,
+    source: str = "sites",
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    admission_cost: float = DEFAULT_ADMISSION_COST,
+    years: Sequence[int] = YEARS,
+) -> GroupedBreakevenResult:
+    """:func:`breakeven` for each group of rows sharing a value of one column, and for all rows.
+
+    Parameters
+    ----------
+    sites
+        Sites table as for :func:`breakeven`, with the column to group by.
+    group_by
+        The column: ``site`` or a descriptive column of the table (for example ``adopter``,
+        early or late by the year implementation started). Not a number column.
+    source
+        Where the table came from (the CSV path), to name it in error messages.
+    discount_rate, thresholds, admission_cost, years
+        As for :func:`breakeven`, the same for every group.
+
+    Returns
+    -------
+    GroupedBreakevenResult
+        ``{"group_by": group_by, "groups": [...]}``: one :class:`BreakevenGroup` per value of
+        the column in order of first appearance, each the :func:`breakeven` of that value's
+        rows alone, then one for all rows (group :data:`OVERALL_GROUP`, equal to
+        ``breakeven(sites, ...)``).
+
+    Raises
+    ------
+    BreakevenInputError
+        If ``sites`` or an option fails the checks of :func:`breakeven`; if the table has no
+        column ``group_by`` or it holds numbers; or if a row's value is empty or is
+        :data:`OVERALL_GROUP`. The message names ``source`` and the column.
+
+    Notes
+    -----
+    Each group is analysed as if its rows were the whole table: its averages are over its own
+    sites, and its years are implementation years (a site that started late has its first
+    implementation year as year 1). A site whose rows fall in two groups counts in both.
+    """
+    years = _checked_years(years)
+    frame = _validated_frame(sites, years)
+    _check_options(discount_rate, thresholds, admission_cost)
+    groupable = ["site", *(name for name in frame.columns if name not in COLUMNS)]
+    if group_by not in frame.columns:
+        raise BreakevenInputError(
+            f"{source}: no column {_show(group_by)} to group by; the columns to group by are "
+            f"{', '.join(groupable)}"
+        )
+    if group_by not in groupable:
+        raise BreakevenInputError(
+            f"{source}: cannot group by column {group_by!r}, which holds numbers; the columns "
+            f"to group by are {', '.join(groupable)}"
+        )
+    values = frame[group_by]
+    for site, year, value in zip(frame["site"], frame["year"], values, strict=True):
+        if value == "":
+            raise BreakevenInputError(
+                f"{source}: column {group_by!r} is empty for site {_show(site)} year {year}; "
+                "every row needs a value to group by"
+            )
+        if value == OVERALL_GROUP:
+            raise BreakevenInputError(
+                f"{source}: column {group_by!r} has the value {OVERALL_GROUP!r} (site "
+                f"{_show(site)} year {year}), which names the overall rows; rename that group"
+            )
+
+    def group(name: str, rows: pd.DataFrame) -> BreakevenGroup:
+        result = breakeven(
+            rows,
+            discount_rate=discount_rate,
+            thresholds=thresholds,
+            admission_cost=admission_cost,
+            years=years,
+        )
+        return {"group": name, "sites": int(rows["site"].nunique()), "result": result}
+
+    groups = [group(str(value), frame[values == value]) for value in values.unique()]
+    groups.append(group(OVERALL_GROUP, frame))
+    return {"group_by": group_by, "groups": groups}
+
+
+def _checked_years(years: Sequence[int]) -> tuple[int, ...]:
+    checked = tuple(int(y) for y in years)
+    if not checked or checked != tuple(range(1, len(checked) + 1)):
+        raise BreakevenInputError(f"years: must be 1, 2, ..., n, got {list(checked)}")
+    return checked
 
 
 def _check_options(
@@ -548,6 +756,32 @@ def _approach1_costs(
     return [*setup_rows, delivery, *both_rows]
 
 
+def _approach2_years(
+    frame: pd.DataFrame, discount_rate: float, years: Sequence[int]
+) -> list[Approach2YearRow]:
+    """The average site's patients and discounted costs in each year (approach 2's terms)."""
+    running_per_patient = _mean_or_none(_site_running_costs(frame))
+    rows: list[Approach2YearRow] = []
+    for year in years:
+        in_year = frame[frame["year"] == year]
+        discount_factor = (1.0 + discount_rate) ** (year - 1)
+        patients = _mean_or_none(in_year["patients"])
+        setup = _mean_or_none(in_year["setup_cost"])
+        running = None
+        if running_per_patient is not None and patients is not None:
+            running = running_per_patient * (patients / discount_factor)
+        rows.append(
+            {
+                "year": year,
+                "discount_factor": discount_factor,
+                "patients": patients,
+                "setup_cost": None if setup is None else setup / discount_factor,
+                "running_cost": running,
+            }
+        )
+    return rows
+
+
 def _approach2_totals(
     frame: pd.DataFrame, discount_rate: float, years: Sequence[int]
 ) -> list[tuple[str, float | None, float | None, float | None]]:
@@ -583,26 +817,44 @@ def _approach2_totals(
 TableValue = str | int | float | None
 
 
-def to_table_rows(result: BreakevenResult) -> list[dict[str, TableValue]]:
-    """Flatten a :func:`breakeven` result into rows for a table or CSV.
+def to_table_rows(
+    result: BreakevenResult | GroupedBreakevenResult,
+) -> list[dict[str, TableValue]]:
+    """Flatten a :func:`breakeven` or :func:`breakeven_by_group` result into table rows.
 
     Parameters
     ----------
     result
-        The dictionary returned by :func:`breakeven` (or the same structure read back from
-        JSON).
+        The dictionary returned by :func:`breakeven` or :func:`breakeven_by_group` (or the
+        same structure read back from JSON).
 
     Returns
     -------
     list of dict
-        One row per approach-1 row, then one per approach-2 row, each with the keys
-        ``approach`` (``"approach1"`` or ``"approach2"``), ``panel``, ``year`` (1-3 or
-        ``"any"`` in approach 1, ``"all"`` in approach 2), ``patients`` (people),
-        ``setup_cost`` and ``running_cost`` (£, approach 2 only; ``None`` in approach 1),
+        One row per approach-1 row, then the approach-2 rows: ``setup`` and ``delivery``
+        (year ``"all"``), then ``both`` year by year (1, 2, 3: the average site's patients and
+        discounted costs that year, from ``approach2_years``, with no cost per patient, QALYs
+        or admissions, which the method gives only for the years together), then ``both``
+        year ``"all"``. Each row has the keys ``approach`` (``"approach1"`` or
+        ``"approach2"``), ``panel``, ``year`` (1-3 or ``"any"`` in approach 1, 1-3 or
+        ``"all"`` in approach 2), ``patients`` (people), ``setup_cost`` and ``running_cost``
+        (£, discounted to year 1; approach 2 only, ``None`` in approach 1),
         ``cost_per_patient`` (£), ``qalys_<λ>`` for each threshold in the result's order
         (QALYs per patient) and ``admissions`` (admissions avoided per patient). Numbers are
-        unrounded.
+        unrounded. For a grouped result, each group's rows in turn, the overall rows last,
+        each row starting with the key ``group`` (the group's value, or ``"all"``).
     """
+    if "groups" in result:
+        grouped = cast(GroupedBreakevenResult, result)
+        return [
+            {"group": entry["group"], **row}
+            for entry in grouped["groups"]
+            for row in _result_rows(entry["result"])
+        ]
+    return _result_rows(cast(BreakevenResult, result))
+
+
+def _result_rows(result: BreakevenResult) -> list[dict[str, TableValue]]:
     keys = _qaly_keys(result)
     rows: list[dict[str, TableValue]] = []
     for row1 in result["approach1"]:
@@ -620,7 +872,25 @@ def to_table_rows(result: BreakevenResult) -> list[dict[str, TableValue]]:
                 keys=keys,
             )
         )
+    no_outcomes: dict[str, float | None] = dict.fromkeys(keys)
     for row2 in result["approach2"]:
+        if row2["panel"] == "both":
+            # A result read back from an older JSON file may lack the year rows.
+            for year_row in result.get("approach2_years", []):
+                rows.append(
+                    _table_row(
+                        approach="approach2",
+                        panel="both",
+                        year=year_row["year"],
+                        patients=year_row["patients"],
+                        setup_cost=year_row["setup_cost"],
+                        running_cost=year_row["running_cost"],
+                        cost_per_patient=None,
+                        qalys=no_outcomes,
+                        admissions=None,
+                        keys=keys,
+                    )
+                )
         rows.append(
             _table_row(
                 approach="approach2",
@@ -638,13 +908,21 @@ def to_table_rows(result: BreakevenResult) -> list[dict[str, TableValue]]:
     return rows
 
 
-def to_csv(result: BreakevenResult) -> str:
-    r"""Render a :func:`breakeven` result as CSV text, one line per row of :func:`to_table_rows`.
+def to_csv(result: BreakevenResult | GroupedBreakevenResult) -> str:
+    r"""Render a break-even result as CSV text, one line per row of :func:`to_table_rows`.
 
-    Missing values are empty cells; numbers are written unrounded (shortest round-trip text);
-    lines end with ``\n``.
+    A grouped result (:func:`breakeven_by_group`) has a first column ``group``. Missing values
+    are empty cells; numbers are written unrounded (shortest round-trip text); lines end with
+    ``\n``.
     """
-    header = [*_TABLE_COLUMNS_BEFORE_QALYS, *(f"qalys_{key}" for key in _qaly_keys(result))]
+    header = []
+    if "groups" in result:
+        grouped = cast(GroupedBreakevenResult, result)
+        header.append("group")
+        first = grouped["groups"][0]["result"]
+    else:
+        first = cast(BreakevenResult, result)
+    header += [*_TABLE_COLUMNS_BEFORE_QALYS, *(f"qalys_{key}" for key in _qaly_keys(first))]
     header.append("admissions")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ipcsim.analysis import breakeven
 from ipcsim.analysis.breakeven import BreakevenInputError
@@ -42,7 +43,11 @@ def _number(value: object, spec: str) -> str:
 @user_errors
 def breakeven_command(
     sites: Annotated[
-        str, typer.Argument(help="CSV: site,year,patients,setup_cost,running_cost_per_patient")
+        str,
+        typer.Argument(
+            help="CSV: site,year,patients,setup_cost,running_cost_per_patient "
+            "(+ descriptive columns such as adopter)"
+        ),
     ],
     discount_rate: Annotated[
         float, typer.Option(help="Annual discount rate to year 1 (P68).")
@@ -56,15 +61,33 @@ def breakeven_command(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="table, json or csv.")
     ] = OutputFormat.table,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by",
+            metavar="COLUMN",
+            help="Also break even each group of rows sharing a value of this column "
+            "(site or a descriptive column, e.g. adopter), then all rows.",
+        ),
+    ] = None,
 ) -> None:
     """Break-even QALYs and avoided admissions per patient (the evaluation's CHE method)."""
     frame = breakeven.read_sites_csv(sites)
-    result = breakeven.breakeven(
-        frame,
-        discount_rate=discount_rate,
-        thresholds=_parse_thresholds(thresholds),
-        admission_cost=admission_cost,
-    )
+    lambdas = _parse_thresholds(thresholds)
+    result: breakeven.BreakevenResult | breakeven.GroupedBreakevenResult
+    if group_by is None:
+        result = breakeven.breakeven(
+            frame, discount_rate=discount_rate, thresholds=lambdas, admission_cost=admission_cost
+        )
+    else:
+        result = breakeven.breakeven_by_group(
+            frame,
+            group_by=group_by,
+            source=sites,
+            discount_rate=discount_rate,
+            thresholds=lambdas,
+            admission_cost=admission_cost,
+        )
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
@@ -72,16 +95,24 @@ def breakeven_command(
         sys.stdout.write(breakeven.to_csv(result))
         return
     rows = breakeven.to_table_rows(result)
-    table = Table(title=f"Break-even per patient ({sites}, discount rate {discount_rate:g})")
+    title = f"Break-even per patient ({sites}, discount rate {discount_rate:g}"
+    title += ")" if group_by is None else f", by {group_by})"
+    # Text, not markup: the path and the group names come from the user's files.
+    table = Table(title=Text(title))
     qaly_keys = [key for key in rows[0] if key.startswith("qalys_")]
-    headers = ["approach", "panel", "year", "patients", "cost £"]
+    labels = ["group"] if group_by is not None else []
+    labels += ["approach", "panel", "year"]
+    headers = [*labels, "patients", "set-up £", "running £", "cost £"]
     headers += [f"QALYs at £{key.removeprefix('qalys_')}" for key in qaly_keys]
     headers += ["admissions"]
     for header in headers:
-        table.add_column(header, justify="left" if header in headers[:3] else "right")
+        table.add_column(header, justify="left" if header in labels else "right")
     for row in rows:
-        cells = [str(row["approach"]).removeprefix("approach"), str(row["panel"]), str(row["year"])]
-        cells += [_number(row["patients"], ",.0f"), _number(row["cost_per_patient"], ",.2f")]
+        cells: list[str | Text] = [Text(str(row["group"]))] if group_by is not None else []
+        cells += [str(row["approach"]).removeprefix("approach"), str(row["panel"])]
+        cells += [str(row["year"])]
+        cells += [_number(row[name], ",.0f") for name in ("patients", "setup_cost", "running_cost")]
+        cells += [_number(row["cost_per_patient"], ",.2f")]
         cells += [_number(row[key], ".4f") for key in qaly_keys]
         cells += [_number(row["admissions"], ".3f")]
         table.add_row(*cells)
