@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -116,6 +117,14 @@ def breakeven_command(
         cells += [_number(row[key], ".4f") for key in qaly_keys]
         cells += [_number(row["admissions"], ".3f")]
         table.add_row(*cells)
+    # A table wider than the terminal would be squeezed to ellipses: printed whole when the
+    # output goes to a file or a pipe; on a narrow terminal, a pointer to the CSV instead.
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    if not console.is_terminal:
+        Console(width=max(console.width, natural)).print(table)
+        return
+    if natural > console.width:
+        table.caption = Text(f"wider than this terminal ({natural} columns): --format csv")
     console.print(table)
 
 
