@@ -119,11 +119,11 @@ class Cohort(_Model):
         "cohorts, P54)",
     )
     budget_probability: Probability = Field(
-        default=0.6,
+        default=0.68,
         description="P(a budget is agreed | signed-off plan), before payment set-up can fail "
-        "(budget_release.<type>.release_probability, P46) (P36; by cohort P37). P36/P37 count "
-        "budgets held at follow-up (Table 6-3), so to reproduce them set P37 / P(payment "
-        "operational) over the cohort's budget types (configs/demonstrator_site.toml)",
+        "(budget_release.<type>.release_probability, P46) (Der: P36's 0.61 budgets held at "
+        "follow-up, Table 6-3, over P46's 0.9 payments operational; by cohort P37 / P(payment "
+        "operational) over the cohort's budget types, as configs/demonstrator_site.toml)",
     )
     budget_type_split: BudgetSplit = Field(
         default_factory=BudgetSplit, description="budget types where a DP is offered (P39)"
