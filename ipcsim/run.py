@@ -19,6 +19,7 @@ from ipcsim.engine.model import PathwayModel
 from ipcsim.engine.staff import StaffPool
 from ipcsim.io.manifest import build_manifest
 from ipcsim.io.run_folder import write_run_outputs
+from ipcsim.io.workbook import workbook_sheets
 from ipcsim.pathway import MILESTONES
 from ipcsim.periods import month_starts
 from ipcsim.scenario import Scenario
@@ -280,9 +281,18 @@ def run_scenario(
 
 
 def write_run(
-    result: RunResult, out_dir: str | Path, *, config_path: str | None = None, csv: bool = False
+    result: RunResult,
+    out_dir: str | Path,
+    *,
+    config_path: str | None = None,
+    csv: bool = False,
+    xlsx: bool = False,
 ) -> Path:
-    """Write a run's tables, ``summary.json`` and ``manifest.json`` atomically to ``out_dir``."""
+    """Write a run's tables, ``summary.json`` and ``manifest.json`` atomically to ``out_dir``.
+
+    With ``csv``, CSV copies of the tables; with ``xlsx``, one Excel workbook
+    (``results.xlsx``: :mod:`ipcsim.io.workbook`).
+    """
     scenario = result.scenario
     manifest = build_manifest(
         scenario_json=scenario.model_dump(mode="json", by_alias=True),
@@ -293,6 +303,16 @@ def write_run(
         streams=result.rng_streams,
         extra={"replication": result.replication, "kind": "run"},
     )
+    workbook = None
+    if xlsx:
+        workbook = workbook_sheets(
+            result.summary, result.timeseries, horizon_days=scenario.run.horizon_days
+        )
     return write_run_outputs(
-        Path(out_dir), frames=result.frames, summary=result.summary, manifest=manifest, csv=csv
+        Path(out_dir),
+        frames=result.frames,
+        summary=result.summary,
+        manifest=manifest,
+        csv=csv,
+        workbook=workbook,
     )

@@ -31,6 +31,14 @@ def run(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed, overriding run.seed.")] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Also write CSV copies of tables.")] = False,
+    xlsx: Annotated[
+        bool,
+        typer.Option(
+            "--xlsx",
+            help="Also write results.xlsx: summary, per-year, waits and monthly sheets, "
+            "units in the headers.",
+        ),
+    ] = False,
     set_: SetOption = None,
     allow_outside_files: AllowOutsideOption = False,
 ) -> None:
@@ -51,7 +59,7 @@ def run(
         result = run_scenario(
             scenario, seed=seed, progress=lambda share: bar.update(task, completed=share)
         )
-    written = write_run(result, out_dir, config_path=config, csv=csv)
+    written = write_run(result, out_dir, config_path=config, csv=csv, xlsx=xlsx)
     summary = result.summary
     question = scenario.question or scenario.description
     if question:

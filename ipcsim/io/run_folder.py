@@ -26,6 +26,7 @@ import pandas as pd
 from ipcsim.errors import OutputError
 from ipcsim.io import files
 from ipcsim.io.manifest import MANIFEST
+from ipcsim.io.workbook import WORKBOOK_NAME, write_workbook
 
 __all__ = ["MANIFEST", "SUMMARY", "read_run_outputs", "write_run_outputs"]
 
@@ -44,6 +45,7 @@ def write_run_outputs(
     summary: Mapping[str, Any],
     manifest: Mapping[str, Any],
     csv: bool = False,
+    workbook: Mapping[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write a run's tables, summary and manifest to ``out_dir``, atomically.
 
@@ -62,6 +64,9 @@ def write_run_outputs(
         file written; an existing ``files`` entry is replaced).
     csv
         Also write ``<name>.csv`` copies of the tables.
+    workbook
+        Sheets of an Excel workbook to write as ``results.xlsx``
+        (:func:`ipcsim.io.workbook.workbook_sheets`); none if ``None``.
 
     Returns
     -------
@@ -116,6 +121,8 @@ def write_run_outputs(
                 written.append(path)
         files.write_text_synced(tmp / SUMMARY, summary_text)
         written.append(tmp / SUMMARY)
+        if workbook is not None:
+            written.append(write_workbook(tmp / WORKBOOK_NAME, workbook))
         for path in written:
             files.fsync_file(path)
         full_manifest = dict(manifest)
