@@ -15,11 +15,11 @@ import pandas as pd
 from ipcsim._json import plain_json
 from ipcsim.analysis import metrics, stability
 from ipcsim.analysis.costs import cost_run
+from ipcsim.analysis.workbook import workbook_sheets
 from ipcsim.engine.model import PathwayModel
 from ipcsim.engine.staff import StaffPool
 from ipcsim.io.manifest import build_manifest
 from ipcsim.io.run_folder import write_run_outputs
-from ipcsim.io.workbook import workbook_sheets
 from ipcsim.pathway import MILESTONES
 from ipcsim.periods import month_starts
 from ipcsim.scenario import Scenario
