@@ -34,7 +34,7 @@ entry point with ``if __name__ == "__main__":`` (the ``ipcsim`` command does).
 
 A run assumes it is the only simulation in its process: while it runs, the model freezes the
 objects alive before it and raises the cyclic garbage collector's threshold
-(``_quiet_cyclic_gc`` in :mod:`ipcsim.engine.model`), process-wide settings that two runs in
+(``quiet_cyclic_gc`` in :mod:`ipcsim.engine.model`), process-wide settings that two runs in
 threads of one process would undo for each other. So every local back end runs one cell at a
 time per process (``serial``, the process pool, and ``dask:local:N`` with one thread per
 worker), a thread pool would not be safe, and a remote Dask cluster should start its workers
