@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -195,4 +197,78 @@ def test_run_removes_the_temporary_folder_a_killed_run_left(tmp_path: Path) -> N
     result = ipcsim("run", config, "--out", str(out), "--set", "run.horizon_days=30")
     assert result.returncode == 0, result.stderr
     assert not leftover.exists()
+    assert os.listdir(tmp_path) == ["out"]
+
+
+# --------------------------------------------------------------------------- partitioned runs
+NATIONAL = ROOT / "configs" / "national_ipc_2015.toml"
+
+
+def test_run_on_a_process_pool_writes_what_one_model_writes(tmp_path: Path) -> None:
+    """Issue 17: the national programme's 17 independent sites as tasks on two worker
+    processes give byte for byte the tables and summary of one model of all 17."""
+    from ipcsim.run import run_scenario, write_run
+    from ipcsim.scenario.load import load_scenario
+    from ipcsim.scenario.partition import site_groups
+
+    short = ["run.horizon_days=300"]
+    pooled = tmp_path / "pooled"
+    result = ipcsim(
+        "run", str(NATIONAL), "--out", str(pooled), "--executor", "process:2", "--set", *short
+    )
+    assert result.returncode == 0, result.stderr
+    scenario = load_scenario(NATIONAL, short)
+    whole = write_run(run_scenario(scenario), tmp_path / "whole")
+    names = sorted(p.name for p in whole.glob("*.parquet")) + ["summary.json"]
+    for name in names:
+        assert (pooled / name).read_bytes() == (whole / name).read_bytes(), name
+    manifest = json.loads((pooled / "manifest.json").read_text())
+    assert manifest["partitions"] == len(site_groups(scenario)) > 1
+    assert manifest["executor"].startswith("process pool (2 workers")
+    assert json.loads((whole / "manifest.json").read_text())["partitions"] == 1
+
+
+def _group_alive(pgid: int) -> bool:
+    listed = subprocess.run(["ps", "-o", "pid=,stat=", "-g", str(pgid)], capture_output=True)
+    return any(b"Z" not in line.split()[1] for line in listed.stdout.splitlines())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL, ps -g")
+def test_a_killed_partitioned_run_leaves_no_folder_that_looks_complete(tmp_path: Path) -> None:
+    """Issue 17: killed outright while its groups run on a process pool, or while it writes,
+    `run` leaves at most a hidden temporary folder (which the next run removes), and its
+    workers end with it."""
+    from ipcsim.io.run_folder import read_run_outputs
+
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "ipcsim", "run", str(NATIONAL), "--out", str(out)]
+    child = subprocess.Popen(
+        [*args, "--executor", "process:2", "--csv"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        # Killed once it has written its first file (CSV copies make the write longer), or,
+        # if that moment is missed, once it has finished.
+        while child.poll() is None and not list(tmp_path.glob(".out.tmp-*/*")):
+            assert time.monotonic() < deadline, "the run neither wrote nor ended in time"
+            time.sleep(0.002)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+        while _group_alive(child.pid):  # the pool's workers end with the main process
+            assert time.monotonic() < deadline, "the pool's workers outlived the run"
+            time.sleep(0.1)
+    finally:
+        if _group_alive(child.pid):
+            os.killpg(child.pid, signal.SIGKILL)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert all(name == "out" or name.startswith(".out.tmp-") for name in left), left
+    if out.exists():  # the write was missed: the run had finished, and its folder is complete
+        read_run_outputs(out)
+    again = ipcsim("run", str(NATIONAL), "--out", str(out), "--set", "run.horizon_days=60")
+    assert again.returncode == 0, again.stderr
+    read_run_outputs(out)
     assert os.listdir(tmp_path) == ["out"]
