@@ -161,9 +161,10 @@ HEADER = '''\
 # England at Universal Personalised Care scale: a WHAT-IF, NOT A FORECAST.
 # The 42 integrated care boards as sites, each with the ICS scale-up example's cohort mix and
 # staff per referral (configs/ics_scale_up.toml) in proportion to its population, and national
-# demand ramping in a straight line from {start_share:.0%} of its 2023/24 level in April 2019 to the NHS
-# Long Term Plan's 750,000 personalised care and support plans a year by 2023/24 (referrals
-# of {national:,.0f} a month at {yield_:.2f} plans per referral). Budgets for {budget:.0%} of plans:
+# demand ramping in a straight line from {start_share:.0%} of its 2023/24 level in April 2019
+# to the NHS Long Term Plan's 750,000 personalised care and support plans a year by 2023/24
+# (referrals of {national:,.0f} a month at {yield_:.2f} plans per referral). Budgets for
+# {budget:.0%} of plans:
 # the Long Term Plan's "up to 200,000 personal health budgets" over its 750,000 plans (NHS
 # Digital counted 188,489 PHBs in 2023/24). ICB populations are an assumption (approximate
 # mid-2020 figures, {total:.1f} million in all; see scripts/england_upc.py, which writes this file).
@@ -294,6 +295,7 @@ def england_toml() -> str:
 
 
 def main() -> int:
+    """Write the file (refusing a table of other than 42 ICBs)."""
     if len(POPULATION_MILLIONS) != 42:
         sys.stderr.write(f"expected 42 ICBs, got {len(POPULATION_MILLIONS)}\n")
         return 1
