@@ -188,3 +188,15 @@ def test_a_partitioned_run_reports_progress_group_by_group() -> None:
     assert_same_run(plain, watched)
     assert shares == sorted(shares) and shares[-1] == 1.0
     assert len(shares) == 100 * len(site_groups(scenario))
+
+
+@pytest.mark.slow  # make validate: a Dask cluster's start-up costs seconds
+def test_national_on_a_local_dask_cluster_equals_one_model() -> None:
+    pytest.importorskip("distributed")
+    from ipcsim.experiment.executors import open_executor
+
+    scenario = national(days=150)
+    with open_executor("dask:local:2") as handle:
+        pooled = run_scenario(scenario, partitioned=True, executor=handle.executor)
+    assert pooled.partitions == len(site_groups(scenario))
+    assert_same_run(run_scenario(scenario), pooled)
