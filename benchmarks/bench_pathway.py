@@ -67,10 +67,11 @@ def national_scenario(scale: float = 1.0) -> Any:
 # --------------------------------------------------------------------------- workers
 def run_ipcsim(scale: float, seed: int | None) -> dict[str, Any]:
     """``run_scenario`` once, timed; the model's own share and event count alongside."""
+    import ipcsim.engine.partition as partition
     import ipcsim.run as runner
 
     model_timing: dict[str, float] = {}
-    base = runner.PathwayModel
+    base = partition.PathwayModel
 
     class TimedModel(base):  # type: ignore[misc, valid-type]
         """Times ``PathwayModel.run`` and counts the events it scheduled (benchmark only)."""
@@ -84,7 +85,7 @@ def run_ipcsim(scale: float, seed: int | None) -> dict[str, Any]:
             model_timing["events"] = next(self.env._eid)
             return log
 
-    runner.PathwayModel = TimedModel  # type: ignore[misc]
+    partition.PathwayModel = TimedModel  # type: ignore[misc]
     scenario = national_scenario(scale)
     began = time.perf_counter()
     cpu = time.process_time()

@@ -2,12 +2,14 @@
 
 (a) ``bench_mmc.py``: M/M/c, ipcsim vs bare SimPy vs Ciw (1 M customers each);
 (b) ``bench_pathway.py``: the national pathway, ipcsim vs the bare-SimPy reference;
-(c) ``bench_batch.py``: 20 replications at a tenth of the scale on 1 and 2 workers.
+(c) ``bench_batch.py``: 20 replications at a tenth of the scale on 1 and 2 workers;
+(e) ``bench_england.py``: England at Universal Personalised Care scale (42 ICBs), one
+    replication partitioned on 1 and 2 workers, at 1/20 of its size.
 
 Each writes its JSON to ``benchmarks/results/``. With ``--quick``: 100,000 customers, the
-pathway at a tenth of its scale, and a batch of 6 replications (under a minute in all,
-against about 5 minutes for the full set). Benchmarks never fail on a figure: a missed
-goal is reported, not raised.
+pathway at a tenth of its scale, a batch of 6 replications and England at 1/100 (about two
+minutes in all, against about 10 minutes for the full set). Benchmarks never fail on a
+figure: a missed goal is reported, not raised.
 
 Usage::
 
@@ -33,7 +35,9 @@ def run(script: str, *args: str) -> None:
 def goals_table(quick: bool) -> None:
     """Collect the goals from the JSON files just written."""
     names = (
-        ["mmc_quick", "pathway_scale_0.1", "batch_quick"] if quick else ["mmc", "pathway", "batch"]
+        ["mmc_quick", "pathway_scale_0.1", "batch_quick", "england_scale_0.01"]
+        if quick
+        else ["mmc", "pathway", "batch", "england_scale_0.05"]
     )
     rows = []
     for name in names:
@@ -70,10 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         run("bench_mmc.py", "--quick")
         run("bench_pathway.py", "--scale", "0.1")
         run("bench_batch.py", "--replications", "6")
+        run("bench_england.py", "--scale", "0.01")
     else:
         run("bench_mmc.py")
         run("bench_pathway.py")
         run("bench_batch.py")
+        run("bench_england.py", "--scale", "0.05")
     goals_table(args.quick)
     print(f"\nall benchmarks done in {time.perf_counter() - began:.0f} s")
     return 0

@@ -1,11 +1,20 @@
-"""Run one scenario end to end: model -> records -> metrics, and write its outputs."""
+"""Run one scenario end to end: model -> records -> metrics, and write its outputs.
+
+A run simulates its sites in one model, or, partitioned, each group of sites that share no
+pool or panel in a model of its own (:mod:`ipcsim.scenario.partition`), as tasks on any
+``concurrent.futures`` executor (:mod:`ipcsim.experiment.executors` opens them). The groups'
+records are merged into one canonical form (:mod:`ipcsim.engine.partition`), so every table
+and figure is the same however the run was split and wherever its parts ran.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
+import functools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +25,8 @@ from ipcsim._json import plain_json
 from ipcsim.analysis import metrics, stability
 from ipcsim.analysis.costs import cost_run
 from ipcsim.analysis.workbook import workbook_sheets
-from ipcsim.engine.model import PathwayModel
-from ipcsim.engine.staff import StaffPool
+from ipcsim.engine.model import PoolCapacity, quiet_cyclic_gc
+from ipcsim.engine.partition import GroupRecords, GroupTask, merge_groups, simulate_group
 from ipcsim.io.manifest import build_manifest
 from ipcsim.io.run_folder import write_run_outputs
 from ipcsim.pathway import MILESTONES
@@ -25,6 +34,7 @@ from ipcsim.periods import month_starts
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.backlog import BacklogPerson, load_backlog
 from ipcsim.scenario.load import scenario_hash
+from ipcsim.scenario.partition import site_groups, sub_scenario
 
 
 @dataclass(frozen=True)
@@ -42,35 +52,23 @@ class RunResult:
     rng_streams: list[str]
     wall_time_s: float
     frames: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
+    partitions: int = 1
+    """Simulations the run was split into (1: all sites in one model)."""
 
 
 TOTAL_SITE = "all"
 """``site`` value of the rows that total all sites in a multi-site run."""
 
 
-def _pools_by_site(model: PathwayModel) -> dict[str, list[StaffPool]]:
-    """Each site's own pools; shared pools under :data:`TOTAL_SITE` only."""
-    shared = list(model.shared_pools.values())
-    result: dict[str, list[StaffPool]] = {
-        name: [pool for pool in site.pools.values() if pool not in shared]
-        for name, site in model.sites.items()
-    }
-    distinct: list[StaffPool] = []
-    for pools in [*result.values(), shared]:
-        distinct += [pool for pool in pools if pool not in distinct]
-    result[TOTAL_SITE] = distinct
-    return result
-
-
 def capacity_frame(
-    pools: list[StaffPool], start_date: dt.date, horizon_days: float
+    pools: Sequence[PoolCapacity], start_date: dt.date, horizon_days: float
 ) -> pd.DataFrame:
     """IPC hours each role could deliver in each calendar month of the run.
 
     Parameters
     ----------
     pools
-        The staff pools to count (several pools of one role are added up).
+        The staff pools to count (several pools of one role are added up, in this order).
     start_date, horizon_days
         The run's start date and length, days.
 
@@ -80,15 +78,14 @@ def capacity_frame(
         Columns ``month_start_day``, ``month_end_day``, ``role``, ``available_hours``
         (NaN for an unlimited role).
     """
-    roles = sorted({pool.role_label for pool in pools})
+    roles = sorted({pool.role for pool in pools})
     rows = []
-    for _, start_day, end_day in month_starts(start_date, horizon_days):
+    for month, (_, start_day, end_day) in enumerate(month_starts(start_date, horizon_days)):
         for role in roles:
-            members = [pool for pool in pools if pool.role_label == role]
-            if any(pool.unlimited for pool in members):
-                available = math.nan
-            else:
-                available = sum(pool.available_hours(start_day, end_day) for pool in members)
+            hours = [pool.monthly_hours for pool in pools if pool.role == role]
+            available = math.nan
+            if all(h is not None for h in hours):
+                available = sum(h[month] for h in hours if h is not None)
             rows.append(
                 {
                     "month_start_day": start_day,
@@ -102,14 +99,13 @@ def capacity_frame(
     )
 
 
-def _available_over_run(pools: list[StaffPool], horizon_days: float) -> dict[str, float | None]:
+def _available_over_run(pools: Sequence[PoolCapacity]) -> dict[str, float | None]:
     result: dict[str, float | None] = {}
-    for role in sorted({pool.role_label for pool in pools}):
-        members = [pool for pool in pools if pool.role_label == role]
-        if any(pool.unlimited for pool in members):
-            result[role] = None
-        else:
-            result[role] = sum(pool.available_hours(0.0, horizon_days) for pool in members)
+    for role in sorted({pool.role for pool in pools}):
+        hours = [pool.run_hours for pool in pools if pool.role == role]
+        result[role] = None
+        if all(h is not None for h in hours):
+            result[role] = sum(h for h in hours if h is not None)
     return result
 
 
@@ -123,6 +119,79 @@ def _entered(people: pd.DataFrame) -> pd.DataFrame:
     return people.assign(referred_day=milestones.min(axis=1, skipna=True))
 
 
+def group_tasks(
+    scenario: Scenario,
+    *,
+    seed: int,
+    replication: int,
+    backlog: tuple[BacklogPerson, ...],
+    partitioned: bool,
+) -> list[GroupTask]:
+    """The simulations of one run: all sites in one, or one per independent group of sites.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    seed, replication
+        The run's seed and replication (the same for every group).
+    backlog
+        People already in the pathway at the start; each goes to the group of their site.
+    partitioned
+        One task per group of :func:`ipcsim.scenario.partition.site_groups`, or one task for
+        the whole scenario.
+    """
+    groups = site_groups(scenario) if partitioned else [tuple(scenario.site_names)]
+    role_names = tuple(scenario.role_names)
+    return [
+        GroupTask(
+            scenario=sub_scenario(scenario, group),
+            seed=seed,
+            replication=replication,
+            backlog=tuple(person for person in backlog if person.site in group),
+            role_names=role_names,
+        )
+        for group in groups
+    ]
+
+
+def _part(progress: Callable[[float], None], done: int, parts: int, share: float) -> None:
+    """Report ``share`` of part ``done`` (of ``parts`` equal parts) as a share of the whole."""
+    progress((done + share) / parts)
+
+
+def _simulate(
+    tasks: Sequence[GroupTask],
+    *,
+    executor: cf.Executor | None,
+    progress: Callable[[float], None] | None,
+) -> list[GroupRecords]:
+    """Each task's records, in the tasks' order, from this process or from ``executor``."""
+    if executor is None:
+        results = []
+        # One quiet collector for all the groups, not a full collection before each.
+        with quiet_cyclic_gc():
+            for k, task in enumerate(tasks):
+                # Each group an equal part of the bar, filled as its horizon is simulated.
+                part = (
+                    None if progress is None else functools.partial(_part, progress, k, len(tasks))
+                )
+                results.append(simulate_group(task, part))
+        return results
+    futures = {executor.submit(simulate_group, task): k for k, task in enumerate(tasks)}
+    found: dict[int, GroupRecords] = {}
+    try:
+        for future in cf.as_completed(futures):
+            found[futures[future]] = future.result()
+            if progress is not None:
+                progress(len(found) / len(tasks))
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    return [found[k] for k in range(len(tasks))]
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -130,6 +199,8 @@ def run_scenario(
     replication: int = 0,
     backlog: tuple[BacklogPerson, ...] | None = None,
     progress: Callable[[float], None] | None = None,
+    partitioned: bool = False,
+    executor: cf.Executor | None = None,
 ) -> RunResult:
     """Simulate one replication of ``scenario`` and compute its KPIs.
 
@@ -145,36 +216,48 @@ def run_scenario(
         People already in the pathway at the start; read from ``scenario.initial_state``
         when not given.
     progress
-        Called with the share of the horizon simulated (0 to 1) as the run goes.
+        Called with the share of the run simulated (0 to 1) as the run goes: the share of the
+        horizon, or with ``executor``, the share of the groups finished.
+    partitioned
+        Simulate each group of sites that share no pool or panel in a model of its own
+        (:func:`ipcsim.scenario.partition.site_groups`); the results are the same.
+    executor
+        Where a partitioned run's groups run (e.g. from
+        :func:`ipcsim.experiment.executors.open_executor`); ``None``: one after another in
+        this process. Only used when ``partitioned``.
 
     Returns
     -------
     RunResult
         People, staff work, waits, the monthly time series (per site, and totals when there
         are several sites) and the summary (totals, with a ``sites`` entry per site when
-        there are several).
+        there are several). Identical, table for table, partitioned or not and whatever the
+        executor.
     """
     began = time.perf_counter()
     if backlog is None:
         backlog = load_backlog(scenario.initial_state, scenario) if scenario.initial_state else ()
-    model = PathwayModel(scenario, replication=replication, seed=seed, backlog=backlog)
-    log = model.run(progress=progress)
-    role_names = scenario.role_names
-    hourly_cost = {
-        config.site.name: {name: role.hourly_cost_gbp for name, role in config.workforce.items()}
-        for config in scenario.site_configs
-    }
-    people = log.people_frame(role_names, hourly_cost)
-    work = log.work_frame()
-    people, economics_summary = cost_run(
-        people, work, scenario=scenario, renewals=log.renewals_frame()
+    seed = scenario.run.seed if seed is None else seed
+    tasks = group_tasks(
+        scenario, seed=seed, replication=replication, backlog=backlog, partitioned=partitioned
     )
-    waits = log.waits_frame()
+    groups = _simulate(tasks, executor=executor if partitioned else None, progress=progress)
+    records = merge_groups(
+        groups,
+        scenario=scenario,
+        first_person_id=max((p.person_id for p in backlog), default=-1) + 1,
+    )
+    del groups  # merged: the groups' own tables may go
+    role_names = scenario.role_names
+    work, waits = records.work, records.waits
+    people, economics_summary = cost_run(
+        records.people, work, scenario=scenario, renewals=records.renewals
+    )
     run = scenario.run
     reporting = scenario.reporting
-    pools = _pools_by_site(model)
-    several = len(model.sites) > 1
-    site_names = list(model.sites) + ([TOTAL_SITE] if several else [])
+    configs = {config.site.name: config for config in scenario.site_configs}
+    several = len(configs) > 1
+    site_names = list(configs) + ([TOTAL_SITE] if several else [])
     series = []
     capacities = []
     summaries: dict[str, Any] = {}
@@ -188,8 +271,10 @@ def run_scenario(
             mine_work = work[work["site"] == site]
             mine_waits = waits[waits["site"] == site]
             mine_entered = entered[entered["site"] == site]
-            site_roles = sorted(model.sites[site].pools)
-        capacity = capacity_frame(pools[site], run.start_date, run.horizon_days)
+            site_roles = sorted(configs[site].workforce)
+        # A site's own pools; shared pools count in the totals only.
+        pools = [p for p in records.pools if site == TOTAL_SITE or p.site == site]
+        capacity = capacity_frame(pools, run.start_date, run.horizon_days)
         capacities.append(capacity.assign(site=site))
         monthly = metrics.timeseries(
             mine_entered,
@@ -209,7 +294,7 @@ def run_scenario(
         )
         series.append(monthly)
         available: dict[str, float | None] = dict.fromkeys(site_roles)
-        available.update(_available_over_run(pools[site], run.horizon_days))
+        available.update(_available_over_run(pools))
         summaries[site] = metrics.summary(
             mine_people,
             mine_work,
@@ -244,11 +329,11 @@ def run_scenario(
     total = TOTAL_SITE if several else site_names[0]
     summary = summaries[total]
     if several:
-        summary["sites"] = {name: summaries[name] for name in model.sites}
+        summary["sites"] = {name: summaries[name] for name in configs}
         # Every site's warnings too, named by site, after those of all sites together.
         summary["warnings"] = list(summary["warnings"]) + [
             {**w, "site": name, "message": f"site {name}: {w['message']}"}
-            for name in model.sites
+            for name in configs
             for w in summaries[name]["warnings"]
         ]
     summary["targets"] = metrics.targets_met(
@@ -260,14 +345,14 @@ def run_scenario(
     wall = time.perf_counter() - began
     return RunResult(
         scenario=scenario,
-        seed=model.seed,
+        seed=seed,
         replication=replication,
         people=people,
         work=work,
         waits=waits,
         timeseries=timeseries,
         summary=summary,
-        rng_streams=model.streams.names,
+        rng_streams=list(records.streams),
         wall_time_s=wall,
         frames={
             "people": people,
@@ -277,6 +362,7 @@ def run_scenario(
             # IPC hours available per role and month, for all sites together.
             "capacity": capacities[-1],
         },
+        partitions=len(tasks),
     )
 
 
@@ -287,11 +373,13 @@ def write_run(
     config_path: str | None = None,
     csv: bool = False,
     xlsx: bool = False,
+    executor: str | None = None,
 ) -> Path:
     """Write a run's tables, ``summary.json`` and ``manifest.json`` atomically to ``out_dir``.
 
     With ``csv``, CSV copies of the tables; with ``xlsx``, one Excel workbook
-    (``results.xlsx``: :mod:`ipcsim.io.workbook`).
+    (``results.xlsx``: :mod:`ipcsim.io.workbook`). ``executor`` (where a partitioned run's
+    groups ran) is recorded in the manifest, with the number of partitions.
     """
     scenario = result.scenario
     manifest = build_manifest(
@@ -301,7 +389,12 @@ def write_run(
         wall_time_s=result.wall_time_s,
         config_path=config_path,
         streams=result.rng_streams,
-        extra={"replication": result.replication, "kind": "run"},
+        extra={
+            "replication": result.replication,
+            "kind": "run",
+            "partitions": result.partitions,
+            **({"executor": executor} if executor is not None else {}),
+        },
     )
     workbook = None
     if xlsx:

@@ -251,7 +251,7 @@ def _allocate_and_first_conversation(
     allocation = lead_pool.request(new_case=True)
     if not allocation.triggered and math.isfinite(draws.withdraws_after_waiting_days):
         # Only someone who has to wait can give up (no timer for those served at once).
-        yield allocation | runtime.diary.event_at(env.now + draws.withdraws_after_waiting_days)
+        yield allocation | site.diary.event_at(env.now + draws.withdraws_after_waiting_days)
     else:
         yield allocation
     if not allocation.triggered:
@@ -356,7 +356,7 @@ def _implementation(
             pathway.implementation_follow_up_hours, member=planner, kind="review",
         )  # fmt: skip
     if draws.service_unavailable:
-        yield runtime.diary.event_at(runtime.env.now + draws.service_wait_days)
+        yield site.diary.event_at(runtime.env.now + draws.service_wait_days)
         if pathway.service_replan_hours > 0:
             yield from _work(
                 runtime, person, lead_pool, "service_replanning",
@@ -398,7 +398,7 @@ def _plan_in_place(
         for due in site.reviews.due(life_start, life_end):
             if due >= stop:
                 return  # no timeouts for reviews the plan or the run will not reach
-            yield runtime.diary.event_at(due)  # held out of SimPy's queue until its day
+            yield site.diary.event_at(due)  # held out of SimPy's queue until its day
             # Budget holders' reviews take longer (P51); a budget still being set counts not.
             holder = not math.isnan(person.budget_released_day)
             hours = cohort.review_hours_budget_holder if holder else cohort.review_hours_no_budget
@@ -410,7 +410,7 @@ def _plan_in_place(
             person.reviews_held += 1
         if life_end >= stop:
             return
-        yield runtime.diary.event_at(life_end)
+        yield site.diary.event_at(life_end)
         holder = not math.isnan(person.budget_released_day)
         hours = cohort.replan_hours_budget_holder if holder else cohort.replan_hours_no_budget
         if hours > 0:
@@ -443,7 +443,7 @@ def _budget_renewals(
     stop = min(plan_end_day, runtime.horizon_days)
     due = env.now + period_days
     while due < stop:
-        yield runtime.diary.event_at(due)
+        yield site.diary.event_at(due)
         planner = yield from _activity(runtime, person, site, "budget_renewal", draws, planner)
         if site.envelope is not None:
             yield from site.envelope.money_for(draws.budget_amount_gbp)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import simpy
 
@@ -32,7 +33,7 @@ from ipcsim.engine.signoff import SIGNOFF_MODES, PanelSignOff, SignOff
 from ipcsim.engine.staff import StaffPool
 from ipcsim.engine.staffing import start_staffing_plan
 from ipcsim.engine.worktime import make_calendar
-from ipcsim.periods import day_of
+from ipcsim.periods import day_of, month_starts
 from ipcsim.scenario import Role, Scenario, SiteConfig
 from ipcsim.scenario.backlog import BacklogPerson
 from ipcsim.units import DAYS_PER_MONTH
@@ -40,8 +41,38 @@ from ipcsim.units import DAYS_PER_MONTH
 PROGRESS_STEPS = 100
 
 
+@dataclass(frozen=True)
+class PoolCapacity:
+    """IPC hours one staff pool could deliver, as staffed over the run (plain data).
+
+    Attributes
+    ----------
+    name
+        ``<site>.<role>`` for a site's own pool, the pool's name for a shared one.
+    site
+        The site of its own pool; ``None`` for a pool shared by several sites.
+    role
+        The role written in records.
+    monthly_hours
+        Hours in each calendar month of the run (:func:`ipcsim.periods.month_starts`);
+        ``None`` for an unlimited role.
+    run_hours
+        Hours over the whole run; ``None`` for an unlimited role.
+    """
+
+    name: str
+    site: str | None
+    role: str
+    monthly_hours: tuple[float, ...] | None
+    run_hours: float | None
+
+
+QUIET_GC_THRESHOLD = 100_000
+"""First-generation threshold of the cyclic garbage collector while a run runs."""
+
+
 @contextlib.contextmanager
-def _quiet_cyclic_gc() -> Iterator[None]:
+def quiet_cyclic_gc() -> Iterator[None]:
     """Let the cyclic garbage collector skip the growing heap of records while a run runs.
 
     Notes
@@ -49,12 +80,17 @@ def _quiet_cyclic_gc() -> Iterator[None]:
     A run keeps every record until its end, so CPython's cyclic collector would walk an
     ever larger heap again and again (it took a third of a national run's time). Objects
     alive before the run are frozen and the first-generation threshold raised; both are
-    restored afterwards, so nothing outlives the run.
+    restored afterwards, so nothing outlives the run. Inside another ``quiet_cyclic_gc``
+    (several groups of sites simulated one after another) it does nothing: the full
+    collection it starts with costs tens of milliseconds each time.
     """
+    if gc.get_threshold()[0] == QUIET_GC_THRESHOLD:
+        yield
+        return
     gc.collect()
     gc.freeze()
     thresholds = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
+    gc.set_threshold(QUIET_GC_THRESHOLD, 50, 100)
     try:
         yield
     finally:
@@ -74,7 +110,18 @@ class PathwayModel:
     seed
         Overrides ``scenario.run.seed`` when given.
     backlog
-        People already in the pathway at the start date (see :mod:`ipcsim.scenario.backlog`).
+        People already in the pathway at the start date (see :mod:`ipcsim.scenario.backlog`),
+        at the scenario's sites.
+
+    Notes
+    -----
+    Sites that share no pool or panel do not interact: the model of a group of them
+    (:func:`ipcsim.scenario.partition.sub_scenario`) gives the same records for its sites as
+    the model of the whole scenario. Every random stream is named by its site, shared pool or
+    panel; each site keeps its own diary; the processes of a group start in the same order
+    in both; and SimPy orders events of equal time by when they were scheduled, which, for
+    one group's events, does not depend on the other groups'. Person ids are given after the
+    run (:func:`ipcsim.engine.partition.number_people`).
     """
 
     def __init__(
@@ -91,16 +138,8 @@ class PathwayModel:
         self.seed = scenario.run.seed if seed is None else seed
         self.streams = Streams(self.seed, replication)
         self.log = EventLog(scenario.run.horizon_days)
-        self.diary = Diary(self.env, scenario.run.horizon_days)
         self.backlog = backlog
-        self.runtime = Runtime(
-            scenario,
-            env=self.env,
-            streams=self.streams,
-            log=self.log,
-            diary=self.diary,
-            first_person_id=max((p.person_id for p in backlog), default=-1) + 1,
-        )
+        self.runtime = Runtime(scenario, env=self.env, streams=self.streams, log=self.log)
         self.shared_pools: dict[str, StaffPool] = {}
         self.shared_panels: dict[str, PanelSignOff] = {}
         self.sites = self.runtime.sites
@@ -117,6 +156,7 @@ class PathwayModel:
                 pools=self._site_pools(config),
                 signoff=self._site_signoff(config),
                 delivery_day=joined + config.site.design_phase_months * DAYS_PER_MONTH,
+                diary=Diary(self.env, scenario.run.horizon_days),
                 envelope=envelope,
                 reviews=site_review_policy(config.pathway, self._uniform(f"review_policy.{name}")),
                 eligible_left={
@@ -181,6 +221,35 @@ class PathwayModel:
                     result[f"{site.name}.{role_name}"] = pool
         return result
 
+    def pool_capacities(self) -> list[PoolCapacity]:
+        """Every distinct pool's available hours: each site's own pools, then shared ones.
+
+        Read after :meth:`run` (staffing changes over the run). Own pools come site by site
+        in the scenario's order, roles sorted; shared pools in the order sites first use them.
+        """
+        run = self.scenario.run
+        months = month_starts(run.start_date, run.horizon_days)
+        shared = list(self.shared_pools.values())
+        owned = [
+            (f"{site.name}.{role_name}", site.name, pool)
+            for site in self.sites.values()
+            for role_name, pool in site.pools.items()
+            if pool not in shared
+        ]
+        pools = owned + [(pool.name, None, pool) for pool in shared]
+        return [
+            PoolCapacity(
+                name=name,
+                site=site,
+                role=pool.role_label,
+                monthly_hours=None
+                if pool.unlimited
+                else tuple(pool.available_hours(start, end) for _, start, end in months),
+                run_hours=None if pool.unlimited else pool.available_hours(0.0, run.horizon_days),
+            )
+            for name, site, pool in pools
+        ]
+
     # ----------------------------------------------------------------- running
     def run(self, *, progress: Callable[[float], None] | None = None) -> EventLog:
         """Simulate to the horizon and return the records.
@@ -212,7 +281,7 @@ class PathwayModel:
         for pool_name, pool in sorted(self.shared_pools.items()):
             start_staffing_plan(runtime, "shared", pool_name, pool)
         horizon = self.scenario.run.horizon_days
-        with _quiet_cyclic_gc():
+        with quiet_cyclic_gc():
             if progress is None:
                 env.run(until=horizon)
             else:

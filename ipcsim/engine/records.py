@@ -275,6 +275,11 @@ class EventLog:
         }
 
     # ----------------------------------------------------------------- writing
+    @property
+    def people_count(self) -> int:
+        """Rows of ``people`` so far (the row the next person gets)."""
+        return len(self.columns["person_id"])
+
     def add_person(
         self, person_id: int, site: str, cohort: str, referred_day: float
     ) -> PersonRecord:

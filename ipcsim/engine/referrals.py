@@ -172,7 +172,9 @@ def enter_backlog(runtime: Runtime, entry: BacklogPerson) -> None:
     """
     site = runtime.sites[entry.site]
     day = day_of(entry.waiting_since, runtime.scenario.run.start_date)
-    person = runtime.log.add_person(entry.person_id, site.name, entry.cohort, math.nan)
+    # The file's person_id is given back after the run (ipcsim.engine.partition.number_people).
+    log = runtime.log
+    person = log.add_person(log.people_count, site.name, entry.cohort, math.nan)
     person.backlog_stage = entry.stage
     # Each backlog stage names its milestone column (ipcsim.pathway.MILESTONES).
     setattr(person, f"{entry.stage}_day", day)

@@ -33,13 +33,19 @@ Process = Generator[simpy.Event, Any, Any]
 
 @dataclass
 class SiteRuntime:
-    """One site while the simulation runs: settings, staff, sign-off, pot, reviews, counters."""
+    """One site while the simulation runs: settings, staff, sign-off, pot, reviews, counters.
+
+    Each site keeps its own :class:`~ipcsim.engine.diary.Diary`, so the order of its events
+    depends on nothing but the site and what it shares: the same whichever other sites run in
+    the same simulation (see :mod:`ipcsim.scenario.partition`).
+    """
 
     name: str
     config: SiteConfig
     pools: dict[str, StaffPool]
     signoff: SignOff
     delivery_day: float
+    diary: Diary
     envelope: Envelope | None = None
     reviews: ReviewPolicy = field(default_factory=NoReviews)
     signed_off: int = 0
@@ -78,10 +84,12 @@ class Runtime:
         The run's named random streams.
     log
         Where the run's records go.
-    diary
-        Long waits held out of SimPy's queue (:mod:`ipcsim.engine.diary`).
-    first_person_id
-        Id of the first person referred during the run (after any backlog's ids).
+
+    Notes
+    -----
+    A person's ``person_id`` while the run runs is their row in the log; the run's own ids
+    are given afterwards, the same however the sites were split into simulations
+    (:func:`ipcsim.engine.partition.number_people`). Nothing counts people across sites.
     """
 
     def __init__(
@@ -91,24 +99,19 @@ class Runtime:
         env: simpy.Environment,
         streams: Streams,
         log: EventLog,
-        diary: Diary,
-        first_person_id: int = 0,
     ) -> None:
         self.scenario = scenario
         self.env = env
         self.streams = streams
         self.log = log
-        self.diary = diary
         self.horizon_days = scenario.run.horizon_days
         self.sites: dict[str, SiteRuntime] = {}
-        self._next_person_id = first_person_id
         self._cohort_draws: dict[tuple[str, str, str], CohortDraws] = {}
 
     def new_person(self, site: SiteRuntime, cohort_name: str) -> PersonRecord:
-        """A person referred now to ``site`` in ``cohort_name``, with the next free id."""
-        person = self.log.add_person(self._next_person_id, site.name, cohort_name, self.env.now)
-        self._next_person_id += 1
-        return person
+        """A person referred now to ``site`` in ``cohort_name`` (a new row of the log)."""
+        log = self.log
+        return log.add_person(log.people_count, site.name, cohort_name, self.env.now)
 
     def draw_person(self, site: SiteRuntime, cohort_name: str, *, prefix: str = "") -> PersonDraws:
         """Draw everything random about one person (see :mod:`ipcsim.engine.draws`)."""

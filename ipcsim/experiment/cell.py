@@ -4,6 +4,11 @@ A :class:`CellTask` crosses to the worker and a :class:`CellResult` comes back; 
 frozen dataclasses (picklable: no lambdas, closures or open files), and :func:`run_cell` is a
 top-level function, so any executor can run it. The worker writes the replication's
 ``people.parquet`` and ``timeseries.parquet`` and returns only its KPIs.
+
+Replications are an experiment's parallel unit: a cell runs in one worker, and the groups of
+sites of its scenario (:mod:`ipcsim.scenario.partition`) run one after another there, never
+as tasks of their own, so an experiment has at most one simulation per worker (no
+oversubscription). Partitioned or not, a replication's records are the same.
 """
 
 from __future__ import annotations
@@ -87,7 +92,10 @@ def run_cell(task: CellTask) -> CellResult:
         KPIs after each KPI's warm-up, in :func:`ipcsim.analysis.kpis.kpi_names` order.
     """
     began = time.perf_counter()
-    result = run_scenario(task.scenario, seed=task.seed, replication=task.replication)
+    # The groups of sites one after another in this worker (see the module notes).
+    result = run_scenario(
+        task.scenario, seed=task.seed, replication=task.replication, partitioned=True
+    )
     windows = {task.default_warmup_days, *task.warmup_days.values()}
     by_window = {w: compute_kpis(result, warmup_days=w) for w in sorted(windows)}
     whole = by_window[task.default_warmup_days]

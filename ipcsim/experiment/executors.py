@@ -17,7 +17,8 @@ Notes
 The process pool uses the ``spawn`` start method through its own context (the global start
 method is never set): workers then start the same way on every platform, and no fork happens
 while the caller's progress-bar thread is running. Pool workers ignore SIGINT, so Ctrl-C
-reaches only the main process, which stops the pool.
+reaches only the main process, which stops the pool; on Linux they end when the main process
+dies, even when it is killed outright.
 
 So do a local Dask cluster's workers: they start with SIGINT ignored (POSIX), so a terminal's
 Ctrl-C (sent to the whole process group) interrupts only the main process. That process then
@@ -34,22 +35,29 @@ entry point with ``if __name__ == "__main__":`` (the ``ipcsim`` command does).
 
 A run assumes it is the only simulation in its process: while it runs, the model freezes the
 objects alive before it and raises the cyclic garbage collector's threshold
-(``_quiet_cyclic_gc`` in :mod:`ipcsim.engine.model`), process-wide settings that two runs in
+(``quiet_cyclic_gc`` in :mod:`ipcsim.engine.model`), process-wide settings that two runs in
 threads of one process would undo for each other. So every local back end runs one cell at a
 time per process (``serial``, the process pool, and ``dask:local:N`` with one thread per
 worker), a thread pool would not be safe, and a remote Dask cluster should start its workers
 with one thread each (``dask worker --nthreads 1``).
+
+Two levels use these back ends: ``ipcsim run --executor`` sends the groups of sites of one
+replication (:mod:`ipcsim.scenario.partition`) as tasks, and ``ipcsim experiment`` sends
+replications, each running its groups one after another in its worker. An experiment never
+nests the two, so it keeps at most one simulation per worker.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import logging
 import multiprocessing
 import os
 import re
 import signal
 import socket
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -193,9 +201,28 @@ class ExecutorHandle:
         return 1 if self.spec.kind == "serial" else 2 * max(1, self.workers)
 
 
-def _ignore_sigint() -> None:
-    """Pool-worker initializer: Ctrl-C is handled by the main process alone."""
+_PR_SET_PDEATHSIG = 1
+"""``prctl`` option: the signal a process gets when its parent dies (``<linux/prctl.h>``)."""
+
+
+def _pool_worker_init(parent_pid: int) -> None:
+    """Pool-worker initializer: Ctrl-C is for the main process alone; end with it on Linux.
+
+    A worker ignores SIGINT (the main process stops the pool). On Linux it also asks for
+    SIGTERM when the main process dies (``PR_SET_PDEATHSIG``): a main process killed outright
+    (SIGKILL, out of memory) would otherwise leave its workers behind, idle.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError) as e:  # best effort: no prctl, no clean-up on a kill
+        logger.debug("prctl(PR_SET_PDEATHSIG) unavailable: %s", e)
+        return
+    if os.getppid() != parent_pid:  # the main process died before prctl took effect
+        os._exit(1)
 
 
 def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
@@ -248,7 +275,8 @@ def open_executor(text: str, *, connect_timeout_s: float = 10.0) -> Iterator[Exe
         pool = cf.ProcessPoolExecutor(
             max_workers=spec.workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_sigint,
+            initializer=_pool_worker_init,
+            initargs=(os.getpid(),),
         )
         try:
             yield ExecutorHandle(

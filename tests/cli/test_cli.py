@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +38,10 @@ def ipcsim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
+SHORT_HORIZON_DAYS = {"england_upc": 30}
+"""Shorter runs for the big configs (England: about 4,000 referrals a month from the start)."""
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
 def test_each_shipped_config_validates_and_runs_a_short_horizon(
     config: Path, tmp_path: Path
@@ -43,7 +49,8 @@ def test_each_shipped_config_validates_and_runs_a_short_horizon(
     checked = ipcsim("validate", str(config))
     assert checked.returncode == 0, checked.stderr
     out = tmp_path / "out"
-    result = ipcsim("run", str(config), "--out", str(out), "--set", "run.horizon_days=120")
+    days = SHORT_HORIZON_DAYS.get(config.stem, 120)
+    result = ipcsim("run", str(config), "--out", str(out), "--set", f"run.horizon_days={days}")
     assert result.returncode == 0, result.stderr
     assert "Referred" in result.stdout
     for name in ("people.parquet", "timeseries.parquet", "summary.json", "manifest.json"):
@@ -52,7 +59,7 @@ def test_each_shipped_config_validates_and_runs_a_short_horizon(
     summary = json.loads((out / "summary.json").read_text())
     manifest = json.loads((out / "manifest.json").read_text())
     assert summary["people"]["referred"] == len(people)
-    assert manifest["config"]["run"]["horizon_days"] == 120
+    assert manifest["config"]["run"]["horizon_days"] == days
     assert manifest["seed"] == manifest["config"]["run"]["seed"]
 
 
@@ -196,3 +203,102 @@ def test_run_removes_the_temporary_folder_a_killed_run_left(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert not leftover.exists()
     assert os.listdir(tmp_path) == ["out"]
+
+
+# --------------------------------------------------------------------------- partitioned runs
+NATIONAL = ROOT / "configs" / "national_ipc_2015.toml"
+
+
+def test_run_on_a_process_pool_writes_what_one_model_writes(tmp_path: Path) -> None:
+    """Issue 17: the national programme's 17 independent sites as tasks on two worker
+    processes give byte for byte the tables and summary of one model of all 17."""
+    from ipcsim.run import run_scenario, write_run
+    from ipcsim.scenario.load import load_scenario
+    from ipcsim.scenario.partition import site_groups
+
+    short = ["run.horizon_days=150"]
+    pooled = tmp_path / "pooled"
+    result = ipcsim(
+        "run", str(NATIONAL), "--out", str(pooled), "--executor", "process:2", "--set", *short
+    )
+    assert result.returncode == 0, result.stderr
+    scenario = load_scenario(NATIONAL, short)
+    whole = write_run(run_scenario(scenario), tmp_path / "whole")
+    names = sorted(p.name for p in whole.glob("*.parquet")) + ["summary.json"]
+    for name in names:
+        assert (pooled / name).read_bytes() == (whole / name).read_bytes(), name
+    manifest = json.loads((pooled / "manifest.json").read_text())
+    assert manifest["partitions"] == len(site_groups(scenario)) > 1
+    assert manifest["executor"].startswith("process pool (2 workers")
+    assert json.loads((whole / "manifest.json").read_text())["partitions"] == 1
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group is still running (zombies excepted)."""
+    listed = subprocess.run(["ps", "-o", "pid=,stat=", "-g", str(pgid)], capture_output=True)
+    return any(b"Z" not in line.split()[1] for line in listed.stdout.splitlines())
+
+
+def _kill_while_writing(out: Path, *executor: str) -> subprocess.Popen[bytes]:
+    """Start `ipcsim run` on the national programme; SIGKILL it once it has written a file.
+
+    Killed after the first file of the write (CSV copies make the write longer) or, if that
+    moment is missed, once the run has finished.
+    """
+    args = [sys.executable, "-m", "ipcsim", "run", str(NATIONAL), "--out", str(out), "--csv"]
+    child = subprocess.Popen(
+        [*args, *executor],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, with any pool workers
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while child.poll() is None and not list(out.parent.glob(f".{out.name}.tmp-*/*")):
+            assert time.monotonic() < deadline, "the run neither wrote nor ended in time"
+            time.sleep(0.002)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    except BaseException:
+        os.killpg(child.pid, signal.SIGKILL)
+        raise
+    return child
+
+
+def _assert_nothing_looks_complete(out: Path) -> None:
+    """Only hidden temporary folders beside ``out``, or ``out`` complete and verified."""
+    from ipcsim.io.run_folder import read_run_outputs
+
+    left = sorted(p.name for p in out.parent.iterdir())
+    assert all(name == out.name or name.startswith(f".{out.name}.tmp-") for name in left), left
+    if out.exists():  # the write was missed: the run had finished, and its folder is complete
+        read_run_outputs(out)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_a_killed_partitioned_run_leaves_no_folder_that_looks_complete(tmp_path: Path) -> None:
+    """Issue 17: killed outright while it writes, a run of 17 groups of sites leaves at most
+    a hidden temporary folder (the next run removes it:
+    test_run_removes_the_temporary_folder_a_killed_run_left)."""
+    out = tmp_path / "out"
+    _kill_while_writing(out, "--set", "run.horizon_days=730")
+    _assert_nothing_looks_complete(out)
+
+
+@pytest.mark.slow  # make validate: a process pool's start-up costs seconds
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL, ps -g")
+def test_a_killed_run_on_a_process_pool_leaves_no_workers_behind(tmp_path: Path) -> None:
+    """Killed outright, `run --executor process:2` takes its pool's workers with it (they
+    stayed idle before PR_SET_PDEATHSIG) and leaves no folder that looks complete."""
+    out = tmp_path / "out"
+    child = _kill_while_writing(out, "--executor", "process:2")
+    deadline = time.monotonic() + 30
+    try:
+        while _group_alive(child.pid):
+            assert time.monotonic() < deadline, "the pool's workers outlived the run"
+            time.sleep(0.1)
+    finally:
+        if _group_alive(child.pid):
+            os.killpg(child.pid, signal.SIGKILL)
+    _assert_nothing_looks_complete(out)

@@ -49,7 +49,16 @@ from ipcsim.scenario.distributions import DISTRIBUTIONS
 from ipcsim.scenario.load import dotted_set, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = tuple(sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "configs").glob("*.toml")))
+UNFUZZED = ("configs/england_upc.toml",)
+"""Left out: national_ipc_2015.toml's structure at 42 sites, whose every mutated run took
+seconds (make test's fuzz went from 17 s to 23 s with it)."""
+SCENARIOS = tuple(
+    sorted(
+        path
+        for path in (p.relative_to(ROOT).as_posix() for p in (ROOT / "configs").glob("*.toml"))
+        if path not in UNFUZZED
+    )
+)
 SPECS = tuple(
     sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "experiments").glob("*/experiment.toml"))
 )

@@ -1,0 +1,178 @@
+"""Benchmark (e): England at Universal Personalised Care scale, one replication, partitioned.
+
+``configs/england_upc.toml`` (42 ICBs, no shared team: 42 independent groups) at a fraction of
+its size: referral rates and the headcounts of queued roles multiplied by ``--scale`` (rounded,
+at least one). Three fresh processes, each one replication of the whole horizon:
+
+- ``one model``: ``run_scenario(scenario)``, all 42 sites in one simulation (the reference);
+- ``partitioned, N workers``: ``run_scenario(scenario, partitioned=True, executor=...)`` on a
+  ``process:N`` pool (spawn), for each N of ``--workers``.
+
+For each: wall and CPU seconds (the main process and its pool workers), peak memory of the
+main process and of the largest worker, people, people per second per core used, and the
+bytes the output folder takes per person (``write_run``: parquet, summary, manifest). The
+partitioned runs' tables must equal the one model's (checked by their summary). Pool start-up
+counts in the wall time, as it does for a user. Also printed: signed-off plans per referral in
+the last 12 months (``PLANS_PER_REFERRAL`` of ``scripts/england_upc.py``).
+
+Parallel efficiency on N workers is T(1 worker) / (N x T(N workers)). Small scales are
+dominated by start-up (spawning workers that import pandas); the issue's goals are for the
+full size, which takes about 8 CPU minutes here and is not run by default.
+
+Usage::
+
+    python benchmarks/bench_england.py                      # scale 0.01, 1 and 2 workers
+    python benchmarks/bench_england.py --scale 0.02 --workers 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import harness
+
+CONFIG = harness.ROOT / "configs" / "england_upc.toml"
+SCALE = 0.01
+QUEUED_ROLES = ("planner", "finance_officer", "admin")
+
+
+def england_config(scale: float = 1.0) -> dict[str, Any]:
+    """``configs/england_upc.toml`` as data, with referral rates and staff scaled."""
+    data: dict[str, Any] = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
+    for table in data["sites"].values():
+        for cohort in table.get("cohorts", {}).values():
+            cohort["referrals_per_month"] *= scale
+            for point in cohort.get("referral_schedule", []):
+                point["referrals_per_month"] *= scale
+        for name, role in table.get("workforce", {}).items():
+            if name not in QUEUED_ROLES:
+                continue
+            role["headcount"] = max(1, round(role["headcount"] * scale))
+            for change in role.get("changes", []):
+                change["headcount"] = max(1, round(change["headcount"] * scale))
+    return data
+
+
+def england_scenario(scale: float = 1.0) -> Any:
+    from ipcsim.scenario.load import scenario_from_dict
+
+    return scenario_from_dict(england_config(scale), source=f"{CONFIG} (scale {scale:g})")
+
+
+def _children_usage() -> tuple[float, float]:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def run_once(scale: float, workers: int) -> dict[str, Any]:
+    """Worker side: one replication, in one model (``workers`` 0) or on a process pool."""
+    from ipcsim.experiment.executors import open_executor
+    from ipcsim.run import run_scenario, write_run
+
+    scenario = england_scenario(scale)
+    began = time.perf_counter()
+    cpu = time.process_time()
+    if workers == 0:
+        result = run_scenario(scenario)
+    else:
+        with open_executor(f"process:{workers}") as handle:
+            result = run_scenario(scenario, partitioned=True, executor=handle.executor)
+    wall = time.perf_counter() - began
+    main_cpu = time.process_time() - cpu
+    main_peak = harness.peak_rss_mib()
+    pool_cpu, pool_peak = _children_usage()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = write_run(result, Path(tmp) / "run")
+        disk = sum(path.stat().st_size for path in out.iterdir())
+    people = len(result.people)
+    last = result.summary["last_12_months"]
+    return {
+        "workers": workers,
+        "partitions": result.partitions,
+        "people": people,
+        "wall_s": wall,
+        "main_cpu_s": main_cpu,
+        "pool_cpu_s": pool_cpu,
+        "main_peak_rss_mib": main_peak,
+        "largest_worker_peak_rss_mib": pool_peak if workers else None,
+        "disk_bytes_per_person": disk / people,
+        "plans_per_referral_last_12_months": last["plans_signed_off"] / last["referrals"],
+        "plans_last_12_months": last["plans_signed_off"],
+        "summary_people": result.summary["people"],
+        "summary_economics_staff_gbp": result.summary["economics"]["totals_gbp"]["staff"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="England UPC, one replication partitioned")
+    parser.add_argument("--scale", type=float, default=SCALE)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker is not None:
+        harness.emit(run_once(args.scale, args.worker))
+        return 0
+
+    found: dict[str, harness.Measurement] = {}
+    for workers in [0, *args.workers]:
+        label = "one model" if workers == 0 else f"partitioned, {workers} workers"
+        print(f"  {label} ...", flush=True)
+        argv_ = ["benchmarks/bench_england.py", "--scale", str(args.scale)]
+        found[label] = harness.run_worker(label, [*argv_, "--worker", str(workers)])
+    reference = found["one model"].result
+    rows = []
+    for label, measured in found.items():
+        r = measured.result
+        cpu = r["main_cpu_s"] + r["pool_cpu_s"]
+        cores = max(1, r["workers"])
+        rows.append(
+            [label, r["partitions"], r["people"], r["wall_s"], cpu, r["main_peak_rss_mib"],
+             r["largest_worker_peak_rss_mib"] or float("nan"),
+             r["people"] / r["wall_s"] / cores, r["disk_bytes_per_person"]]
+        )  # fmt: skip
+        same = (r["summary_people"], r["summary_economics_staff_gbp"]) == (
+            reference["summary_people"],
+            reference["summary_economics_staff_gbp"],
+        )
+        if not same:
+            print(f"WARNING: {label} differs from one model", file=sys.stderr)
+    headers = ["run", "groups", "people", "wall s", "CPU s", "main MiB", "worker MiB",
+               "people/s/core", "disk B/person"]  # fmt: skip
+    print(harness.table(headers, rows))
+    efficiency = {}
+    goals = {}
+    one = found.get("partitioned, 1 workers")
+    for workers in args.workers:
+        many = found[f"partitioned, {workers} workers"]
+        if one is not None and workers > 1:
+            efficiency[workers] = one.result["wall_s"] / (workers * many.result["wall_s"])
+            print(f"parallel efficiency on {workers} workers: {efficiency[workers]:.0%}")
+            goal = f"parallel efficiency on {workers} workers >= 90 % (scale {args.scale:g})"
+            goals[goal] = harness.goal(efficiency[workers], 0.9, at_most=False)
+    print(
+        f"plans per referral, last 12 months: {reference['plans_per_referral_last_12_months']:.3f}"
+        f" ({reference['plans_last_12_months']:,} plans at scale {args.scale:g})"
+    )
+    name = f"england_scale_{args.scale:g}"
+    path = harness.write_results(
+        name,
+        {
+            "scale": args.scale,
+            "measurements": found,
+            "parallel_efficiency": efficiency,
+            "goals": goals,
+        },
+    )
+    print(f"wrote {path.relative_to(harness.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
