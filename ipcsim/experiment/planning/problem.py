@@ -97,6 +97,10 @@ class PlanProblem:
     master_seed: int
     spec_hash: str
 
+    def kpi_window(self) -> tuple[float, float | None]:
+        """Where the KPIs judge: from the warm-up to the horizon (``None``)."""
+        return self.spec.warmup_days, None
+
     def levels(self, config: tuple[int, ...]) -> dict[str, int | float]:
         """Role -> level of a configuration (indices into each role's levels)."""
         return {r.role: r.value(i) for r, i in zip(self.roles, config, strict=True)}
@@ -161,9 +165,13 @@ def _check_base(spec: PlanSpec, raw: Mapping[str, Any], base: Scenario, where: s
                 f"{where}: roles.{role}: not a role of the base's [workforce], got {role!r}{hint}"
             )
         if base.workforce[role].changes:
+            what = (
+                "a plan over time writes the role's changes"
+                if spec.over_time is not None
+                else "plans choose a constant staffing (or add [over_time])"
+            )
             raise ConfigError(
-                f"{where}: roles.{role}: the role has a dated staffing plan (changes); plans "
-                "choose a constant staffing (plans over time are not built yet)"
+                f"{where}: roles.{role}: the role has a dated staffing plan (changes); {what}"
             )
     known = kpi_names(base)
     for index, level in enumerate(spec.service_levels()):
