@@ -19,8 +19,9 @@ from typing import Any
 from ipcsim.analysis.kpis import kpi_names
 from ipcsim.analysis.service_levels import ServiceLevel
 from ipcsim.errors import ConfigError
-from ipcsim.experiment.planning.spec import PlanSpec
+from ipcsim.experiment.planning.spec import MAX_PERIODS, PlanSpec
 from ipcsim.io import manifest as io_manifest
+from ipcsim.periods import add_months, day_of
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import apply_overrides, read_toml, resolve_files, scenario_from_dict
 from ipcsim.units import DAYS_PER_WEEK, DAYS_PER_YEAR
@@ -179,6 +180,16 @@ def _check_base(spec: PlanSpec, raw: Mapping[str, Any], base: Scenario, where: s
             close = difflib.get_close_matches(level.kpi, known, n=3, cutoff=0.5)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ConfigError(f"{where}: targets.{index}: unknown KPI, got {level.kpi!r}{hint}")
+    if spec.over_time is not None:
+        months, start = spec.over_time.period_months, base.run.start_date
+        count = 0
+        while day_of(add_months(start, count * months), start) < base.run.horizon_days:
+            count += 1
+            if count > MAX_PERIODS:
+                raise ConfigError(
+                    f"{where}: over_time.period_months: {months} months cut the "
+                    f"{base.run.horizon_days:g}-day horizon into more than {MAX_PERIODS} periods"
+                )
     if spec.warmup_days >= base.run.horizon_days:
         raise ConfigError(
             f"{where}: warmup_days: must be shorter than the horizon "

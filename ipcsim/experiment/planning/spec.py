@@ -50,7 +50,12 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ipcsim.analysis.service_levels import ServiceLevel, min_replications, parse_service_level
+from ipcsim.analysis.service_levels import (
+    ServiceLevel,
+    longest_wait_days,
+    min_replications,
+    parse_service_level,
+)
 from ipcsim.errors import ConfigError
 from ipcsim.experiment.spec import MAX_QUESTION_CHARS, MAX_REPLICATIONS
 from ipcsim.scenario import Scenario
@@ -276,6 +281,15 @@ class PlanSpec(_Spec):
                         f"targets.{index} ({level.text!r}); it needs at least {needed}"
                     )
         if self.over_time is not None:
+            needed = math.ceil(
+                max((longest_wait_days(v) for v in self.service_levels()), default=0)
+            )
+            chosen = self.over_time.follow_up_days
+            if chosen is not None and chosen < needed:
+                raise ValueError(
+                    f"over_time.follow_up_days: the targets need each period's people followed "
+                    f"for at least {needed:g} days, got {chosen:g}"
+                )
             if self.warmup_days:
                 raise ValueError(
                     f"warmup_days: a plan over time judges every period from day 0, so it "
