@@ -26,7 +26,7 @@ from ipcsim.analysis.service_levels import judge, parse_service_level
 from ipcsim.cli.main import app
 from ipcsim.experiment.planning import load_plan_spec, prepare_plan, run_plan
 from ipcsim.experiment.planning.over_time import hires_for, plan_periods
-from ipcsim.experiment.planning.run import _period_problem
+from ipcsim.experiment.planning.run_over_time import _period_problem
 from ipcsim.io.run_folder import read_run_outputs
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import load_scenario
