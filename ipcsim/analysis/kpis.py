@@ -35,12 +35,18 @@ completed, or the utilisation of an unlimited role):
 - ``staff_hours_per_person`` (hours) and ``staff_cost_per_person_gbp`` (pounds), totals per
   referred person, and ``staff_hours_per_person_<role>``, ``staff_cost_per_person_gbp_<role>``.
 
-Warm-up
--------
+Warm-up and windows
+-------------------
 With a warm-up of ``W`` days, people KPIs (counts, waits, staff time per person) use only
 people referred on or after day ``W``; throughput counts sign-offs and releases dated in
 ``[W, horizon]`` (the steady-state rate, including people referred earlier), per year of that
 window; utilisation counts work starting in ``[W, horizon]`` over the hours available then.
+
+A window ``[W, E)`` ending before the horizon (a period of a staffing plan over time) does the
+same for people referred in it, events dated in it and work starting in it; their waits are
+still followed to the horizon, counting those still waiting then (censored), so a run that
+goes on past ``E`` measures the waits of the window's people. ``_last_12m`` and
+``overload_warnings`` stay the whole run's.
 """
 
 from __future__ import annotations
@@ -390,8 +396,10 @@ def _available_in(monthly: np.ndarray, edges: np.ndarray, start: float, end: flo
     return float(np.sum(monthly * fraction))
 
 
-def compute_kpis(result: RunOutputs, *, warmup_days: float = 0.0) -> dict[str, float]:
-    """KPIs of one replication after a warm-up (see module notes).
+def compute_kpis(
+    result: RunOutputs, *, warmup_days: float = 0.0, window_end_day: float | None = None
+) -> dict[str, float]:
+    """KPIs of one replication after a warm-up, or over a window (see module notes).
 
     Parameters
     ----------
@@ -399,22 +407,31 @@ def compute_kpis(result: RunOutputs, *, warmup_days: float = 0.0) -> dict[str, f
         The replication's run.
     warmup_days
         Days at the start to leave out (``0`` for the whole run; below the horizon).
+    window_end_day
+        End of the window, days (exclusive; ``None``: the horizon): people referred, events
+        dated and work started from then on are left out; waits are followed to the horizon.
 
     Returns
     -------
     dict
-        KPI -> value, in :func:`kpi_names` order; with no warm-up, exactly
+        KPI -> value, in :func:`kpi_names` order; with no warm-up and no window end, exactly
         :func:`flatten_summary` of the run's summary.
     """
     horizon = result.scenario.run.horizon_days
-    if warmup_days == 0:
+    end = horizon if window_end_day is None else float(window_end_day)
+    if warmup_days == 0 and window_end_day is None:
         return flatten_summary(result.summary, horizon_days=horizon)
-    if not 0 < warmup_days < horizon:
+    if not 0 <= warmup_days < horizon:
         raise ValueError(f"warm-up must be in [0, {horizon:g}) days, got {warmup_days:g}")
+    if not warmup_days < end <= horizon:
+        raise ValueError(f"window end must be in ({warmup_days:g}, {horizon:g}] days, got {end:g}")
     people = result.people
     work = result.work
-    people_after = people[people["referred_day"].to_numpy(dtype=float) >= warmup_days]
-    work_after = work[work["start_day"].to_numpy(dtype=float) >= warmup_days]
+    referred = people["referred_day"].to_numpy(dtype=float)
+    started = work["start_day"].to_numpy(dtype=float)
+    upper = end if end < horizon else math.inf  # the whole run's window is closed at the end
+    people_after = people[(referred >= warmup_days) & (referred < upper)]
+    work_after = work[(started >= warmup_days) & (started < upper)]
     monthly = _available_by_month(result)
     edges = _month_edges(result.scenario)
     available: dict[str, float | None] = {}
@@ -423,7 +440,7 @@ def compute_kpis(result: RunOutputs, *, warmup_days: float = 0.0) -> dict[str, f
         if whole is None or hours is None:
             available[role] = None
         else:
-            available[role] = _available_in(hours, edges, warmup_days, horizon)
+            available[role] = _available_in(hours, edges, warmup_days, end)
     summary = metrics.summary(
         people_after,
         work_after,
@@ -437,19 +454,19 @@ def compute_kpis(result: RunOutputs, *, warmup_days: float = 0.0) -> dict[str, f
     # everyone's events, and its warnings are the run's.
     summary["last_12_months"] = result.summary["last_12_months"]
     summary["warnings"] = result.summary.get("warnings") or []
-    kpis = flatten_summary(summary, horizon_days=horizon, window_start_day=warmup_days)
+    kpis = flatten_summary(summary, horizon_days=end, window_start_day=warmup_days)
     if monthly is None:
         # Utilisation after the warm-up is not recoverable here; keep the whole run's.
         for role, whole in result.summary["utilisation"].items():
             kpis[f"utilisation_{role}"] = number_or_nan(whole)
     # Throughput is the rate in the window, whoever the events belong to.
-    years = (horizon - warmup_days) / DAYS_PER_YEAR
+    years = (end - warmup_days) / DAYS_PER_YEAR
     for key, column in (
         ("plans_signed_off", "signed_off_day"),
         ("budgets_released", "budget_released_day"),
     ):
         days = people[column].to_numpy(dtype=float)
-        count = float(np.sum((days >= warmup_days) & (days <= horizon)))
+        count = float(np.sum((days >= warmup_days) & (days < upper) & (days <= horizon)))
         kpis[key] = count
         kpis[f"{key}_per_year"] = count / years
     return kpis

@@ -58,12 +58,14 @@ import numpy as np
 
 from ipcsim.analysis.targets import Target, parse_number, parse_target
 from ipcsim.errors import ConfigError
+from ipcsim.units import DAYS_PER_WEEK
 
 __all__ = [
     "ServiceLevel",
     "Status",
     "Verdict",
     "judge",
+    "longest_wait_days",
     "min_replications",
     "parse_service_level",
 ]
@@ -166,6 +168,25 @@ def parse_service_level(
     if match["confidence"] is not None:
         confidence = _percent(match["confidence"], "the confidence", text, option)
     return ServiceLevel(target=target, confidence=confidence, share=share, text=text.strip())
+
+
+_WITHIN = re.compile(r"^(?:share_seen|wait_.+_share)_within_(?P<weeks>[0-9.]+)w$")
+_WAIT_DAYS = re.compile(r"^wait_.+_(?:completed_)?(?:mean|p50|p90)$")
+
+
+def longest_wait_days(level: ServiceLevel) -> float:
+    """The longest wait a service level names, days (0 for a KPI that is not a wait).
+
+    ``share_seen_within_8w``: 56; ``wait_referral_to_sign_off_p90 <= 90``: 90 (a wait's mean,
+    median or 90th percentile: the target's value). How long a period's people must be
+    followed for the target to be judged on all of them.
+    """
+    within = _WITHIN.match(level.kpi)
+    if within is not None:
+        return float(within["weeks"]) * DAYS_PER_WEEK
+    if _WAIT_DAYS.match(level.kpi):
+        return max(float(level.target.value), 0.0)
+    return 0.0
 
 
 def min_replications(share: float, confidence: float) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from ipcsim.analysis import labels
@@ -57,12 +58,94 @@ def _levels(levels: dict[str, Any]) -> str:
 
 
 def _judged_line(problem: PlanProblem, evaluation: Evaluation, simulated: int) -> str:
-    levels = _levels(problem.levels(evaluation.config))
+    levels = _levels(evaluation.levels or problem.levels(evaluation.config))
     final = " (final check)" if evaluation.final_check else ""
+    period = f"{evaluation.period}: " if evaluation.period else ""
     return (
-        f"  {levels}: {evaluation.status} with {evaluation.replications} replications{final}; "
-        f"{simulated} simulated so far"
+        f"  {period}{levels}: {evaluation.status} with {evaluation.replications} "
+        f"replications{final}; {simulated} simulated so far"
     )
+
+
+def _over_time_lines(result: PlanResult) -> tuple[list[str], Table, list[str]]:
+    """The staffing plan over time: a headline, the period table, then changes and targets."""
+    answer = result.recommendation
+    problem = result.problem
+    staffing = result.staffing_plan
+    assert staffing is not None  # only called for a plan over time
+    kind = answer["cost_kind"]
+    periods = answer["periods"]
+    count = answer["check"]["replications"]
+    head = []
+    if problem.question:
+        head.append(f"Question: {problem.question}")
+    if answer["met"]:
+        head.append(
+            f"Staffing plan over time: every target met in every period (the whole plan "
+            f"checked with {count} replications)."
+        )
+    elif answer["periods_planned"] < len(staffing) or any(
+        p["search"]["status"] != "met" for p in periods
+    ):
+        last = periods[-1]
+        head.append(
+            f"No staffing within the ranges meets every target in period {last['period']} "
+            f"({last['start_date']} on); the plan stops there with the closest."
+        )
+    else:
+        head.append(
+            f"Staffing plan over time: NOT shown to meet every target in every period in the "
+            f"check of the whole plan with {count} replications."
+        )
+    unit = "£" if kind == "staff_cost" else "staff-yr"
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold")
+    table.add_column("period", justify="right")
+    table.add_column("from")
+    table.add_column("to")
+    for role in problem.roles:
+        table.add_column(role.role, justify="right")
+    table.add_column(f"cost ({unit})", justify="right")
+    table.add_column("check")
+    for row in staffing.to_dict(orient="records"):
+        cost = f"{row['cost']:,.0f}" if kind == "staff_cost" else f"{row['cost']:.2f}"
+        table.add_row(
+            str(row["period"]),
+            str(row["start_date"]),
+            str(row["end_date"]),
+            *(f"{row[role.role]:g}" for role in problem.roles),
+            cost,
+            "met" if row["status"] == "met" else f"NOT ({row['status']})",
+        )
+    total = (
+        f"£{answer['cost']:,.0f}" if kind == "staff_cost" else f"{answer['cost']:.2f} staff-years"
+    )
+    ready = (
+        "fully productive when their period starts"
+        if answer["hires_ready"] == "productive"
+        else "arriving when their period starts"
+    )
+    tail = [f"Total {total} over {len(staffing)} periods; staff paid from arrival."]
+    changes = [(role, c) for role, entries in answer["changes"].items() for c in entries]
+    if changes:
+        tail.append(f"Dated changes (plan.toml), decided so new staff are {ready}:")
+    for role, change in changes:
+        level = change.get("headcount", change.get("fte"))
+        late = f", {change['late_days']:g} days late" if change["late_days"] > 0 else ""
+        tail.append(f"  {change['date']}: {role} to {level:g} (period {change['period']}{late})")
+    tail.append(f"Targets in each period (whole plan, {count} replications):")
+    for period in periods:
+        for target in period["check"]["targets"]:
+            verdict = "met" if target["status"] == "met" else "NOT met"
+            tail.append(
+                f"  period {period['period']}: {target['text']}: {_number(target['mean'])}, "
+                f"bound {_number(target['bound'])}: {verdict}"
+            )
+    tail.append(
+        f"{answer['configurations_judged']} configurations judged over "
+        f"{answer['periods_planned']} periods (frontier.parquet); each period's people "
+        f"followed {answer['follow_up_days']:g} days after it."
+    )
+    return head, table, tail
 
 
 def _recommendation_lines(result: PlanResult) -> list[str]:
@@ -177,6 +260,9 @@ def plan(
 ) -> None:
     """Find the cheapest staffing that meets every service level: print it, then the frontier.
 
+    With [over_time] in the spec: the cheapest staffing plan period by period, printed as a
+    table of periods first.
+
     --set takes scenario keys (run.horizon_days=365, applied to the base) and spec keys
     (replications.max=30, roles.planner.high=12).
     """
@@ -199,6 +285,21 @@ def plan(
             )
 
     result = run_plan(problem, out_dir, executor=executor, progress=progress)
+    if result.staffing_plan is not None:
+        head, table, tail = _over_time_lines(result)
+        # Wrapped to the console (80 columns in a pipe), unlike the constant plan's lines.
+        for line in head:
+            console.print(line, highlight=False, markup=False)
+        console.print(table)
+        for line in tail:
+            console.print(line, highlight=False, markup=False)
+        console.print(
+            f"{result.replications:,} replications in {result.wall_time_s:.1f} s on "
+            f"{result.executor}. Outputs in {out_dir} (plan.toml runs with `ipcsim run`)",
+            highlight=False,
+            markup=False,
+        )
+        return
     for line in _recommendation_lines(result):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
     console.print(_frontier_table(result))

@@ -5,6 +5,11 @@ share at once, new posts after the recruitment lag, posts cut at once) and, with
 turnover, a process of leavers each replaced after the replacement lag. New starters train
 first, then work at reduced productivity for a few weeks. Time in days since the run's start
 date.
+
+A change's headcount (or FTE) is the number of posts from its date: posts an earlier dated
+change is still recruiting (within its recruitment lag) count towards it, so two increases
+closer together than the lag hire the difference once, not twice. Posts a leaver left vacant
+(turnover, awaiting replacement) are not counted (an increase then also fills them).
 """
 
 from __future__ import annotations
@@ -34,15 +39,22 @@ def start_staffing_plan(runtime: Runtime, site_name: str, role_name: str, pool: 
     """
     env = runtime.env
     role = pool.role
+    recruiting: list[float] = []  # WTE of the posts dated changes are recruiting (in their lag)
     for change in role.changes:
-        env.process(_staff_change(runtime, pool, change))
+        env.process(_staff_change(runtime, pool, change, recruiting))
     if role.annual_turnover > 0 and not pool.unlimited:
         stream = runtime.streams[f"turnover.{site_name}.{role_name}"]
         env.process(_turnover(runtime, pool, stream))
 
 
-def _staff_change(runtime: Runtime, pool: StaffPool, change: StaffChange) -> Process:
-    """Apply a dated change: a new IPC share at once; new posts after the recruitment lag."""
+def _staff_change(
+    runtime: Runtime, pool: StaffPool, change: StaffChange, recruiting: list[float]
+) -> Process:
+    """Apply a dated change: a new IPC share at once; new posts after the recruitment lag.
+
+    ``recruiting`` holds the WTE of posts earlier changes of the pool are still recruiting;
+    they count towards the change's headcount (a cut still compares with the staff in post).
+    """
     env = runtime.env
     day = day_of(change.date, runtime.scenario.run.start_date)
     if day >= env.now:
@@ -58,11 +70,14 @@ def _staff_change(runtime: Runtime, pool: StaffPool, change: StaffChange) -> Pro
         leaving = sorted(current, key=lambda m: (m.busy, -m.index))[: len(current) - len(target)]
         for member in leaving:
             pool.retire(member)
-    elif len(target) > len(current):
+    elif len(target) > len(current) + len(recruiting):
+        posts = target[len(current) + len(recruiting) :]
         lag = pool.role.recruitment_lag_days
         if lag > 0:
+            recruiting.extend(posts)
             yield env.timeout(lag)
-        for fte in target[len(current) :]:
+            del recruiting[: len(posts)]
+        for fte in posts:
             env.process(_new_starter(runtime, pool, fte))
 
 

@@ -53,6 +53,12 @@ class CellTask:
         Folder for ``people.parquet`` and ``timeseries.parquet``; ``None`` to write nothing.
     series_bin_days
         Also return each KPI's series over periods of this many days (warm-up pilots).
+    window_end_day
+        End of the KPIs' window, days (``None``: the horizon): people referred, events and
+        work from then on are left out (a period of a staffing plan over time).
+    windows
+        Also return the KPIs of each ``(start_day, end_day)`` window (every period of a
+        staffing plan, from one run).
     """
 
     scenario_id: str
@@ -63,11 +69,16 @@ class CellTask:
     default_warmup_days: float = 0.0
     tables_dir: str | None = None
     series_bin_days: float | None = None
+    window_end_day: float | None = None
+    windows: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
 class CellResult:
-    """What a worker sends back: KPIs, never the per-person tables."""
+    """What a worker sends back: KPIs, never the per-person tables.
+
+    ``window_kpis`` holds the KPIs of each of the task's ``windows``, in order.
+    """
 
     scenario_id: str
     replication: int
@@ -76,6 +87,7 @@ class CellResult:
     rng_streams: tuple[str, ...]
     wall_time_s: float
     series: dict[str, list[float]] | None = None
+    window_kpis: tuple[dict[str, float], ...] = ()
 
 
 def run_cell(task: CellTask) -> CellResult:
@@ -97,7 +109,10 @@ def run_cell(task: CellTask) -> CellResult:
         task.scenario, seed=task.seed, replication=task.replication, partitioned=True
     )
     windows = {task.default_warmup_days, *task.warmup_days.values()}
-    by_window = {w: compute_kpis(result, warmup_days=w) for w in sorted(windows)}
+    by_window = {
+        w: compute_kpis(result, warmup_days=w, window_end_day=task.window_end_day)
+        for w in sorted(windows)
+    }
     whole = by_window[task.default_warmup_days]
     kpis = {
         kpi: by_window[task.warmup_days.get(kpi, task.default_warmup_days)].get(kpi, value)
@@ -116,6 +131,10 @@ def run_cell(task: CellTask) -> CellResult:
         rng_streams=tuple(result.rng_streams),
         wall_time_s=time.perf_counter() - began,
         series=series,
+        window_kpis=tuple(
+            compute_kpis(result, warmup_days=start, window_end_day=end)
+            for start, end in task.windows
+        ),
     )
 
 

@@ -5,6 +5,8 @@
                          replications, feasible and why not
 ``recommendation.json``  the answer: configuration, cost, each target's estimate and CI
 ``plan.toml``            the recommended scenario, runnable with ``ipcsim run``
+``staffing_plan.parquet`` a plan over time: one row per period (levels, dated changes,
+                         cost, each target's estimate in the check of the whole plan)
 ``manifest.json``        provenance (written last: a folder with it is complete)
 =======================  ===============================================================
 """
@@ -27,6 +29,7 @@ __all__ = [
     "MANIFEST",
     "PLAN_TOML",
     "RECOMMENDATION",
+    "STAFFING_PLAN",
     "prepare_plan_folder",
     "read_plan_outputs",
     "write_plan_outputs",
@@ -35,6 +38,7 @@ __all__ = [
 FRONTIER = "frontier.parquet"
 RECOMMENDATION = "recommendation.json"
 PLAN_TOML = "plan.toml"
+STAFFING_PLAN = "staffing_plan.parquet"
 MANIFEST = "manifest.json"
 
 
@@ -67,8 +71,9 @@ def write_plan_outputs(
     scenario_data: Mapping[str, Any],
     scenario_header: str,
     manifest: Mapping[str, Any],
+    staffing_plan: pd.DataFrame | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Write the four files, ``manifest.json`` last.
+    """Write the four files (five over time), ``manifest.json`` last.
 
     Parameters
     ----------
@@ -84,6 +89,9 @@ def write_plan_outputs(
         Comment lines at the top of ``plan.toml``.
     manifest
         Provenance; the files' sizes and digests are added under ``files``.
+    staffing_plan
+        A plan over time: one row per period (``staffing_plan.parquet``); ``None`` removes
+        a previous plan's.
 
     Returns
     -------
@@ -102,7 +110,12 @@ def write_plan_outputs(
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise files.write_error(path, e) from e
-    written = (FRONTIER, RECOMMENDATION, PLAN_TOML)
+    written: tuple[str, ...] = (FRONTIER, RECOMMENDATION, PLAN_TOML)
+    if staffing_plan is not None:
+        files.atomic_write_parquet(out_dir / STAFFING_PLAN, staffing_plan)
+        written += (STAFFING_PLAN,)
+    else:
+        (out_dir / STAFFING_PLAN).unlink(missing_ok=True)
     facts = {name: files.file_facts(out_dir / name) for name in written}
     files.atomic_write_json(out_dir / MANIFEST, plain_json({**manifest, "files": facts}))
     return facts

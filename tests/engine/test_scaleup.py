@@ -532,3 +532,37 @@ def test_the_declined_share_of_the_budget_reduces_the_amount_and_refuses_no_one(
     agreed = cut.budget_agreed_day.notna()
     assert agreed.sum() > 20
     assert cut.budget_amount_gbp[agreed].to_numpy() == pytest.approx(850.0)
+
+
+@pytest.mark.parametrize("gap_days", [10, 60])
+def test_increases_closer_than_the_recruitment_lag_hire_the_difference_once(
+    gap_days: int,
+) -> None:
+    """1 planner, then 3 posts from day 31 and 5 from day 31 + gap, with a 30-day lag: 5 in
+    post once both waves arrive, whether the second is decided during the first's lag (the
+    posts being recruited count towards it) or after it."""
+    first = 31
+    role = {
+        "headcount": 1,
+        "contracted_hours_per_week": 168.0,
+        "ipc_share": 1.0,
+        "leave_share": 0.0,
+        "recruitment_lag_days": 30.0,
+        "training_days": 0.0,
+        "new_starter_productivity": 1.0,
+        "changes": [
+            {"date": date_after(first), "headcount": 3},
+            {"date": date_after(first + gap_days), "headcount": 5},
+        ],
+    }
+    result = run_scenario(
+        make_scenario(
+            {"run": {"calendar": "continuous", "horizon_days": 214}, "workforce": {"planner": role}}
+        )
+    )
+    capacity = result.frames["capacity"]
+    planner = capacity[capacity["role"] == "planner"]
+    last = planner.iloc[-1]  # October 2016: both waves arrived by day 121 at the latest
+    hours_per_person = 24.0 * (last["month_end_day"] - last["month_start_day"])
+    assert last["month_start_day"] >= first + gap_days + 30
+    assert last["available_hours"] == pytest.approx(5 * hours_per_person)

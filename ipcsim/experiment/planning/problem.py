@@ -19,8 +19,9 @@ from typing import Any
 from ipcsim.analysis.kpis import kpi_names
 from ipcsim.analysis.service_levels import ServiceLevel
 from ipcsim.errors import ConfigError
-from ipcsim.experiment.planning.spec import PlanSpec
+from ipcsim.experiment.planning.spec import MAX_PERIODS, PlanSpec
 from ipcsim.io import manifest as io_manifest
+from ipcsim.periods import add_months, day_of
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import apply_overrides, read_toml, resolve_files, scenario_from_dict
 from ipcsim.units import DAYS_PER_WEEK, DAYS_PER_YEAR
@@ -97,6 +98,10 @@ class PlanProblem:
     master_seed: int
     spec_hash: str
 
+    def kpi_window(self) -> tuple[float, float | None]:
+        """Where the KPIs judge: from the warm-up to the horizon (``None``)."""
+        return self.spec.warmup_days, None
+
     def levels(self, config: tuple[int, ...]) -> dict[str, int | float]:
         """Role -> level of a configuration (indices into each role's levels)."""
         return {r.role: r.value(i) for r, i in zip(self.roles, config, strict=True)}
@@ -161,9 +166,13 @@ def _check_base(spec: PlanSpec, raw: Mapping[str, Any], base: Scenario, where: s
                 f"{where}: roles.{role}: not a role of the base's [workforce], got {role!r}{hint}"
             )
         if base.workforce[role].changes:
+            what = (
+                "a plan over time writes the role's changes"
+                if spec.over_time is not None
+                else "plans choose a constant staffing (or add [over_time])"
+            )
             raise ConfigError(
-                f"{where}: roles.{role}: the role has a dated staffing plan (changes); plans "
-                "choose a constant staffing (plans over time are not built yet)"
+                f"{where}: roles.{role}: the role has a dated staffing plan (changes); {what}"
             )
     known = kpi_names(base)
     for index, level in enumerate(spec.service_levels()):
@@ -171,6 +180,16 @@ def _check_base(spec: PlanSpec, raw: Mapping[str, Any], base: Scenario, where: s
             close = difflib.get_close_matches(level.kpi, known, n=3, cutoff=0.5)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ConfigError(f"{where}: targets.{index}: unknown KPI, got {level.kpi!r}{hint}")
+    if spec.over_time is not None:
+        months, start = spec.over_time.period_months, base.run.start_date
+        count = 0
+        while day_of(add_months(start, count * months), start) < base.run.horizon_days:
+            count += 1
+            if count > MAX_PERIODS:
+                raise ConfigError(
+                    f"{where}: over_time.period_months: {months} months cut the "
+                    f"{base.run.horizon_days:g}-day horizon into more than {MAX_PERIODS} periods"
+                )
     if spec.warmup_days >= base.run.horizon_days:
         raise ConfigError(
             f"{where}: warmup_days: must be shorter than the horizon "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import pandas as pd
 from ipcsim.analysis.service_levels import Verdict, judge
 from ipcsim.experiment.cell import CellResult, CellTask
 from ipcsim.experiment.executors import open_executor
+from ipcsim.experiment.planning.over_time import PeriodProblem
 from ipcsim.experiment.planning.problem import PlanProblem
 from ipcsim.experiment.planning.search import Assessment, Config, SearchResult, search
 from ipcsim.experiment.run import execute_cells
@@ -31,7 +32,13 @@ from ipcsim.io import manifest as io_manifest
 from ipcsim.io.plan_folder import prepare_plan_folder, write_plan_outputs
 from ipcsim.scenario.load import scenario_hash
 
-__all__ = ["Evaluation", "GridAnswer", "PlanResult", "exhaustive_grid", "run_plan"]
+__all__ = [
+    "Evaluation",
+    "GridAnswer",
+    "PlanResult",
+    "exhaustive_grid",
+    "run_plan",
+]
 
 
 @dataclass
@@ -56,6 +63,10 @@ class Evaluation:
         Mean number of overload warnings per replication.
     final_check
         Whether it was judged with the final check's replications.
+    levels
+        Role -> level.
+    period
+        The period searched (``2016-04-01 to 2016-09-30``) in a plan over time, else ``""``.
     """
 
     config: Config
@@ -66,6 +77,8 @@ class Evaluation:
     loads: tuple[float, ...]
     overload_warnings: float
     final_check: bool = False
+    levels: dict[str, int | float] = field(default_factory=dict)
+    period: str = ""
 
     @property
     def status(self) -> str:
@@ -102,6 +115,8 @@ class PlanResult:
         Seconds.
     executor
         Where the cells ran.
+    staffing_plan
+        A plan over time: one row per period (``staffing_plan.parquet``), else ``None``.
     """
 
     problem: PlanProblem
@@ -112,6 +127,7 @@ class PlanResult:
     grid_size: int
     wall_time_s: float
     executor: str
+    staffing_plan: pd.DataFrame | None = None
 
 
 class _Judge:
@@ -126,9 +142,15 @@ class _Judge:
         self.evaluations: dict[Config, Evaluation] = {}
         self.simulated = 0
         self.streams: set[str] = set()
+        self.period_label = (
+            f"period {problem.period.index + 1} ({problem.period.label})"
+            if isinstance(problem, PeriodProblem)
+            else ""
+        )
 
     def _ensure(self, config: Config, count: int) -> None:
         have = self.cells.setdefault(config, {})
+        window = self.problem.kpi_window()
         if config not in self.scenarios:
             self.scenarios[config] = self.problem.scenario(config)
         tasks = [
@@ -137,7 +159,8 @@ class _Judge:
                 replication=r,
                 seed=self.problem.master_seed,
                 scenario=self.scenarios[config],
-                default_warmup_days=self.problem.spec.warmup_days,
+                default_warmup_days=window[0],
+                window_end_day=window[1],
             )
             for r in range(count)
             if r not in have
@@ -176,6 +199,8 @@ class _Judge:
             loads=loads,
             overload_warnings=float(np.nanmean(warnings)) if warnings.size else math.nan,
             final_check=final,
+            levels=self.problem.levels(config),
+            period=self.period_label,
         )
         self.evaluations[config] = evaluation
         if self.progress is not None:
@@ -355,7 +380,9 @@ def run_plan(
     Returns
     -------
     PlanResult
-        The frontier, the recommendation and how many replications it took.
+        The frontier, the recommendation and how many replications it took; for a plan over
+        time (``[over_time]``) also the staffing plan, period by period
+        (:mod:`~ipcsim.experiment.planning.over_time`).
 
     Raises
     ------
@@ -364,6 +391,17 @@ def run_plan(
     ExecutorError
         The executor option is malformed or its back end unreachable.
     """
+    if problem.spec.over_time is not None:
+        # Imported here: the plan over time builds on this module's judge and frames.
+        from ipcsim.experiment.planning.run_over_time import run_over_time
+
+        return run_over_time(
+            problem,
+            Path(out_dir),
+            executor=executor,
+            progress=progress,
+            connect_timeout_s=connect_timeout_s,
+        )
     began = time.perf_counter()
     out_dir = Path(out_dir)
     prepare_plan_folder(out_dir)

@@ -32,7 +32,13 @@ Spec
     max = 20                                        # then "not shown": counted as not met
     final = 40                                      # the final check of the answer
 
-The service-level language is :mod:`ipcsim.analysis.service_levels`.
+    [over_time]                                     # optional: a staffing plan over time
+    period_months = 6                               # periods of 6 calendar months
+    hires_ready = "productive"                      # or "on_arrival"
+    # follow_up_days = 120                          # default: the targets' longest wait
+
+The service-level language is :mod:`ipcsim.analysis.service_levels`; the plan over time is
+:mod:`ipcsim.experiment.planning.over_time`.
 """
 
 from __future__ import annotations
@@ -44,7 +50,12 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ipcsim.analysis.service_levels import ServiceLevel, min_replications, parse_service_level
+from ipcsim.analysis.service_levels import (
+    ServiceLevel,
+    longest_wait_days,
+    min_replications,
+    parse_service_level,
+)
 from ipcsim.errors import ConfigError
 from ipcsim.experiment.spec import MAX_QUESTION_CHARS, MAX_REPLICATIONS
 from ipcsim.scenario import Scenario
@@ -55,6 +66,8 @@ from ipcsim.scenario.load import apply_overrides, parse_override, read_toml, val
 __all__ = [
     "MAX_CONFIGURATIONS",
     "MAX_LEVELS",
+    "MAX_PERIODS",
+    "OverTime",
     "PlanReplications",
     "PlanSpec",
     "RoleRange",
@@ -68,7 +81,11 @@ MAX_CONFIGURATIONS = 1_000_000
 """Most configurations (the product of the roles' level counts) a plan may search."""
 MAX_ROLES = 10
 """Most roles a plan may vary."""
+MAX_PERIODS = 120
+"""Most periods a staffing plan over time may have."""
 _SPEC_ONLY_KEYS = frozenset({"name", "description", "question"})
+RUN_WIDE_KPIS = ("overload_warnings",)
+"""KPIs of the whole run, not of a period (with ``*_last_12m``): no target over time."""
 
 
 class _Spec(StrictModel):
@@ -151,6 +168,30 @@ class PlanReplications(_Spec):
         return self
 
 
+class OverTime(_Spec):
+    """A staffing plan over time: the cheapest headcount per role in each period."""
+
+    period_months: int = Field(
+        ge=1,
+        le=120,
+        description="length of each period, calendar months from the run's start, 1 to 120 "
+        "(the last period ends at the horizon)",
+    )
+    hires_ready: Literal["productive", "on_arrival"] = Field(
+        default="productive",
+        description="'productive': a period's new staff are decided early enough (recruitment "
+        "lag + training + new-starter weeks) to be fully productive when it starts; "
+        "'on_arrival': they arrive when it starts and train in it",
+    )
+    follow_up_days: float | None = Field(
+        default=None,
+        ge=0,
+        le=LONGEST_DAYS,
+        description="days each period's people are followed after it ends, 0 to 36,525 "
+        "(default and least: the longest wait the targets name)",
+    )
+
+
 class PlanSpec(_Spec):
     """The cheapest staffing of a scenario that meets service levels."""
 
@@ -197,6 +238,11 @@ class PlanSpec(_Spec):
         description="role -> its range of staff (1 to 10 roles)",
     )
     replications: PlanReplications = Field(default_factory=PlanReplications)
+    over_time: OverTime | None = Field(
+        default=None,
+        description="plan the staffing period by period (a dated staffing plan) instead of "
+        "one constant staffing",
+    )
 
     @field_validator("overrides")
     @classmethod
@@ -233,6 +279,27 @@ class PlanSpec(_Spec):
                     raise ValueError(
                         f"replications.max: {self.replications.max} replications cannot show "
                         f"targets.{index} ({level.text!r}); it needs at least {needed}"
+                    )
+        if self.over_time is not None:
+            needed = math.ceil(
+                max((longest_wait_days(v) for v in self.service_levels()), default=0)
+            )
+            chosen = self.over_time.follow_up_days
+            if chosen is not None and chosen < needed:
+                raise ValueError(
+                    f"over_time.follow_up_days: the targets need each period's people followed "
+                    f"for at least {needed:g} days, got {chosen:g}"
+                )
+            if self.warmup_days:
+                raise ValueError(
+                    f"warmup_days: a plan over time judges every period from day 0, so it "
+                    f"takes no warm-up, got {self.warmup_days:g}"
+                )
+            for index, level in enumerate(self.service_levels()):
+                if level.kpi.endswith("_last_12m") or level.kpi in RUN_WIDE_KPIS:
+                    raise ValueError(
+                        f"targets.{index}: {level.kpi} describes the whole run, not a period; "
+                        "over time use a KPI of the period (e.g. plans_signed_off_per_year)"
                     )
         return self
 
