@@ -7,6 +7,7 @@ exit status 2, never a traceback (:func:`ipcsim.cli._app.user_errors`).
 from __future__ import annotations
 
 from ipcsim.cli import breakeven, init, kpis, run, schema, serve, validate
+from ipcsim.cli import calibrate as calibrate_cli
 from ipcsim.cli import experiment as experiment_cli
 from ipcsim.cli import plan as plan_cli
 from ipcsim.cli import plot as plot_cli
@@ -27,6 +28,7 @@ for _command in (
     validate,
     experiment_cli,
     plan_cli,
+    calibrate_cli,
     plot_cli,
     breakeven,
     schema,
