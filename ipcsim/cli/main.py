@@ -42,6 +42,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ipcsim.cli.plan",
         "Find the cheapest staffing that meets every service level: print it, then the frontier.",
     ),
+    "calibrate": (
+        "ipcsim.cli.calibrate",
+        "Fit a scenario's uncertain parameters to observed counts (ABC-SMC); print the "
+        "diagnostics.",
+    ),
     "plot": (
         "ipcsim.cli.plot",
         "Draw the figures of a run or experiment folder as PNG or SVG files.",

@@ -42,31 +42,49 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "...")
 
 
-def _read_text(path: Path) -> str:
-    """The text of a regular file of at most :data:`MAX_FILE_BYTES`, UTF-8 with or without BOM."""
+def read_text_file(
+    path: Path, *, what: str = "initial_state", max_bytes: int = MAX_FILE_BYTES
+) -> str:
+    """The text of a regular file of at most ``max_bytes``, UTF-8 with or without BOM.
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        How messages name the file (the key that names it: ``initial_state``, ``observed``).
+    max_bytes
+        Largest file read, bytes (default :data:`MAX_FILE_BYTES`).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file: missing, not a regular file, too large, unreadable, not UTF-8.
+    """
     try:
         info = path.stat()
     except FileNotFoundError as e:
-        raise ConfigError(f"{path}: initial_state file not found") from e
+        raise ConfigError(f"{path}: {what} file not found") from e
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read the initial_state file ({e.strerror})") from e
+        raise ConfigError(f"{path}: cannot read the {what} file ({e.strerror})") from e
     if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{path}: initial_state must be a regular file")
-    if info.st_size > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: {what} must be a regular file")
+    if info.st_size > max_bytes:
         raise ConfigError(
-            f"{path}: initial_state file is {info.st_size:,} bytes, more than the "
-            f"{MAX_FILE_BYTES:,} allowed"
+            f"{path}: {what} file is {info.st_size:,} bytes, more than the {max_bytes:,} allowed"
         )
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            data = handle.read(max_bytes + 1)
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read the initial_state file ({e.strerror})") from e
+        raise ConfigError(f"{path}: cannot read the {what} file ({e.strerror})") from e
+    if len(data) > max_bytes:  # it grew after the size check
+        raise ConfigError(f"{path}: {what} file is more than the {max_bytes:,} bytes allowed")
     try:
         # utf-8-sig: a file saved by Excel as "CSV UTF-8" starts with a byte-order mark
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: initial_state is not UTF-8 text (byte {e.start})") from e
+        raise ConfigError(f"{path}: {what} is not UTF-8 text (byte {e.start})") from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +107,7 @@ def load_backlog(path: str | Path, scenario: Scenario) -> tuple[BacklogPerson, .
         One line naming the file, the row (file line number) and column, and the value.
     """
     path = Path(path)
-    rows = _rows(path, _read_text(path))
+    rows = csv_rows(path, read_text_file(path))
     header = next(rows, None)
     if header is None:
         raise ConfigError(f"{path}: empty file, expected a header {','.join(COLUMNS)}")
@@ -152,7 +170,7 @@ def load_backlog(path: str | Path, scenario: Scenario) -> tuple[BacklogPerson, .
     return tuple(people)
 
 
-def _rows(path: Path, text: str) -> Iterator[list[str]]:
+def csv_rows(path: Path, text: str) -> Iterator[list[str]]:
     """CSV rows of ``text``; a malformed row or an over-long cell is a one-line error."""
     reader = csv.reader(text.splitlines())
     line = 0

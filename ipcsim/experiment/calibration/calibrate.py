@@ -1,0 +1,221 @@
+"""``run_calibration``: ABC-SMC, the posterior predictive check, the point estimate, the outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ipcsim.experiment.calibration.problem import CalibrationProblem
+from ipcsim.experiment.calibration.results import (
+    diagnostics,
+    generation_rows,
+    parameter_summary,
+    point_estimate,
+    posterior_frame,
+    predictive_frame,
+)
+from ipcsim.experiment.calibration.run import ProgressFn, SmcResult, calibrate, resample
+from ipcsim.io import manifest as io_manifest
+from ipcsim.io.calibration_folder import check_calibration_folder, write_calibration_outputs
+from ipcsim.scenario.load import scenario_hash
+
+__all__ = ["CalibrationResult", "run_calibration"]
+
+ENSEMBLE_REPLICATIONS = 5
+"""Replications per posterior draw in the ensemble's experiment spec."""
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """What a calibration found (also written to ``out_dir``).
+
+    Attributes
+    ----------
+    problem, out_dir
+        The calibration and its folder.
+    smc
+        Every generation and why the sequence stopped.
+    posterior, predictive
+        ``posterior.parquet`` and ``predictive.parquet``.
+    summary
+        ``summary.json``: ``diagnostics`` first.
+    point_estimate
+        Key -> posterior median (``calibrated.toml``).
+    executor, wall_time_s
+        Where it ran and how long it took.
+    """
+
+    problem: CalibrationProblem
+    out_dir: Path
+    smc: SmcResult
+    posterior: pd.DataFrame
+    predictive: pd.DataFrame
+    summary: dict[str, Any]
+    point_estimate: dict[str, int | float]
+    executor: str
+    wall_time_s: float
+
+
+def _header(problem: CalibrationProblem, parameters: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        f"Written by `ipcsim calibrate {problem.spec_path or ''}`: the base scenario at the "
+        "posterior median of each parameter",
+        "(90 % credible interval in brackets; see summary.json for the diagnostics):",
+    ]
+    for key, p in parameters.items():
+        note = "" if p["identified"] else "  NOT identified by the data (posterior ≈ prior)"
+        lines.append(
+            f"  {key} = {p['median']:.4g} [{p['ci90_low']:.4g} to {p['ci90_high']:.4g}]{note}"
+        )
+    return "\n".join(lines)
+
+
+def _ensemble(
+    problem: CalibrationProblem, smc: SmcResult
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
+    size = problem.spec.outputs.ensemble_size
+    if size == 0:
+        return {}, None
+    chosen = resample(problem, smc.final, size, purpose=1)
+    width = max(3, len(str(size - 1)))
+    draws = {
+        f"draw-{i:0{width}d}": problem.scenario_data(problem.values(smc.final.z[p]))
+        for i, p in enumerate(chosen)
+    }
+    spec = {
+        "name": f"{problem.name}_posterior_ensemble",
+        "description": f"The posterior ensemble of calibration {problem.name}: {size} draws "
+        "from the posterior, each a base scenario; the spread of a KPI across bases is the "
+        "parameter uncertainty, within a base the stochastic noise.",
+        "master_seed": problem.master_seed,
+        "bases": {stem: f"{stem}.toml" for stem in draws},
+        "replications": {"mode": "fixed", "n": ENSEMBLE_REPLICATIONS},
+        "save_tables": False,
+    }
+    return draws, spec
+
+
+def _portable(data: dict[str, Any]) -> dict[str, Any]:
+    """Scenario data with a backlog file named by its absolute path (it lies elsewhere)."""
+    state = data.get("initial_state")
+    if isinstance(state, str) and state:
+        data = {**data, "initial_state": str(Path(state).resolve())}
+    return data
+
+
+def run_calibration(
+    problem: CalibrationProblem,
+    out_dir: str | Path,
+    *,
+    executor: str = "serial",
+    progress: ProgressFn | None = None,
+    connect_timeout_s: float = 10.0,
+) -> CalibrationResult:
+    """Calibrate the base scenario to the observed counts and write the outputs.
+
+    Parameters
+    ----------
+    problem
+        From :func:`ipcsim.experiment.calibration.problem.prepare_calibration`.
+    out_dir
+        Output folder: missing, empty, or an earlier calibration's (replaced).
+    executor
+        ``serial``, ``process:N``, ``dask:local:N`` or ``dask:ADDRESS``.
+    progress
+        Called after each generation.
+    connect_timeout_s
+        How long to wait for a remote Dask scheduler, seconds.
+
+    Returns
+    -------
+    CalibrationResult
+        The posterior, the predictive check and the diagnostics.
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be used or written (checked before any simulation).
+    ExecutorError
+        The executor option is malformed or its back end unreachable.
+    """
+    out_dir = Path(out_dir)
+    check_calibration_folder(out_dir.absolute())
+    smc, chosen, predictive_values, description, wall = calibrate(
+        problem, executor=executor, progress=progress, connect_timeout_s=connect_timeout_s
+    )
+    posterior = posterior_frame(problem, smc)
+    predictive = predictive_frame(problem, predictive_values)
+    parameters = parameter_summary(problem, smc)
+    estimate = point_estimate(problem, smc)
+    final = smc.final
+    summary: dict[str, Any] = {
+        "question": problem.question,
+        "diagnostics": diagnostics(problem, smc, parameters, predictive),
+        "method": "ABC-SMC (Beaumont et al. 2009; thresholds: quantile "
+        f"{problem.spec.abc.quantile} of the previous distances), distance "
+        f"{problem.spec.abc.distance}",
+        "stop_reason": smc.stop_reason,
+        "simulations": smc.simulations,
+        "predictive_runs": len(chosen),
+        "acceptance_rate": final.acceptance_rate,
+        "effective_sample_size": final.ess,
+        "population": len(final.weights),
+        "generations": generation_rows(smc),
+        "parameters": parameters,
+        "point_estimate": estimate,
+        "predictive": {
+            "band": "5th to 95th percentile of the posterior predictive runs",
+            "points": len(predictive),
+            "outside": int(predictive["outside_band"].sum()),
+        },
+        "series": list(problem.series),
+        "period": problem.observed.period,
+    }
+    calibrated_data = _portable(problem.scenario_data(estimate))
+    calibrated = problem.scenario(estimate)
+    draws, ensemble_spec = _ensemble(problem, smc)
+    draws = {stem: _portable(data) for stem, data in draws.items()}
+    manifest = io_manifest.build_manifest(
+        scenario_json=calibrated.model_dump(mode="json", by_alias=True),
+        config_hash=scenario_hash(calibrated),
+        seed=problem.master_seed,
+        wall_time_s=wall,
+        config_path=str(problem.spec_path) if problem.spec_path else None,
+        streams=sorted(smc.rng_streams),
+        extra={
+            "kind": "calibration",
+            "calibration": problem.name,
+            "question": problem.question,
+            "spec": problem.spec.model_dump(mode="json"),
+            "spec_hash": problem.spec_hash,
+            "code_hash": io_manifest.code_fingerprint(),
+            "executor": description,
+            "observed_file": str(problem.observed.path),
+            "simulations": smc.simulations,
+        },
+    )
+    write_calibration_outputs(
+        out_dir,
+        posterior=posterior,
+        predictive=predictive,
+        summary=summary,
+        calibrated=calibrated_data,
+        calibrated_header=_header(problem, parameters),
+        ensemble=draws,
+        ensemble_spec=ensemble_spec,
+        manifest=manifest,
+    )
+    return CalibrationResult(
+        problem=problem,
+        out_dir=out_dir,
+        smc=smc,
+        posterior=posterior,
+        predictive=predictive,
+        summary=summary,
+        point_estimate=estimate,
+        executor=description,
+        wall_time_s=wall,
+    )
