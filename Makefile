@@ -2,6 +2,7 @@
 #   make run    set up .venv (runtime packages only) and run the demonstrator scenario
 #   make test   set up .venv, lint, type-check and run the fast test suite
 #   make validate / make bench   slow and validation tests / benchmarks (never part of make test)
+#   make docs   the documentation site in site/ (warnings and broken links fail the build)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,7 +14,7 @@ CONFIG ?= configs/demonstrator_site.toml
 OUT    ?= outputs/$(basename $(notdir $(CONFIG)))
 LINT   := ipcsim tests scripts $(wildcard benchmarks)
 
-.PHONY: setup setup-run run test lint validate bench bench-quick lock clean
+.PHONY: setup setup-run run test lint docs validate bench bench-quick lock clean
 
 setup-run: $(RUN_STAMP)
 
@@ -44,6 +45,12 @@ lint: setup
 test: lint
 	$(BIN)/python -m pytest -m "not slow" -q
 
+# Strict: any warning (a broken link or anchor, a page left out of the nav) fails the build.
+# The reference pages are written from the code by scripts/docs_reference.py (a MkDocs hook).
+# NO_MKDOCS_2_WARNING silences Material's end-of-life banner (not a build warning).
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 validate: setup
 	$(BIN)/python -m pytest -m "slow or validation" -q
 
@@ -57,4 +64,4 @@ lock:
 	$(BIN)/python scripts/lock.py
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) outputs site .pytest_cache .mypy_cache .ruff_cache .hypothesis

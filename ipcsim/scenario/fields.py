@@ -48,7 +48,7 @@ def _kind(annotation: Any) -> str:
         return "table"
     if isinstance(annotation, type):
         if issubclass(annotation, BaseModel):
-            return "table"
+            return "distribution" if "dist" in annotation.model_fields else "table"
         return {"NoneType": "none", "str": "text", "bool": "true/false"}.get(
             annotation.__name__, annotation.__name__
         )
@@ -66,7 +66,8 @@ def _default(field: Any) -> str:
     else:
         return "required"
     if isinstance(value, BaseModel):
-        return ""
+        # a distribution's default is shown as TOML writes it; a table's keys have their own rows
+        return _text(value) if "dist" in type(value).model_fields else ""
     return "" if value in ((), {}, None) else str(value)
 
 
