@@ -236,7 +236,7 @@ def planner_scenario(
     return make_scenario(changes)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example(seed=4, planners=4, rate=7.125, withdrawal=False, cap=None, priority="fifo")  # Notes
 @example(seed=4, planners=5, rate=7.125, withdrawal=False, cap=None, priority="fifo")
 @given(

@@ -216,6 +216,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow  # 20 s: make validate (make test is near its 10-minute budget)
 def test_small_calibration_recovers_the_referral_rate(tmp_path: Path) -> None:
     problem = _small_problem(tmp_path)
     first = run_calibration(problem, tmp_path / "a", executor="serial")

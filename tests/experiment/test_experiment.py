@@ -648,7 +648,15 @@ def test_a_latin_design_writes_sensitivity_indices(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- shipped specs
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.parent.name)
+# The two longest (12-20 s each) run in make validate: make test is near its 10-minute budget.
+SLOW_SPECS = {"sensitivity_morris", "planner_capacity"}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [pytest.param(p, marks=pytest.mark.slow) if p.parent.name in SLOW_SPECS else p for p in SPECS],
+    ids=lambda p: p.parent.name,
+)
 def test_each_shipped_experiment_runs_with_a_tiny_override(spec: Path, tmp_path: Path) -> None:
     assert (spec.parent / "README.md").is_file()
     tiny = ["run.horizon_days=120", "replications.n=2", "warmup.pilot_replications=2"]

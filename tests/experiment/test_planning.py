@@ -168,6 +168,7 @@ def test_on_two_roles_the_planner_agrees_with_the_exhaustive_grid(tmp_path: Path
     assert planned.replications < grid.replications
 
 
+@pytest.mark.slow  # 14 s; executor equality of batches is also in test_executors.py
 def test_outputs_are_the_same_on_any_executor_and_plan_toml_runs_as_recommended(
     tmp_path: Path,
 ) -> None:

@@ -100,6 +100,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return out, result.stdout
 
 
+@pytest.mark.slow  # the plan run takes 15-30 s: make validate (make test is near its budget)
 def test_the_staffing_plan_run_afresh_with_ipcsim_run_meets_every_target_in_every_period(
     planned: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -197,6 +198,7 @@ def test_a_period_search_starts_at_the_previous_level_and_a_fall_is_refused(
     assert [(h.date, h.late_days) for h in late] == [(dt.date(2016, 4, 1), 20.0)]
 
 
+@pytest.mark.slow  # shares the plan run above
 def test_the_plan_over_time_is_printed_first_in_80_columns(planned: tuple[Path, str]) -> None:
     out, stdout = planned
     lines = stdout.splitlines()

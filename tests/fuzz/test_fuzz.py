@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.fuzz.mutations import Mutation, Outcome, check, mutations
 
-FAST_EXAMPLES = 80
+FAST_EXAMPLES = 40
 """Mutations in ``make test``."""
 SLOW_EXAMPLES = 1000
 """Mutations in ``make validate``."""
