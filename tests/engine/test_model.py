@@ -190,7 +190,7 @@ def check_journeys(people: pd.DataFrame, horizon: float) -> None:
     assert released.budget_released_day.notna().all()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**31),
     planners=st.integers(1, 4),

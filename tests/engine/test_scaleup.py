@@ -246,7 +246,7 @@ def test_a_shared_panel_sits_for_both_sites() -> None:
     np.testing.assert_allclose(((signed - 5) / 28) % 1, 0.0, atol=1e-9)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     population=st.integers(0, 120),
     mode=st.sampled_from(["practitioner", "annual_review", "batch", "mass_invitation"]),

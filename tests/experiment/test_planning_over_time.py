@@ -156,6 +156,7 @@ def test_the_staffing_plan_run_afresh_with_ipcsim_run_meets_every_target_in_ever
         assert verdict.status == "met", (k + 1, verdict)
 
 
+@pytest.mark.slow  # its plan run takes about 15 s: make validate (make test is at its budget)
 def test_levels_never_fall_and_each_period_searches_from_the_last(
     planned: tuple[Path, str],
 ) -> None:
