@@ -7,7 +7,7 @@ prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from functools import wraps
 from typing import Annotated, Any, TypeVar
@@ -72,13 +72,19 @@ AllowOutsideOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> None:
-    # The message is printed literally: it may name TOML tables such as [workforce], which
-    # rich would take for markup, or echo a value such as ":x:", which it would make an emoji.
-    line = Text("error: ", style="bold red")
-    line.append(message)
-    err_console.print(line, highlight=False, soft_wrap=True, emoji=False, markup=False)
+def fail_lines(messages: Sequence[str], code: int = 2) -> None:
+    """Print each message as one ``error:`` line on stderr, then exit with ``code``."""
+    for message in messages:
+        # Printed literally: a message may name TOML tables such as [workforce], which rich
+        # would take for markup, or echo a value such as ":x:", which it would make an emoji.
+        line = Text("error: ", style="bold red")
+        line.append(message)
+        err_console.print(line, highlight=False, soft_wrap=True, emoji=False, markup=False)
     raise typer.Exit(code)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    fail_lines([message], code)
 
 
 def user_errors(func: F) -> F:

@@ -6,9 +6,10 @@ wrote. Library errors become one line and exit status 2 (:func:`ipcsim.cli._app.
 
 from __future__ import annotations
 
+import shlex
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,11 +23,19 @@ from ipcsim.present.report import (
     ReportError,
     build_figures,
     read_folder,
+    recorded_options,
     save_figures,
     write_report,
 )
 
-__all__ = ["parse_options", "register"]
+__all__ = [
+    "PLOT_OPTIONS",
+    "given_options",
+    "parse_options",
+    "register",
+    "remembered_options",
+    "report_options",
+]
 
 
 class ImageFormat(StrEnum):
@@ -156,6 +165,111 @@ NoCostLinesOption = Annotated[
 FormatOption = Annotated[ImageFormat, typer.Option("--format", help="png or svg.")]
 
 
+PLOT_OPTIONS = (
+    "target",
+    "trajectory",
+    "factor",
+    "kpi",
+    "scenario",
+    "cost_line",
+    "no_cost_lines",
+    "criterion",
+)
+"""The options ``plot`` and ``report`` share, by parameter name (``--cost-line``: cost_line)."""
+
+_LISTS = frozenset({"target", "kpi", "cost_line"})
+
+
+def given_options(**values: Any) -> dict[str, Any]:
+    """The shared options given on the command line, as plain JSON values (unset ones left out)."""
+    given: dict[str, Any] = {}
+    for name in PLOT_OPTIONS:
+        value = values.get(name)
+        if isinstance(value, Criterion):
+            value = value.value
+        if value is not None and value is not False and value != []:
+            given[name] = list(value) if name in _LISTS else value
+    return given
+
+
+def remembered_options(folder: Path) -> dict[str, Any]:
+    """The shared options the folder's last ``ipcsim plot`` recorded in ``DIR/plots/plots.json``.
+
+    Values of the wrong type (a hand-edited record) are left out; the rest are read again by
+    :func:`parse_options`, which names a bad one.
+    """
+    kept: dict[str, Any] = {}
+    for name, value in recorded_options(folder / "plots").items():
+        if name not in PLOT_OPTIONS:
+            continue
+        if name in _LISTS:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        else:
+            ok = isinstance(value, bool if name == "no_cost_lines" else str)
+        if ok:
+            kept[name] = value
+    return kept
+
+
+def options_from(given: dict[str, Any]) -> PlotOptions:
+    """:class:`PlotOptions` from shared options by parameter name (see :data:`PLOT_OPTIONS`)."""
+    return parse_options(
+        targets=given.get("target"),
+        trajectory=given.get("trajectory"),
+        factor=given.get("factor"),
+        kpis=given.get("kpi"),
+        scenario=given.get("scenario"),
+        cost_lines=given.get("cost_line"),
+        no_cost_lines=bool(given.get("no_cost_lines", False)),
+        criterion=given.get("criterion", "mean"),
+    )
+
+
+def report_options(folder: Path, given: dict[str, Any]) -> tuple[PlotOptions, dict[str, Any]]:
+    """The options of ``ipcsim report``: those given, the rest as the folder's last plot.
+
+    Parameters
+    ----------
+    folder
+        The run or experiment folder.
+    given
+        The shared options given to ``report`` (:func:`given_options`).
+
+    Returns
+    -------
+    (PlotOptions, dict)
+        The options to draw with, and the remembered ones used (to tell the user).
+    """
+    remembered = {k: v for k, v in remembered_options(folder).items() if k not in given}
+    if "cost_line" in given:
+        remembered.pop("no_cost_lines", None)
+    if "no_cost_lines" in given:
+        remembered.pop("cost_line", None)
+    return options_from({**remembered, **given}), remembered
+
+
+def _as_flags(options: dict[str, Any]) -> str:
+    """Options as they would be typed: ``--target 'wait<=28' --criterion ci``."""
+    words = []
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            words.append(flag)
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            words.append(f"{flag} {shlex.quote(str(item))}")
+    return " ".join(words)
+
+
+ReportCriterionOption = Annotated[
+    Criterion | None,
+    typer.Option(
+        help="A level meets a target by its mean, or by its whole 95% CI (ci) "
+        "(default: as the folder's last plot, else mean)."
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``plot`` and ``report`` commands to ``app``."""
 
@@ -185,17 +299,22 @@ def register(app: typer.Typer) -> None:
         criterion: CriterionOption = Criterion.mean,
     ) -> None:
         """Draw the figures of a run or experiment folder as PNG or SVG files."""
-        options = parse_options(
-            targets=target, trajectory=trajectory, factor=factor, kpis=kpi, scenario=scenario,
-            cost_lines=cost_line, no_cost_lines=no_cost_lines, criterion=criterion.value,
+        given = given_options(
+            target=target, trajectory=trajectory, factor=factor, kpi=kpi, scenario=scenario,
+            cost_line=cost_line, no_cost_lines=no_cost_lines, criterion=criterion,
         )  # fmt: skip
+        if given.get("criterion") == "mean":
+            del given["criterion"]  # the default: nothing to remember
+        options = options_from(given)
         kinds = [k.strip() for text in kind or [] for k in text.split(",") if k.strip()]
         loaded = read_folder(folder)
         figures = build_figures(loaded, kinds=kinds or None, options=options)
         if not figures:
             raise ReportError(f"{folder}: nothing to draw for --kind {', '.join(kinds) or 'all'}")
         try:
-            paths = save_figures(figures, out or folder / "plots", image_format=image_format.value)
+            paths = save_figures(
+                figures, out or folder / "plots", image_format=image_format.value, options=given
+            )
         finally:
             for spec in figures:
                 spec.figure.clear()
@@ -217,12 +336,24 @@ def register(app: typer.Typer) -> None:
         scenario: ScenarioOption = None,
         cost_line: CostLineOption = None,
         no_cost_lines: NoCostLinesOption = False,
-        criterion: CriterionOption = Criterion.mean,
+        criterion: ReportCriterionOption = None,
     ) -> None:
-        """Write a self-contained HTML report (figures embedded, STRESS-DES items filled)."""
-        options = parse_options(
-            targets=target, trajectory=trajectory, factor=factor, kpis=kpi, scenario=scenario,
-            cost_lines=cost_line, no_cost_lines=no_cost_lines, criterion=criterion.value,
+        """Write a self-contained HTML report (figures embedded, STRESS-DES items filled).
+
+        Options not given are those of the folder's last ``ipcsim plot`` (recorded in
+        DIR/plots/plots.json), so the report shows the figures as plotted.
+        """
+        given = given_options(
+            target=target, trajectory=trajectory, factor=factor, kpi=kpi, scenario=scenario,
+            cost_line=cost_line, no_cost_lines=no_cost_lines, criterion=criterion,
         )  # fmt: skip
+        options, remembered = report_options(folder, given)
         path = write_report(folder, options=options, image_format=image_format.value, out=out)
+        if remembered:
+            console.print(
+                f"with the options of the last plot: {_as_flags(remembered)}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
         console.print(f"Report: [bold]{path}[/]", highlight=False)

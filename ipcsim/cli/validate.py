@@ -13,7 +13,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ipcsim.cli._app import AllowOutsideOption, SetOption, console, kpi_table, user_errors
+from ipcsim.cli._app import (
+    AllowOutsideOption,
+    SetOption,
+    console,
+    fail_lines,
+    kpi_table,
+    user_errors,
+)
+from ipcsim.errors import ConfigError
 from ipcsim.experiment import ExperimentPlan, ExperimentSpec, load_spec, plan_experiment
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.backlog import load_backlog
@@ -39,6 +47,8 @@ def _describe(scenario: Scenario) -> list[tuple[str, str]]:
         rows.append((f"{prefix}sign-off", config.signoff.describe().text))
         for name, cohort in sorted(config.cohorts.items()):
             rows.append((f"{prefix}cohort {name}", cohort.referral_rate_text()))
+        if config.delivery.growth:
+            rows.append((f"{prefix}delivery growth", config.delivery.growth_text()))
         for name, role in sorted(config.workforce.items()):
             size = "unlimited" if role.unlimited else f"{sum(role.member_fte()):g} WTE"
             rows.append(
@@ -91,10 +101,21 @@ def validate(
         ),
     ] = False,
 ) -> None:
-    """Check a scenario file (or an experiment spec) and the files it names; print a summary."""
+    """Check a scenario file (or an experiment spec) and the files it names; print a summary.
+
+    A file that fails is reported with every problem found, one line each.
+    """
+    try:
+        _validate(config, set_ or [], allow_outside_files=allow_outside_files, defaults=defaults)
+    except ConfigError as e:
+        # Every problem at once, so one edit fixes them all (other commands name the first).
+        fail_lines(e.problems)
+
+
+def _validate(config: str, set_: list[str], *, allow_outside_files: bool, defaults: bool) -> None:
     path = Path(config)
     if SPEC_KEYS & set(read_toml(path)):
-        plan = plan_experiment(load_spec(path, set_ or []), spec_path=path)
+        plan = plan_experiment(load_spec(path, set_), spec_path=path)
         rows = _describe_plan(plan)
         checked: set[str] = set()
         for planned in plan.scenarios:
@@ -103,7 +124,7 @@ def validate(
                 checked.add(state)
                 rows += _backlog_rows(planned.scenario, f"initial state ({planned.base})")
     else:
-        scenario = load_scenario(path, set_ or [], allow_outside_files=allow_outside_files)
+        scenario = load_scenario(path, set_, allow_outside_files=allow_outside_files)
         rows = _describe(scenario) + _backlog_rows(scenario)
         filled = [
             (f"{c.site.name}: {row.key}" if len(scenario.site_configs) > 1 else row.key, row)

@@ -55,7 +55,7 @@ from ipcsim.errors import ConfigError
 from ipcsim.scenario import Scenario
 from ipcsim.scenario._strict import StrictModel
 from ipcsim.scenario.bounds import LONGEST_DAYS
-from ipcsim.scenario.load import apply_overrides, parse_override, read_toml, validation_message
+from ipcsim.scenario.load import apply_overrides, invalid, parse_override, read_toml
 
 __all__ = [
     "DEFAULT_KPIS",
@@ -399,7 +399,7 @@ def spec_from_dict(
     try:
         return ExperimentSpec.model_validate(merged)
     except ValidationError as e:
-        raise ConfigError(validation_message(e, merged, where)) from e
+        raise invalid(e, merged, where) from e
 
 
 def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentSpec:

@@ -44,6 +44,7 @@ from ipcsim.present.style import (
     add_note,
     axes_or_new,
     date_axis,
+    legend_outside,
     month_dates,
     percent_axis,
     style,
@@ -123,6 +124,7 @@ def plot_capacity_whatif(
     scale = kpi_scale(kpi)
     others = [c for c in _factor_columns(summary) if c != factor and rows[c].nunique() > 1]
     groups = list(rows.groupby(others, sort=True)) if others else [((), rows)]
+    starred = False
     with style():
         ax = axes_or_new(ax)
         if target is not None:
@@ -179,6 +181,7 @@ def plot_capacity_whatif(
                 linestyle="none",
             )
             mark.set_gid(f"smallest-level:{k}")
+            starred = True
             ax.annotate(
                 f"{_level_text(best)} meets target",
                 xy=(best, y_best),
@@ -198,10 +201,10 @@ def plot_capacity_whatif(
         ax.set_xlabel(factor_label(factor))
         better = "lower is better" if direction == "lower" else "higher is better"
         ax.set_title(f"{label}, by {factor_label(factor).split(' (')[0].lower()}")
-        ax.legend(loc="best", title=better.capitalize(), title_fontsize=11)
+        legend_outside(ax, title=better.capitalize(), title_fontsize=11)
         if scale == 100.0:
             percent_axis(ax)
-        if criterion == "ci":
+        if criterion == "ci" and starred:
             add_note(ax, "Star: the smallest level whose whole 95% CI meets the target.")
     return ax
 
@@ -248,6 +251,8 @@ def plot_throughput_fan(
     site: str | None = None,
     target: pd.Series | Mapping[Any, float] | None = None,
     target_label: str = "Target trajectory",
+    demand: str | None = None,
+    name: str | None = None,
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
@@ -270,6 +275,11 @@ def plot_throughput_fan(
         Optional target trajectory, people per period, indexed by period start date.
     target_label
         Legend label of the target.
+    demand
+        Count column of the demand (``"referrals"``), drawn as its median over replications
+        per period for comparison; none when ``None``.
+    name
+        The scenario's name in words, for the legend (``"3 planners (baseline)"``).
     title
         Axes title (the series, period and site when ``None``).
     ax
@@ -280,30 +290,35 @@ def plot_throughput_fan(
     Axes
         Lines ``gid="median"`` (x: period start, y: median over replications) and bands
         ``gid="band-90"`` (5th to 95th percentile) and ``gid="band-50"`` (25th to 75th);
-        the target ``gid="target"``.
+        the target ``gid="target"``, the demand ``gid="demand"``. The legend lies outside
+        the plotting area (right of it), so it never hides data.
 
     Notes
     -----
     Quantiles interpolate linearly between replications (numpy's default).
     """
-    for column in ("replication", "month", series):
+    for column in ("replication", "month", series, *([demand] if demand else [])):
         if column not in timeseries.columns:
             raise ValueError(f"replication timeseries lacks column {column!r}")
     frame = select_site(timeseries, site)
     months = month_dates(frame["month"])
     keys = _quarter_of_months(months) if period == "quarter" else months
-    counts = (
-        pd.DataFrame(
-            {
-                "replication": frame["replication"].to_numpy(),
-                "period": keys,
-                "value": frame[series].to_numpy(dtype=float),
-            }
+
+    def per_period(column: str) -> pd.DataFrame:
+        return (
+            pd.DataFrame(
+                {
+                    "replication": frame["replication"].to_numpy(),
+                    "period": keys,
+                    "value": frame[column].to_numpy(dtype=float),
+                }
+            )
+            .groupby(["period", "replication"], sort=True)["value"]
+            .sum()
+            .unstack("replication")
         )
-        .groupby(["period", "replication"], sort=True)["value"]
-        .sum()
-        .unstack("replication")
-    )
+
+    counts = per_period(series)
     periods = counts.index.to_numpy(dtype="datetime64[D]")
     values = counts.to_numpy(dtype=float)
     q = np.nanquantile(values, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
@@ -337,9 +352,20 @@ def plot_throughput_fan(
             color=PALETTE[0],
             marker="o",
             markersize=4,
-            label=f"Median of {reps} replications",
+            label=f"{name}: median of {reps} replications"
+            if name
+            else f"Median of {reps} replications",
         )
         median.set_gid("median")
+        if demand:
+            (line,) = ax.plot(
+                periods,
+                np.nanmedian(per_period(demand).to_numpy(dtype=float), axis=1),
+                color=PALETTE[-1],
+                linestyle=":",
+                label=f"{display_label(demand)} (demand), median",
+            )
+            line.set_gid("demand")
         if target is not None:
             (line,) = ax.plot(
                 periods,
@@ -363,7 +389,7 @@ def plot_throughput_fan(
         ax.set_xlabel(f"{period.capitalize()} starting")
         where = f"site {site}" if site is not None else "all sites"
         ax.set_title(title or f"{display_label(series)} per {period} ({where})")
-        ax.legend(loc="upper left")
+        legend_outside(ax)
     return ax
 
 

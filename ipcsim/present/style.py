@@ -8,6 +8,7 @@ and the colour-blind safe :data:`PALETTE`.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -29,6 +30,7 @@ __all__ = [
     "add_note",
     "axes_or_new",
     "date_axis",
+    "legend_outside",
     "month_dates",
     "new_axes",
     "new_figure",
@@ -181,4 +183,28 @@ def add_note(ax: Axes, text: str) -> None:
         fontsize=10.5,
         color="#555555",
         annotation_clip=False,
+    )
+
+
+def legend_outside(ax: Axes, *, wrap: int = 32, **kwargs: Any) -> None:
+    """The legend of ``ax`` right of its plotting area, so that it hides no data.
+
+    Parameters
+    ----------
+    ax
+        Axes with labelled artists (on a figure with constrained layout, which makes room).
+    wrap
+        Labels longer than this many characters are broken over lines, to keep the legend
+        narrow and the plotting area wide.
+    **kwargs
+        Passed to ``ax.legend`` (``title``, ``title_fontsize``...).
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles,
+        [textwrap.fill(label, wrap) for label in labels],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+        **kwargs,
     )

@@ -21,7 +21,13 @@ from pydantic import ValidationError
 from ipcsim.scenario._strict import LAX_INPUT, StrictModel
 from ipcsim.scenario.distributions import DISTRIBUTIONS
 
-__all__ = ["dotted_get", "error_text", "validation_message"]
+__all__ = [
+    "dotted_get",
+    "error_text",
+    "problem_lines",
+    "validation_message",
+    "validation_messages",
+]
 
 
 def dotted_get(data: Any, key: str | Sequence[int | str]) -> tuple[bool, Any]:
@@ -88,14 +94,12 @@ def _error_location(err: Mapping[str, Any], data: Any) -> tuple[int | str, ...]:
 
 
 def _most_telling(errors: Sequence[Mapping[str, Any]], data: Any) -> Mapping[str, Any]:
-    """The first error, or a more telling one about the same key.
+    """The most telling of several errors about one key.
 
     A key that takes a number or a distribution (``effort_hours``) fails both ways; when the
     value is a table, "Input should be a valid number" says nothing, and the distribution's
     own error (a bad parameter, an unknown ``dist``) is the one to show.
     """
-    first = errors[0]
-    loc = _error_location(first, data)
 
     def score(err: Mapping[str, Any]) -> tuple[bool, int]:
         where = _error_location(err, data)
@@ -103,8 +107,25 @@ def _most_telling(errors: Sequence[Mapping[str, Any]], data: Any) -> Mapping[str
         unhelpful = err.get("type") in _WRONG_KIND and isinstance(value, dict | list)
         return unhelpful, -len(where)
 
-    same_key = [err for err in errors if _error_location(err, data)[: len(loc)] == loc]
-    return min(same_key, key=score)
+    return min(errors, key=score)
+
+
+def _problems(errors: Sequence[Mapping[str, Any]], data: Any) -> list[Mapping[str, Any]]:
+    """One error per problem: errors about one key and the keys inside it count as one.
+
+    In pydantic's order, each group led by its first error's key (the file's order, mostly);
+    an error about the whole file (no key) is a problem of its own.
+    """
+    groups: list[tuple[tuple[int | str, ...], list[Mapping[str, Any]]]] = []
+    for err in errors:
+        loc = _error_location(err, data)
+        for key, members in groups:
+            if loc and key and loc[: len(key)] == key:
+                members.append(err)
+                break
+        else:
+            groups.append((loc, [err]))
+    return [_most_telling(members, data) for _key, members in groups]
 
 
 def _shown(value: Any) -> str:
@@ -118,8 +139,13 @@ def validation_message(error: ValidationError, data: Any, source: str) -> str:
     return f"{source}: {error_text(error, data)}"
 
 
+def validation_messages(error: ValidationError, data: Any, source: str) -> list[str]:
+    """One line per problem, each naming the source, the key and the value."""
+    return [f"{source}: {line}" for line in problem_lines(error, data)]
+
+
 def error_text(error: ValidationError, data: Any, prefix: tuple[int | str, ...] = ()) -> str:
-    """The key, what is wrong and the value of the first (most telling) error of ``error``.
+    """The first problem of ``error`` (see :func:`problem_lines`), and how many more there are.
 
     Parameters
     ----------
@@ -130,14 +156,51 @@ def error_text(error: ValidationError, data: Any, prefix: tuple[int | str, ...] 
     prefix
         Parts of the key to put first (``("sites", "leeds")`` for a site's tables).
     """
-    errors = error.errors()
-    first = _most_telling(errors, data)
-    kind = first.get("type")
-    loc = _error_location(first, data)
+    lines = problem_lines(error, data, prefix)
+    more = len(lines) - 1
+    extra = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+    return f"{lines[0]}{extra}"
+
+
+def problem_lines(
+    error: ValidationError, data: Any, prefix: tuple[int | str, ...] = ()
+) -> list[str]:
+    """Every problem of ``error``, one line each: the key, what is wrong and the value.
+
+    Several errors about one key (a number-or-distribution key fails both ways) are one
+    problem, shown by its most telling error. A site's or profile's problems, found inside the
+    scenario's own check, arrive as one error holding a line each and are split again.
+
+    Parameters
+    ----------
+    error
+        From validating ``data``.
+    data
+        What was validated, to name the keys as the user wrote them and echo the value.
+    prefix
+        Parts of the key to put first (``("sites", "leeds")`` for a site's tables).
+
+    Returns
+    -------
+    list of str
+        At least one line, none with a line break in it.
+    """
+    lines: list[str] = []
+    for problem in _problems(error.errors(), data):
+        lines += _problem_text(problem, error.title, data, prefix).splitlines()
+    return [line for line in lines if line.strip()] or ["invalid"]
+
+
+def _problem_text(
+    problem: Mapping[str, Any], title: str, data: Any, prefix: tuple[int | str, ...]
+) -> str:
+    """The key, what is wrong and the value of one error."""
+    kind = problem.get("type")
+    loc = _error_location(problem, data)
     found, value = dotted_get(data, loc)
-    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
     if kind == "extra_forbidden":
-        close = _nearest_key(error.title, tuple(first.get("loc", ())))
+        close = _nearest_key(title, tuple(problem.get("loc", ())))
         message = (
             f"unknown key: did you mean {close!r}? (see `ipcsim schema`)"
             if close
@@ -146,18 +209,18 @@ def error_text(error: ValidationError, data: Any, prefix: tuple[int | str, ...] 
     elif kind == "missing":
         message = "required key is missing"
     elif kind == "union_tag_not_found":  # a distribution's table without its `dist`
-        discriminator = first.get("ctx", {}).get("discriminator", "'dist'")
+        discriminator = problem.get("ctx", {}).get("discriminator", "'dist'")
         message = (
             f"needs a {discriminator} key naming the distribution ({', '.join(DISTRIBUTIONS)}): "
             'give the whole table, e.g. { dist = "fixed", value = 3 }'
         )
     scalar = not isinstance(value, dict | list)
     shown = f", got {_shown(value)}" if found and scalar and kind != "missing" else ""
-    more = len(errors) - 1
-    extra = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
     parts = (*prefix, *loc)
     where = ".".join(_key_part(p) for p in parts) + ": " if parts else ""
-    return f"{where}{message}{shown}{extra}"
+    if "\n" in message:  # a site's or profile's own lines, each naming its key
+        return "\n".join(f"{where}{line}" for line in message.splitlines())
+    return f"{where}{message}{shown}"
 
 
 def _model_named(title: str) -> type[StrictModel] | None:

@@ -292,6 +292,19 @@ class Delivery(_Model):
             raise ValueError("growth: months_after_delivery must be in increasing order")
         return self
 
+    def growth_text(self) -> str:
+        """The growth path in words, e.g. ``x1 at 0 → x3 at 24 months into delivery (linear)``.
+
+        Empty when there is no path (every cohort keeps its own rate).
+        """
+        if not self.growth:
+            return ""
+        points = " → ".join(
+            f"x{p.multiplier:g} at {p.months_after_delivery:g}" for p in self.growth
+        )
+        shape = "linear ramp" if self.interpolation == "linear" else "steps"
+        return f"referral rates {points} months into delivery ({shape}; x1 before)"
+
     @property
     def highest(self) -> float:
         """The highest multiplier the path reaches (1 with no path)."""

@@ -13,13 +13,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from ipcsim.errors import ConfigError
-from ipcsim.scenario._messages import dotted_get, validation_message
+from ipcsim.scenario._messages import dotted_get, validation_message, validation_messages
 from ipcsim.scenario.scenario import Scenario
 
 __all__ = [
     "apply_overrides",
     "dotted_get",
     "dotted_set",
+    "invalid",
     "load_scenario",
     "parse_override",
     "read_toml",
@@ -153,7 +154,24 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
     try:
         return Scenario.model_validate(dict(data))
     except ValidationError as e:
-        raise ConfigError(validation_message(e, data, source)) from e
+        raise invalid(e, data, source) from e
+
+
+def invalid(error: ValidationError, data: Any, source: str) -> ConfigError:
+    """The :class:`ConfigError` of a failed validation: the first problem, and every one.
+
+    Parameters
+    ----------
+    error
+        From validating ``data``.
+    data
+        What was validated (as read from the file, overrides applied).
+    source
+        The file (and ``--set`` options) to name on every line.
+    """
+    return ConfigError(
+        validation_message(error, data, source), problems=validation_messages(error, data, source)
+    )
 
 
 def load_scenario(

@@ -14,7 +14,7 @@ from pydantic import (
 from ipcsim.pathway import ACTIVITIES, BUDGET_TYPES
 from ipcsim.periods import run_years
 from ipcsim.scenario._base import _Model
-from ipcsim.scenario._messages import error_text
+from ipcsim.scenario._messages import problem_lines
 from ipcsim.scenario.bounds import MAX_PLANS, Date
 from ipcsim.scenario.budgets import BudgetEnvelope, BudgetReleaseByType
 from ipcsim.scenario.cohorts import Cohort, Delivery
@@ -202,6 +202,7 @@ class Scenario(SiteConfig):
                 f"site.profile: {self.site.profile[:40]!r} names a profile, but profiles apply "
                 "only to [sites.<name>] tables"
             )
+        problems: list[str] = []
         for name, changes in self.profiles.items():
             # Every profile is checked on the template, whether or not a site uses it.
             if not isinstance(changes, dict):
@@ -215,7 +216,9 @@ class Scenario(SiteConfig):
             try:
                 SiteConfig.model_validate(merged)
             except ValidationError as e:
-                raise ValueError(error_text(e, merged, prefix=("profiles", name))) from None
+                problems.append(_lines(e, merged, ("profiles", name)))
+        if problems:  # the sites built on a bad profile would only repeat its problems
+            raise ValueError("\n".join(problems))
         if not self.sites:
             site = SiteConfig.model_validate(template)
             specs.append(self._with_shared(site, site.site.name))
@@ -230,8 +233,11 @@ class Scenario(SiteConfig):
             try:
                 site = SiteConfig.model_validate(merged)
             except ValidationError as e:
-                raise ValueError(error_text(e, merged, prefix=("sites", name))) from None
+                problems.append(_lines(e, merged, ("sites", name)))
+                continue
             specs.append(self._with_shared(site, name))
+        if problems:  # every profile's and site's problems at once, a line each
+            raise ValueError("\n".join(problems))
         names = [spec.site.name for spec in specs]
         for spec in specs:
             prefix = f"sites.{spec.site.name}." if self.sites else ""
@@ -354,3 +360,8 @@ def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
         else:
             result[key] = value
     return result
+
+
+def _lines(error: ValidationError, merged: dict[str, Any], prefix: tuple[str, str]) -> str:
+    """A site's or profile's problems, a line each (the loader splits them again)."""
+    return "\n".join(problem_lines(error, merged, prefix))

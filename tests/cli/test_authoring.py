@@ -116,3 +116,58 @@ def test_the_starter_is_the_demonstrator_renamed() -> None:
     demonstrator = load_scenario(ROOT / "configs" / "demonstrator_site.toml")
     ignore = {"name", "question"}
     assert starter.model_dump(exclude=ignore) == demonstrator.model_dump(exclude=ignore)
+
+
+def test_validate_reports_every_problem_at_once_other_commands_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "three_problems.toml"
+    text = (ROOT / "configs" / "lone_practitioner.toml").read_text()
+    text = text.replace("headcount = 1                                   # SW", "headcnt = 1  # SW")
+    text = text.replace("offer_acceptance = 0.8", "offer_acceptance = 1.8")
+    text = text.replace("hourly_cost_gbp = 9.0", 'hourly_cost_gbp = "cheap"')
+    path.write_text(text)
+    runner = CliRunner()
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3, lines
+    assert all(line.startswith(f"error: {path}: ") for line in lines)
+    keys = [line.removeprefix(f"error: {path}: ").split(":")[0] for line in lines]
+    assert keys == [
+        "cohorts.ltc_frailty.offer_acceptance",
+        "workforce.practitioner.headcnt",
+        "workforce.admin.hourly_cost_gbp",
+    ]
+    assert "did you mean 'headcount'?" in lines[1] and "got 1.8" in lines[0]
+    # run stops at the first problem, in one line that counts the others
+    ran = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert ran.exit_code == 2
+    (line,) = ran.stderr.strip().splitlines()
+    assert line.startswith(f"error: {path}: cohorts.ltc_frailty.offer_acceptance")
+    assert line.endswith("(and 2 more errors)")
+
+
+def test_validate_reports_the_problems_of_every_site(tmp_path: Path) -> None:
+    path = tmp_path / "sites.toml"
+    text = (ROOT / "configs" / "national_ipc_2015.toml").read_text()
+    for site, line in (("birmingham_solihull", "sessionz = 3"), ("gloucestershire", "ipc = 1")):
+        table = f"[sites.{site}.cohorts.ltc]"
+        assert table in text
+        text = text.replace(table, f"{table}\n{line}", 1)
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"error: {path}: sites.birmingham_solihull.cohorts.ltc.sessionz:")
+    assert "did you mean 'sessions'?" in lines[0]
+    assert lines[1].startswith(f"error: {path}: sites.gloucestershire.cohorts.ltc.ipc: unknown")
+
+
+def test_validate_prints_a_sites_delivery_growth() -> None:
+    result = CliRunner().invoke(
+        app, ["validate", str(ROOT / "configs" / "national_ipc_2015.toml")], env={"COLUMNS": "250"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "delivery growth" in result.stdout
+    assert "x1 at 0 → x40 at 36 months into delivery (linear ramp" in result.stdout
+    assert "x0.1 at 3 months into delivery (steps" in result.stdout

@@ -6,8 +6,9 @@ strategy that draws them; :func:`check` writes the mutated file to a scratch fol
 command line in-process and returns what went wrong, if anything:
 
 - ``validate`` must exit 0 or 2, never with a traceback;
-- its error is at most :data:`MAX_ERROR_LINES` lines and names the file and a key (a malformed
-  TOML file: the file);
+- each problem it reports (a line starting ``error:``; ``validate`` reports every problem of
+  a file) takes at most :data:`MAX_ERROR_LINES` lines and names the file and a key (a
+  malformed TOML file: the file);
 - what ``validate`` accepts, ``run`` (``experiment`` for a spec) runs, exiting 0, with a short
   horizon (the horizon is left alone when the mutation itself is about it);
 - every command finishes within :data:`BUDGET_SECONDS`, or the case fails as a hang.
@@ -64,7 +65,7 @@ SPECS = tuple(
 )
 
 MAX_ERROR_LINES = 4
-"""Most lines an error may take on stderr."""
+"""Most lines one reported problem may take on stderr."""
 BUDGET_SECONDS = 120
 """Longest one command may take before the case fails as a hang (a short run takes ~1 s)."""
 SCENARIO_HORIZON_DAYS = 30
@@ -753,20 +754,35 @@ def _judge(
         outcome.details.append(stderr)
         return True
     if code == 2:
-        lines = stderr.strip().splitlines()
-        if len(lines) > MAX_ERROR_LINES:
-            outcome.problem = f"{command}-long-error"
-            outcome.details.append(stderr)
-            return True
-        message = " ".join(lines)
-        malformed = "malformed TOML" in message or "not a UTF-8" in message
-        scratch = str(Path(target).parents[1 if is_spec(outcome.mutation.source) else 0].parent)
-        keyed = malformed or names_a_key(message, scratch, sets) or "row " in message
-        named = Path(target).name in message or (
-            outcome.mutation.kind == "backlog" and BACKLOG_FILE in message and "row " in message
-        )
-        if not named or not keyed:
-            outcome.problem = f"{command}-error-without-key"
-            outcome.details.append(stderr)
-            return True
+        for message in _problems(stderr):
+            if message.count("\n") >= MAX_ERROR_LINES:
+                outcome.problem = f"{command}-long-error"
+                outcome.details.append(stderr)
+                return True
+            message = " ".join(message.splitlines())
+            malformed = "malformed TOML" in message or "not a UTF-8" in message
+            scratch = str(Path(target).parents[1 if is_spec(outcome.mutation.source) else 0].parent)
+            keyed = malformed or names_a_key(message, scratch, sets) or "row " in message
+            named = Path(target).name in message or (
+                outcome.mutation.kind == "backlog" and BACKLOG_FILE in message and "row " in message
+            )
+            if not named or not keyed:
+                outcome.problem = f"{command}-error-without-key"
+                outcome.details.append(stderr)
+                return True
     return False
+
+
+def _problems(stderr: str) -> list[str]:
+    """The problems an error output reports, each starting a line with ``error:``.
+
+    ``validate`` prints every problem of a file, other commands the first; text before the
+    first ``error:`` is a problem too, so that it is judged rather than skipped.
+    """
+    problems: list[str] = []
+    for line in stderr.strip().splitlines():
+        if line.startswith("error:") or not problems:
+            problems.append(line)
+        else:
+            problems[-1] += "\n" + line
+    return problems or [""]

@@ -44,7 +44,7 @@ from ipcsim.errors import ConfigError
 from ipcsim.experiment.spec import MAX_FACTORS, MAX_QUESTION_CHARS
 from ipcsim.scenario import Scenario
 from ipcsim.scenario._strict import StrictModel
-from ipcsim.scenario.load import apply_overrides, parse_override, read_toml, validation_message
+from ipcsim.scenario.load import apply_overrides, invalid, parse_override, read_toml
 
 __all__ = [
     "SERIES",
@@ -286,7 +286,7 @@ def calibration_spec_from_dict(
     try:
         return CalibrationSpec.model_validate(merged)
     except ValidationError as e:
-        raise ConfigError(validation_message(e, merged, where)) from e
+        raise invalid(e, merged, where) from e
 
 
 def load_calibration_spec(path: str | Path, overrides: Iterable[str] = ()) -> CalibrationSpec:

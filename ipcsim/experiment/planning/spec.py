@@ -61,7 +61,7 @@ from ipcsim.experiment.spec import MAX_QUESTION_CHARS, MAX_REPLICATIONS
 from ipcsim.scenario import Scenario
 from ipcsim.scenario._strict import StrictModel
 from ipcsim.scenario.bounds import LONGEST_DAYS, MAX_STAFF
-from ipcsim.scenario.load import apply_overrides, parse_override, read_toml, validation_message
+from ipcsim.scenario.load import apply_overrides, invalid, parse_override, read_toml
 
 __all__ = [
     "MAX_CONFIGURATIONS",
@@ -371,7 +371,7 @@ def plan_spec_from_dict(
     try:
         return PlanSpec.model_validate(merged)
     except ValidationError as e:
-        raise ConfigError(validation_message(e, merged, where)) from e
+        raise invalid(e, merged, where) from e
 
 
 def load_plan_spec(

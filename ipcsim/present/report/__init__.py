@@ -5,6 +5,7 @@ Data flow::
     DIR -> read_folder(DIR) -> RunFolder | ExperimentFolder           (folders.py)
         -> build_figures(folder, kinds, options) -> [FigureSpec]      (figures.py)
         -> save_figures(...)                     -> DIR/plots/*.png|svg     (ipcsim plot)
+                                                   + DIR/plots/plots.json: files, options
         -> render_report(folder, options)        -> HTML text         (html.py, stress.py)
         -> write_report(DIR)                     -> DIR/report.html         (ipcsim report)
 
@@ -24,6 +25,7 @@ from ipcsim.present.report.figures import (
     FigureSpec,
     PlotOptions,
     build_figures,
+    recorded_options,
     save_figures,
 )
 from ipcsim.present.report.folders import (
@@ -53,6 +55,7 @@ __all__ = [
     "parameter_rows",
     "read_experiment_outputs",
     "read_folder",
+    "recorded_options",
     "render_report",
     "replication_timeseries",
     "save_figures",

@@ -58,6 +58,7 @@ __all__ = [
     "default_factor",
     "figure_data_uri",
     "merged_targets",
+    "recorded_options",
     "save_figures",
 ]
 
@@ -71,7 +72,10 @@ _NO_TARGET_RUN = (
     " No target trajectory given (the evidence pack has no target numbers, §2.4): add "
     "[[targets]] to the scenario or pass --trajectory START:END plans a year."
 )
-_NO_TARGET_EXPERIMENT = " No target trajectory given (--trajectory START:END plans a year)."
+_NO_TARGET_EXPERIMENT = (
+    " No target given (--trajectory START:END plans a year, or --target "
+    "plans_signed_off_per_year>=VALUE)."
+)
 
 
 @dataclass(frozen=True)
@@ -472,12 +476,41 @@ def _draw_capacity(experiment: ExperimentFolder, options: PlotOptions) -> list[D
         if kpi in targets:
             rule = "whole 95% CI" if options.criterion == "ci" else "mean"
             better = "at or below" if direction == "lower" else "at or above"
-            note = f" Dashed: target; star: the smallest level whose {rule} is {better} it."
+            note = (
+                f" Dashed: target; star: the smallest level whose {rule} is {better} it."
+                if _starred(ax)
+                else f" Dashed: target; no level's {rule} is {better} it."
+            )
         else:
             note = f" No target given for {kpi} (--target {kpi}=VALUE)."
         fields = {"label": kpi_label(kpi)[0], "factor": factor_label(factor).lower(), "note": note}
         out.append(Drawn(f"capacity-{kpi}", _fig(ax), fields))
     return out
+
+
+def _fan_target(
+    quarters: Sequence[Any], options: PlotOptions, experiment: ExperimentFolder
+) -> tuple[pd.Series | None, str]:
+    """The fan chart's target per quarter and its label, if any is known.
+
+    The trajectory (``--trajectory``, else the base scenario's ``[[targets]]``), else a
+    target for ``plans_signed_off_per_year`` (``--target``, or the experiment's own) as a
+    quarter of it each quarter.
+    """
+    target = _trajectory(quarters, options, 4.0, experiment.scenario)
+    if target is not None:
+        return target, _trajectory_label(options, experiment.scenario)
+    targets, _directions = merged_targets(experiment, options)
+    yearly = targets.get("plans_signed_off_per_year")
+    if yearly is None or not quarters:
+        return None, ""
+    flat = pd.Series(yearly / 4.0, index=list(quarters), dtype=float)
+    return flat, f"Target: {yearly:,.0f} plans a year"
+
+
+def _starred(ax: Any) -> bool:
+    """Whether a what-if figure marks a level that meets its target."""
+    return any(str(a.get_gid() or "").startswith("smallest-level") for a in ax.get_children())
 
 
 def _draw_fan(experiment: ExperimentFolder, options: PlotOptions) -> list[Drawn]:
@@ -487,15 +520,19 @@ def _draw_fan(experiment: ExperimentFolder, options: PlotOptions) -> list[Drawn]
         return []
     months = sorted(frame["month"].astype(str).unique())
     quarters = months[::3]
-    target = _trajectory(quarters, options, 4.0, experiment.scenario)
+    target, target_label = _fan_target(quarters, options, experiment)
+    name = experiment.names.get(scenario, scenario) + (
+        " (baseline)" if scenario == experiment.baseline else ""
+    )
     ax = experiment_plots.plot_throughput_fan(
         frame,
         series="plans_signed_off",
         period="quarter",
         target=target,
-        target_label=_trajectory_label(options, experiment.scenario),
-        title=f"Plans signed off per quarter, {scenario}"
-        + (" (baseline)" if scenario == experiment.baseline else ""),
+        target_label=target_label,
+        demand="referrals" if "referrals" in frame.columns else None,
+        name=name,
+        title=f"Plans signed off per quarter: {name}",
     )
     fields = {
         "scenario": _scenario_label(experiment, scenario),
@@ -530,7 +567,8 @@ EXPERIMENT_FIGURES: Mapping[str, tuple[ExperimentDraw, str, str]] = {
         _draw_fan,
         "Throughput across replications",
         "Scenario {scenario}. Median over replications with the bands that hold the middle "
-        "50% and 90% of replications.{no_target}",
+        "50% and 90% of replications; dotted: the median number referred in each quarter "
+        "(the demand).{no_target}",
     ),
     "tornado": (
         _draw_tornado,
@@ -634,6 +672,7 @@ def save_figures(
     out_dir: str | Path,
     *,
     image_format: Literal["png", "svg"] = "png",
+    options: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Save figures as ``<out_dir>/<name>.<format>``.
 
@@ -645,6 +684,10 @@ def save_figures(
         Folder to write to (made when missing).
     image_format
         ``png`` (150 dpi) or ``svg``; neither records a creation date.
+    options
+        The options the figures were drawn with, as plain JSON values (``ipcsim plot``
+        records its command-line options, which ``ipcsim report`` then reuses); kept in the
+        folder's ``plots.json`` (:func:`recorded_options`).
 
     Returns
     -------
@@ -674,7 +717,8 @@ def save_figures(
             with style():
                 spec.figure.savefig(path, format=image_format, metadata=_metadata(image_format))
             paths.append(path)
-        record.write_text(json.dumps({"files": [p.name for p in paths]}, indent=2) + "\n")
+        written = {"files": [p.name for p in paths], "options": dict(options or {})}
+        record.write_text(json.dumps(written, indent=2) + "\n")
     except OSError as e:
         raise OutputError(f"cannot write figures to {folder}: {e.strerror or e}") from e
     return paths
@@ -682,6 +726,26 @@ def save_figures(
 
 PLOTS_RECORD = "plots.json"
 """What :func:`save_figures` last wrote in a folder."""
+
+
+def recorded_options(out_dir: str | Path) -> dict[str, Any]:
+    """The options the last :func:`save_figures` into ``out_dir`` recorded.
+
+    Parameters
+    ----------
+    out_dir
+        A folder of figures (``DIR/plots``).
+
+    Returns
+    -------
+    dict
+        Option name -> value as recorded; empty when the folder has no readable record.
+    """
+    try:
+        options = json.loads((Path(out_dir) / PLOTS_RECORD).read_text()).get("options", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return dict(options) if isinstance(options, Mapping) else {}
 
 
 def _recorded(record: Path) -> list[str]:
