@@ -89,11 +89,11 @@ class PanelSignOff:
         """The panel sits on its cadence and decides on waiting plans, oldest first."""
         env, log = self.runtime.env, self.runtime.log
         config = self.config
-        yield env.timeout(config.first_sitting_day)
         hours = config.members_per_sitting * config.reviewer_minutes_per_plan / MINUTES_PER_HOUR
         gap = config.days_between
         sittings = _monthly_sitting_days(config, self.runtime.scenario.run.start_date)
-        next(sittings)  # the first, now
+        # The first sitting: first_sitting_day, or a monthly panel's first day on its weekday.
+        yield env.timeout(config.first_sitting_day if gap is not None else next(sittings))
         while True:
             limit = config.max_plans_per_sitting or len(self.waiting)
             sitting, self.waiting = self.waiting[:limit], self.waiting[limit:]
@@ -108,13 +108,33 @@ def _monthly_sitting_days(config: Panel, start_date: dt.date) -> Iterator[float]
     """Days of a monthly panel's sittings, the first at ``first_sitting_day``, for ever.
 
     The panel sits on the same day of each calendar month as its first sitting (clipped to the
-    month's length) at the same time of day.
+    month's length) at the same time of day; with ``monthly_on`` ("first Tuesday"), on that
+    weekday of each month, from the first such day on or after ``first_sitting_day``.
     """
     first = config.first_sitting_day
     whole = math.floor(first)
     first_date = start_date + dt.timedelta(days=whole)
-    for k in itertools.count():
-        yield day_of(add_months(first_date, k), start_date) + (first - whole)
+    weekday_of_month = config.weekday_of_month
+    if weekday_of_month is None:
+        for k in itertools.count():
+            yield day_of(add_months(first_date, k), start_date) + (first - whole)
+    else:
+        week, weekday = weekday_of_month
+        month = first_date.replace(day=1)
+        while True:
+            sitting = _weekday_of_month(month, week, weekday)
+            if sitting >= first_date:
+                yield day_of(sitting, start_date) + (first - whole)
+            month = add_months(month, 1)
+
+
+def _weekday_of_month(month: dt.date, week: int, weekday: int) -> dt.date:
+    """The ``week``-th (0-based; -1: the last) ``weekday`` (0 = Monday) of ``month``'s month."""
+    if week >= 0:
+        first = month.replace(day=1)
+        return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * week)
+    last = add_months(month.replace(day=1), 1) - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
 
 
 class SequentialSignOff:

@@ -67,6 +67,28 @@ class SignoffDescription:
     max_plans_per_sitting: int | None = None
 
 
+WEEKS_OF_MONTH = {"first": 0, "second": 1, "third": 2, "fourth": 3, "last": -1}
+"""Words for a week of the month (``monthly_on``) and their index (-1: the last)."""
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_weekday_of_month(text: str) -> tuple[int, int]:
+    """``"first Tuesday"`` -> ``(0, 1)``: the week (0-3; -1 the last), the weekday (0 Monday).
+
+    Raises
+    ------
+    ValueError
+        Naming the text and what is expected.
+    """
+    words = text.strip().lower().split()
+    if len(words) != 2 or words[0] not in WEEKS_OF_MONTH or words[1] not in WEEKDAYS:
+        raise ValueError(
+            f"monthly_on: expected a week and a weekday such as 'first Tuesday' or 'last "
+            f"Friday' (weeks: {', '.join(WEEKS_OF_MONTH)}), got {text[:40]!r}"
+        )
+    return WEEKS_OF_MONTH[words[0]], WEEKDAYS.index(words[1])
+
+
 class Panel(_Model):
     """A multi-agency panel sitting on a fixed cadence."""
 
@@ -81,6 +103,14 @@ class Panel(_Model):
         description="the cadence as people say it, instead of interval_days: 'weekly' (7 "
         "days), 'fortnightly' (14) or 'monthly' (the same day of each calendar month as the "
         "first sitting); unset: every interval_days (P27)",
+    )
+    monthly_on: str | None = Field(
+        default=None,
+        max_length=40,
+        description="with cadence 'monthly': a weekday of each calendar month, as people say "
+        "it ('first Tuesday', 'second Monday', 'last Friday'), from the first such day on or "
+        "after first_sitting_day (at its time of day); unset: the first sitting's day of the "
+        "month (assumption)",
     )
     first_sitting_day: float = Field(
         default=14.0,
@@ -115,7 +145,19 @@ class Panel(_Model):
                 f"cadence {self.cadence!r} and interval_days {self.interval_days:g} both set; "
                 "give one"
             )
+        if self.monthly_on is not None:
+            if self.cadence != "monthly":
+                raise ValueError(
+                    f"monthly_on {self.monthly_on!r} needs cadence = 'monthly', got "
+                    f"{self.cadence!r}"
+                )
+            parse_weekday_of_month(self.monthly_on)
         return self
+
+    @property
+    def weekday_of_month(self) -> tuple[int, int] | None:
+        """``(week, weekday)`` of ``monthly_on`` (see :func:`parse_weekday_of_month`)."""
+        return None if self.monthly_on is None else parse_weekday_of_month(self.monthly_on)
 
     @property
     def days_between(self) -> float | None:
@@ -125,7 +167,9 @@ class Panel(_Model):
 
     @property
     def cadence_text(self) -> str:
-        """``every 14 days``, ``weekly``, ``monthly``."""
+        """``every 14 days``, ``weekly``, ``monthly``, ``monthly on the first Tuesday``."""
+        if self.monthly_on is not None:
+            return f"monthly on the {self.monthly_on.strip().lower()}"
         return self.cadence or f"every {short_number(self.interval_days)} days"
 
     def describe(self) -> SignoffDescription:

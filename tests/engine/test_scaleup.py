@@ -507,6 +507,42 @@ def test_a_monthly_panel_sits_on_the_same_day_of_each_month() -> None:
     ]
 
 
+def test_a_panel_on_the_first_tuesday_sits_on_the_first_tuesday_of_each_month() -> None:
+    """Sittings with plans to decide (from February 2016) fall on the first Tuesday (the last
+    Friday) of consecutive months: 1 March, 5 April, 3 May, 7 June, 5 July 2016, ..."""
+    start = dt.date(2016, 1, 31)
+    for monthly_on, weekday, week_ok in (
+        ("first Tuesday", 1, lambda d: d.day <= 7),
+        ("last Friday", 4, lambda d: (d + dt.timedelta(days=7)).month != d.month),
+    ):
+        panel = {"cadence": "monthly", "monthly_on": monthly_on, "first_sitting_day": 0}
+        dates = [start + dt.timedelta(days=d) for d in panel_days(panel)]
+        assert len(dates) >= 5
+        assert all(d.weekday() == weekday and week_ok(d) for d in dates), (monthly_on, dates)
+        months = [d.year * 12 + d.month for d in dates]
+        assert months == list(range(months[0], months[0] + len(months)))
+    first_tuesdays = panel_days({"cadence": "monthly", "monthly_on": "first Tuesday",
+                                 "first_sitting_day": 0})  # fmt: skip
+    assert [start + dt.timedelta(days=d) for d in first_tuesdays][:3] == [
+        dt.date(2016, 3, 1),
+        dt.date(2016, 4, 5),
+        dt.date(2016, 5, 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("panel", "match"),
+    [
+        ({"cadence": "monthly", "monthly_on": "first Tuesdy"}, "expected a week and a weekday"),
+        ({"cadence": "weekly", "monthly_on": "first Tuesday"}, "needs cadence = 'monthly'"),
+    ],
+)
+def test_a_bad_monthly_on_is_one_named_error(panel: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigError, match=match) as info:
+        make_scenario({"signoff": {"mode": "panel", "panel": panel}})
+    assert "\n" not in str(info.value) and "signoff.panel" in str(info.value)
+
+
 def test_a_fortnightly_cadence_is_every_14_days() -> None:
     assert panel_days({"cadence": "fortnightly", "first_sitting_day": 3}) == panel_days(
         {"interval_days": 14, "first_sitting_day": 3}
