@@ -21,7 +21,12 @@ tasks it started per month over those months:
   bank hours, so a month can exceed 100 % without anyone waiting long); not repeated for a
   role whose queue is growing;
 - ``in_progress``: more than ``in_progress_share`` of the people referred at least
-  ``in_progress_after_days`` before the horizon were still in progress at it.
+  ``in_progress_after_days`` before the horizon were still in progress at it;
+- ``over_capacity``: a role booked more than :data:`OVER_CAPACITY` times its IPC hours on
+  average over the trend months. Only a role whose time is counted but not queued can (panel
+  members and individual or sequential reviewers: the sign-off delay or cadence stands for
+  their availability), so its plans are not held up by it in the model, but the hours it
+  would need are not there.
 
 A run that keeps up gives no warning.
 """
@@ -37,8 +42,11 @@ import pandas as pd
 from ipcsim.scenario.reporting import Reporting
 from ipcsim.units import DAYS_PER_MONTH
 
-__all__ = ["MIN_GROWTH", "role_trends", "warnings"]
+__all__ = ["MIN_GROWTH", "OVER_CAPACITY", "role_trends", "warnings"]
 
+OVER_CAPACITY = 1.2
+"""Mean utilisation over the trend months above which a role is over capacity: a queued
+role banks at most a week of hours, so it cannot sustain this; a role that is not queued can."""
 MIN_GROWTH = 0.05
 """Growth of a queue, as a share of a month of the role's work a month, that counts as growth."""
 MIN_MONTHS = 3
@@ -169,7 +177,8 @@ def warnings(
     Returns
     -------
     list of dict
-        Each with ``kind`` (``queue_growing``, ``role_saturated`` or ``in_progress``),
+        Each with ``kind`` (``queue_growing``, ``role_saturated``, ``in_progress`` or
+        ``over_capacity``),
         ``role`` (the role concerned or the bottleneck; None if there is none), ``message``
         (one sentence naming the figures) and the figures themselves.
     """
@@ -216,6 +225,22 @@ def warnings(
                 }
             )
     found += _in_progress(people, horizon_days, settings, _bottleneck(trends))
+    for role, t in trends.items():
+        used = t["utilisation"]
+        if used is not None and used > OVER_CAPACITY:
+            found.append(
+                {
+                    "kind": "over_capacity",
+                    "role": role,
+                    "utilisation": used,
+                    "message": (
+                        f"{role} booked {100 * used:.0f}% of its IPC hours over the last "
+                        f"{t['months']} months: its time is counted but not queued (the "
+                        "sign-off delay or cadence stands for it), so the hours it needs are "
+                        "not there; add people or IPC time to this role"
+                    ),
+                }
+            )
     return found
 
 

@@ -86,3 +86,43 @@ def test_referrals_stuck_in_progress_name_the_bottleneck() -> None:
 def test_a_run_shorter_than_three_months_has_no_trend() -> None:
     assert role_trends(series([5, 9], [1.0, 1.0]), waits(10, 2), horizon_days=60.0,
                        settings=SETTINGS) == {}  # fmt: skip
+
+
+def test_a_role_booked_beyond_its_hours_is_over_capacity() -> None:
+    """A reviewer role (counted, not queued) booked at 180 % of its hours over the trend
+    months is named; 115 % (a queued role's banked hours can reach that) is not."""
+    frame = series([0] * 12, [1.8] * 12, role="panel_member")
+    (found,) = warnings(
+        frame, waits(10, 12, role="panel_member"), people(1, 20), horizon_days=HORIZON,
+        settings=SETTINGS,
+    )  # fmt: skip
+    assert found["kind"] == "over_capacity" and found["role"] == "panel_member"
+    assert found["utilisation"] == pytest.approx(1.8)
+    assert "panel_member booked 180% of its IPC hours" in found["message"]
+    within = series([0] * 12, [1.15] * 12, role="panel_member")
+    assert (
+        warnings(within, waits(10, 12, role="panel_member"), people(1, 20), horizon_days=HORIZON,
+                 settings=SETTINGS)
+        == []
+    )  # fmt: skip
+
+
+def test_a_scenario_whose_reviewers_lack_the_hours_warns() -> None:
+    """One individual reviewer with a hundredth of a 37.5-hour week (about 1.6 h a month)
+    and 30 minutes per plan for about 40 plans a month: booked far beyond its hours."""
+    from ipcsim import run_scenario
+    from tests.conftest import make_scenario
+
+    scenario = make_scenario(
+        {
+            "run": {"horizon_days": 365},
+            "cohorts": {"ltc": {"referrals_per_month": 40.0}},
+            "workforce": {
+                "planner": {"headcount": 8},
+                "panel_member": {"headcount": 1, "ipc_share": 0.01},
+            },
+            "signoff": {"mode": "individual", "individual": {"reviewer_minutes_per_plan": 30}},
+        }
+    )
+    found = run_scenario(scenario).summary["warnings"]
+    assert any(w["kind"] == "over_capacity" and w["role"] == "panel_member" for w in found)
