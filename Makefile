@@ -43,7 +43,7 @@ lint: setup
 	$(BIN)/mypy ipcsim
 
 test: lint
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q -n auto --dist loadfile
 
 # Strict: any warning (a broken link or anchor, a page left out of the nav) fails the build.
 # The reference pages are written from the code by scripts/docs_reference.py (a MkDocs hook).

@@ -21,6 +21,12 @@ settings.register_profile("ci", derandomize=True, database=None, print_blob=True
 settings.register_profile("explore", derandomize=False, max_examples=500, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# pytest-xdist's workers set COLUMNS=80 and LINES=24; rich's consoles fix their width from
+# COLUMNS when the CLI module is first imported, so the tests that give the CLI a wider
+# terminal would then depend on which test imported it first. Tests run as in a plain shell.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
 

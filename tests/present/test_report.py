@@ -8,6 +8,7 @@ experiments module.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -525,10 +526,13 @@ _APP = (
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the plot/report commands as ``cli.py`` will register them."""
+    """Run the plot/report commands as ``cli.py`` will register them.
+
+    A wide terminal, so a long temporary path is never wrapped inside a word.
+    """
     return subprocess.run(
         [sys.executable, "-c", _APP, *args], capture_output=True, text=True, timeout=120,
-        check=False,
+        check=False, env={**os.environ, "COLUMNS": "400"},
     )  # fmt: skip
 
 
