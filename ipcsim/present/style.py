@@ -80,6 +80,8 @@ STYLE_RC: Mapping[str, Any] = {
     "savefig.dpi": 150,
     "savefig.bbox": "tight",
     "svg.fonttype": "path",
+    # SVG element ids are salted from this (random when unset): the same figure, the same bytes.
+    "svg.hashsalt": "ipcsim",
 }
 """matplotlib settings every figure is drawn with (large type for slides, light grid)."""
 
