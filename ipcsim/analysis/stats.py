@@ -177,7 +177,12 @@ def paired_ci(
     reduction = math.nan
     if a.size >= 2:
         independent = float(np.var(a, ddof=1) + np.var(b, ddof=1))
-        paired = float(np.var(a - b, ddof=1))
+        d = a - b
+        # Differences equal up to rounding (a spread within a few ulps of the values) have no
+        # variance: their float noise would give a ratio of about 1e31.
+        scale = float(max(np.abs(a).max(), np.abs(b).max()))
+        rounding = float(np.ptp(d)) <= 8 * np.finfo(float).eps * scale
+        paired = 0.0 if rounding else float(np.var(d, ddof=1))
         if paired > 0:
             reduction = independent / paired
         elif independent > 0:

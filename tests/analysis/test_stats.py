@@ -71,6 +71,15 @@ def test_paired_ci_drops_incomplete_pairs_and_flags_degenerate_variance() -> Non
     assert est.mean_diff == 1.0 and est.half_width == 0.0
     assert est.variance_reduction == math.inf
     assert math.isnan(stats.paired_ci([1.0], [1.0]).variance_reduction)
+
+
+def test_paired_ci_differences_equal_up_to_rounding_have_no_variance() -> None:
+    # 0.1 + x - x is not exactly 0.1 for every x: the differences differ by an ulp or two,
+    # which gave a variance reduction of about 1e31 instead of "infinite".
+    baseline = np.array([0.3, 1.7, 2.9, 11.3])
+    scenario = baseline + 0.1
+    assert np.ptp(scenario - baseline) > 0  # the rounding this is about
+    assert stats.paired_ci(scenario, baseline).variance_reduction == math.inf
     with pytest.raises(ValueError, match="equal"):
         stats.paired_ci([1.0, 2.0], [1.0])
 
