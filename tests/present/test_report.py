@@ -647,3 +647,18 @@ def test_multi_site_run_report_renders(tmp_path: Path) -> None:
     html = render_report(read_folder(run_dir))
     assert "at 2 sites" in html and "site north, the first of 2" in html
     assert 'id="img-pathway"' in html and 'id="img-cost"' in html
+
+
+def test_stress_outputs_name_each_group_once() -> None:
+    from types import SimpleNamespace
+
+    from ipcsim.present.report.stress import _output_groups
+
+    folder = SimpleNamespace(
+        summary=pd.DataFrame({"kpi": ["utilisation_planner", "queue_planner", "referred"]}),
+        manifest={"spec": {}},
+    )
+    groups, total = _output_groups(folder)  # type: ignore[arg-type]
+    assert total == 3
+    utilisation = dict(groups)["Utilisation"]
+    assert utilisation == ["planner", "Queue at month end: planner"]

@@ -223,7 +223,11 @@ def _output_groups(folder: ExperimentFolder) -> tuple[list[tuple[str, list[str]]
     present = list(dict.fromkeys(folder.summary["kpi"].astype(str)))
     spec_kpis = [k for k in manifest_spec(folder.manifest).get("kpis") or () if k in present]
     chosen = spec_kpis or present
-    groups = [(group, [kpi_label(k)[0] for k in kpis]) for group, kpis in kpi_groups(chosen)]
+    groups = [
+        # "Utilisation: Utilisation: planner" would say the group twice
+        (group, [kpi_label(k)[0].removeprefix(f"{group}: ") for k in kpis])
+        for group, kpis in kpi_groups(chosen)
+    ]
     return groups, len(present)
 
 
