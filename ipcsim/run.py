@@ -119,6 +119,147 @@ def _entered(people: pd.DataFrame) -> pd.DataFrame:
     return people.assign(referred_day=milestones.min(axis=1, skipna=True))
 
 
+@dataclass(frozen=True)
+class SiteInputs:
+    """One site's records (or all sites', for :data:`TOTAL_SITE`), as its KPIs need them."""
+
+    site: str
+    people: pd.DataFrame
+    work: pd.DataFrame
+    waits: pd.DataFrame
+    entered: pd.DataFrame
+    roles: tuple[str, ...]
+    pools: tuple[PoolCapacity, ...]
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """What every site's KPIs share: the run's calendar and the reporting settings."""
+
+    start_date: dt.date
+    horizon_days: float
+    reporting: Any
+
+
+@dataclass(frozen=True)
+class SiteMeasures:
+    """One site's monthly series, capacity by month and summary."""
+
+    site: str
+    monthly: pd.DataFrame
+    capacity: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def measure_site(mine: SiteInputs, settings: SiteSettings) -> SiteMeasures:
+    """A site's monthly series (waits by month of referral included), capacity and summary.
+
+    A pure function of its inputs: the same wherever it runs (this process or a worker).
+    """
+    start_date, horizon_days, reporting = (
+        settings.start_date,
+        settings.horizon_days,
+        settings.reporting,
+    )
+    capacity = capacity_frame(mine.pools, start_date, horizon_days).assign(site=mine.site)
+    monthly = metrics.timeseries(
+        mine.entered,
+        mine.work,
+        mine.waits,
+        start_date=start_date,
+        horizon_days=horizon_days,
+        capacity=capacity.drop(columns="site"),
+        site=mine.site,
+    )
+    monthly = metrics.with_waits_by_referral_month(
+        monthly,
+        mine.people,
+        start_date=start_date,
+        horizon_days=horizon_days,
+        within_weeks=reporting.within_weeks,
+    )
+    available: dict[str, float | None] = dict.fromkeys(mine.roles)
+    available.update(_available_over_run(mine.pools))
+    summary = metrics.summary(
+        mine.people,
+        mine.work,
+        role_names=list(mine.roles),
+        available_hours=available,
+        start_date=start_date,
+        horizon_days=horizon_days,
+        within_weeks=reporting.within_weeks,
+    )
+    trends = stability.role_trends(
+        monthly, mine.waits, horizon_days=horizon_days, settings=reporting
+    )
+    summary["stability"] = plain_json(trends)
+    summary["warnings"] = plain_json(
+        stability.warnings(
+            monthly,
+            mine.waits,
+            mine.people,
+            horizon_days=horizon_days,
+            settings=reporting,
+            trends=trends,
+        )
+    )
+    summary["backlog_clear_day"] = metrics.backlog_clear_day(mine.people)
+    held = mine.people["budget_held_days"].dropna()
+    summary["budget_held_days"] = {
+        "n": int(held.size),
+        "mean": float(held.mean()) if held.size else None,
+        "total": float(held.sum()),
+    }
+    return SiteMeasures(mine.site, monthly, capacity, summary)
+
+
+_SITES_IN_FLIGHT = 4
+"""Sites handed to an executor at a time (each holds a copy of its records until done)."""
+
+
+def _measure_sites(
+    site_names: Sequence[str],
+    site_inputs: Callable[[str], SiteInputs],
+    *,
+    settings: SiteSettings,
+    executor: cf.Executor | None,
+) -> list[SiteMeasures]:
+    """Every site's measures, in the order of ``site_names``.
+
+    A site's records are selected (``site_inputs``) only when it is measured, so at most a
+    few sites' copies are held at once. With ``executor``, the single sites are measured by
+    its workers, :data:`_SITES_IN_FLIGHT` at a time, while this process measures all sites
+    together; the results are the same (a pure function of the same inputs).
+    """
+    if executor is None:
+        return [measure_site(site_inputs(site), settings) for site in site_names]
+    found: dict[int, SiteMeasures] = {}
+    pending = [k for k, site in enumerate(site_names) if site != TOTAL_SITE]
+    futures: dict[cf.Future[SiteMeasures], int] = {}
+
+    def submit_next() -> None:
+        k = pending.pop(0)
+        futures[executor.submit(measure_site, site_inputs(site_names[k]), settings)] = k
+
+    try:
+        while pending and len(futures) < _SITES_IN_FLIGHT:
+            submit_next()
+        for k, site in enumerate(site_names):
+            if site == TOTAL_SITE:
+                found[k] = measure_site(site_inputs(site), settings)
+        while futures:
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                found[futures.pop(future)] = future.result()
+                if pending:
+                    submit_next()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    return [found[k] for k in range(len(site_names))]
+
+
 def group_tasks(
     scenario: Scenario,
     *,
@@ -258,73 +399,31 @@ def run_scenario(
     configs = {config.site.name: config for config in scenario.site_configs}
     several = len(configs) > 1
     site_names = list(configs) + ([TOTAL_SITE] if several else [])
-    series = []
-    capacities = []
-    summaries: dict[str, Any] = {}
     entered = _entered(people)
-    for site in site_names:
+
+    def site_inputs(site: str) -> SiteInputs:
         if site == TOTAL_SITE:
-            mine_people, mine_work, mine_waits, mine_entered = people, work, waits, entered
-            site_roles = role_names
-        else:
-            mine_people = people[people["site"] == site]
-            mine_work = work[work["site"] == site]
-            mine_waits = waits[waits["site"] == site]
-            mine_entered = entered[entered["site"] == site]
-            site_roles = sorted(configs[site].workforce)
+            return SiteInputs(site, people, work, waits, entered, tuple(role_names), records.pools)
         # A site's own pools; shared pools count in the totals only.
-        pools = [p for p in records.pools if site == TOTAL_SITE or p.site == site]
-        capacity = capacity_frame(pools, run.start_date, run.horizon_days)
-        capacities.append(capacity.assign(site=site))
-        monthly = metrics.timeseries(
-            mine_entered,
-            mine_work,
-            mine_waits,
-            start_date=run.start_date,
-            horizon_days=run.horizon_days,
-            capacity=capacity,
-            site=site,
+        return SiteInputs(
+            site,
+            people[people["site"] == site],
+            work[work["site"] == site],
+            waits[waits["site"] == site],
+            entered[entered["site"] == site],
+            tuple(sorted(configs[site].workforce)),
+            tuple(p for p in records.pools if p.site == site),
         )
-        monthly = metrics.with_waits_by_referral_month(
-            monthly,
-            mine_people,
-            start_date=run.start_date,
-            horizon_days=run.horizon_days,
-            within_weeks=reporting.within_weeks,
-        )
-        series.append(monthly)
-        available: dict[str, float | None] = dict.fromkeys(site_roles)
-        available.update(_available_over_run(pools))
-        summaries[site] = metrics.summary(
-            mine_people,
-            mine_work,
-            role_names=site_roles,
-            available_hours=available,
-            start_date=run.start_date,
-            horizon_days=run.horizon_days,
-            within_weeks=reporting.within_weeks,
-        )
-        trends = stability.role_trends(
-            monthly, mine_waits, horizon_days=run.horizon_days, settings=reporting
-        )
-        summaries[site]["stability"] = plain_json(trends)
-        summaries[site]["warnings"] = plain_json(
-            stability.warnings(
-                monthly,
-                mine_waits,
-                mine_people,
-                horizon_days=run.horizon_days,
-                settings=reporting,
-                trends=trends,
-            )
-        )
-        summaries[site]["backlog_clear_day"] = metrics.backlog_clear_day(mine_people)
-        held = mine_people["budget_held_days"].dropna()
-        summaries[site]["budget_held_days"] = {
-            "n": int(held.size),
-            "mean": float(held.mean()) if held.size else None,
-            "total": float(held.sum()),
-        }
+
+    measured = _measure_sites(
+        site_names,
+        site_inputs,
+        settings=SiteSettings(run.start_date, run.horizon_days, reporting),
+        executor=executor if partitioned and several else None,
+    )
+    series = [m.monthly for m in measured]
+    capacities = [m.capacity for m in measured]
+    summaries = {m.site: m.summary for m in measured}
     timeseries = metrics.with_rolling_12_months(pd.concat(series, ignore_index=True))
     total = TOTAL_SITE if several else site_names[0]
     summary = summaries[total]
