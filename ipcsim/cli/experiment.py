@@ -127,9 +127,15 @@ def _summary_tables(result: ExperimentResult, width: int) -> list[Table]:
     fixed = (_FIXED_WIDTH if named else 9) + (0 if same else 4)
     chunks = _chunks(list(plan.spec.kpis), width, fixed)
     reps = f"{next(iter(runs))} replications each" if same else "n replications"
+    pooled = plan.ensemble is not None
+    shown = f"mean, {level}% CI under it" + (
+        ", 90% predictive interval under that (parameter and stochastic uncertainty)"
+        if pooled
+        else ""
+    )
     tables = []
     for index, kpis in enumerate(chunks):
-        title = f"{plan.name}: mean, {level}% CI under it; {reps}; * baseline"
+        title = f"{plan.name}: {shown}; {reps}; * baseline"
         table = Table(title=_part(title, index, len(chunks)), header_style="bold")
         _scenario_columns(table, named)
         if not same:
@@ -145,11 +151,14 @@ def _summary_tables(result: ExperimentResult, width: int) -> list[Table]:
                 cells.append(str(result.replications_run.get(sid, 0)))
             for kpi in kpis:
                 row = summary.get((sid, kpi))
-                cells.append(
+                text = (
                     "n/a"
                     if row is None
                     else _estimate(row["mean"], row["ci_low"], row["ci_high"], kpi)
                 )
+                if pooled and row is not None and math.isfinite(row["pi_low"]):
+                    text += f"\n{_number(row['pi_low'], kpi)} to {_number(row['pi_high'], kpi)}"
+                cells.append(text)
             table.add_row(*cells)
         tables.append(table)
     return tables
@@ -427,6 +436,9 @@ def experiment(
                 console.print(table)
             if note:
                 console.print(note, highlight=False, markup=False)
+    if plan.ensemble is not None:
+        runs = max(result.replications_run.values(), default=0)
+        console.print(plan.ensemble.describe(runs), highlight=False, markup=False)
     for table in _sensitivity_tables(result, width):
         console.print(table)
     if len(plan.scenarios) > MAX_ROWS:

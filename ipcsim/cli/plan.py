@@ -196,6 +196,13 @@ def _recommendation_lines(result: PlanResult) -> list[str]:
     return lines
 
 
+def _print_uncertainty(result: PlanResult, replications: int | None) -> None:
+    """Over a posterior ensemble, say that the verdicts carry parameter uncertainty."""
+    ensemble = result.problem.ensemble
+    if ensemble is not None:
+        console.print(ensemble.describe(replications), highlight=False, markup=False)
+
+
 def _frontier_table(result: PlanResult) -> Table:
     problem = result.problem
     frame = result.frontier
@@ -293,6 +300,7 @@ def plan(
         console.print(table)
         for line in tail:
             console.print(line, highlight=False, markup=False)
+        _print_uncertainty(result, result.recommendation.get("check", {}).get("replications"))
         console.print(
             f"{result.replications:,} replications in {result.wall_time_s:.1f} s on "
             f"{result.executor}. Outputs in {out_dir} (plan.toml runs with `ipcsim run`)",
@@ -302,6 +310,7 @@ def plan(
         return
     for line in _recommendation_lines(result):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
+    _print_uncertainty(result, result.recommendation.get("replications"))
     console.print(_frontier_table(result))
     if len(result.frontier) > MAX_ROWS:
         console.print(f"(the {MAX_ROWS} cheapest of {len(result.frontier)} shown)")

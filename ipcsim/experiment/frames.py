@@ -1,11 +1,11 @@
 """An experiment's tables, from its cells: replications, summary, paired and sensitivity.
 
 ``replications`` (scenario, replication, kpi, value); ``summary`` (scenario x KPI: mean, sd, n,
-ci_low, ci_high, half_width, factor columns, is_baseline); ``paired`` (scenario - baseline:
-mean_diff, sd_diff, n, ci_low, ci_high, half_width, variance_reduction, factor columns);
-``sensitivity`` (designs: method, kpi, parameter, index, value, ci_low, ci_high); ``scenarios``
-(label, factor columns and is_baseline). Factor columns are named by their dotted keys (and ``base``
-when there are several bases).
+ci_low, ci_high, half_width, pi_low, pi_high, uncertainty, factor columns, is_baseline);
+``paired`` (scenario - baseline: mean_diff, sd_diff, n, ci_low, ci_high, half_width,
+variance_reduction, factor columns); ``sensitivity`` (designs: method, kpi, parameter, index,
+value, ci_low, ci_high); ``scenarios`` (label, factor columns and is_baseline). Factor
+columns are named by their dotted keys (and ``base`` when there are several bases).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pandas as pd
 
 from ipcsim.analysis import labels, sensitivity, stats
 from ipcsim.experiment.cell import CellResult
+from ipcsim.experiment.ensemble import PARAMETER_UNCERTAINTY, PREDICTIVE_BAND, STOCHASTIC_ONLY
 from ipcsim.experiment.plan import ExperimentPlan
 
 __all__ = [
@@ -108,16 +109,26 @@ def summary_frame(plan: ExperimentPlan, replications: pd.DataFrame) -> pd.DataFr
     -------
     DataFrame
         ``scenario``, ``kpi``, ``mean``, ``sd``, ``n``, ``ci_low``, ``ci_high``, ``half_width``
-        (in the KPI's unit), then the columns of :func:`scenarios_frame`.
+        (the mean's CI at the spec's confidence), ``pi_low``, ``pi_high`` (the 90 % predictive
+        interval: 5th and 95th percentile of the replications, linear interpolation; where
+        one more run may land), all in the KPI's unit; ``uncertainty`` (what the intervals
+        carry: ``stochastic``, or ``stochastic and parameter`` when every replication ran on
+        its own draw of a posterior ensemble), then the columns of :func:`scenarios_frame`.
     """
     rows = []
+    carried = PARAMETER_UNCERTAINTY if plan.ensemble is not None else STOCHASTIC_ONLY
     values = _by_cell(replications[["scenario", "replication", "kpi", "value"]])
     for p in plan.scenarios:
         for kpi in plan.kpis:
             found = values.get((p.scenario_id, kpi))
             if found is None:
                 continue
-            est = stats.mean_ci([found[r] for r in sorted(found)], confidence=plan.spec.confidence)
+            ordered = [found[r] for r in sorted(found)]
+            est = stats.mean_ci(ordered, confidence=plan.spec.confidence)
+            kept = np.array([v for v in ordered if math.isfinite(v)])
+            low, high = (
+                np.quantile(kept, PREDICTIVE_BAND).tolist() if kept.size else (math.nan, math.nan)
+            )
             rows.append(
                 {
                     "scenario": p.scenario_id,
@@ -128,11 +139,17 @@ def summary_frame(plan: ExperimentPlan, replications: pd.DataFrame) -> pd.DataFr
                     "ci_low": est.ci_low,
                     "ci_high": est.ci_high,
                     "half_width": est.half_width,
+                    "pi_low": float(low),
+                    "pi_high": float(high),
+                    "uncertainty": carried,
                 }
             )
-    columns = ["scenario", "kpi", "mean", "sd", "n", "ci_low", "ci_high", "half_width"]
+    columns = [
+        "scenario", "kpi", "mean", "sd", "n", "ci_low", "ci_high", "half_width", "pi_low",
+        "pi_high", "uncertainty",
+    ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns).astype(
-        {"scenario": "string", "kpi": "string", "n": "int64"}
+        {"scenario": "string", "kpi": "string", "n": "int64", "uncertainty": "string"}
     )
     return frame.merge(
         scenarios_frame(plan).drop(columns="label"), on="scenario", how="left", sort=False

@@ -13,6 +13,10 @@ referral gets the same draws in every scenario (common random numbers) and diffe
 the baseline are paired. ``common_random_numbers = false`` gives each scenario its own seed
 instead (for comparison). One cell is reproduced with
 ``run_scenario(scenario, seed=master_seed, replication=r)``.
+
+A posterior ensemble (``ensemble = ...``, :mod:`ipcsim.experiment.ensemble`) gives each
+scenario one validated scenario per draw: replication ``r`` runs on draw ``r mod n``
+(:meth:`PlannedScenario.scenario_for`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 from ipcsim.analysis import sensitivity
 from ipcsim.analysis.kpis import kpi_names
 from ipcsim.errors import ConfigError
+from ipcsim.experiment.ensemble import Ensemble, load_ensemble
 from ipcsim.experiment.spec import DesignSpec, ExperimentSpec
 from ipcsim.io import manifest as io_manifest
 from ipcsim.io.experiment_folder import FORMAT_VERSION
@@ -47,6 +52,9 @@ from ipcsim.scenario.load import (
 )
 
 __all__ = ["ExperimentPlan", "PlannedScenario", "experiment_question", "plan_experiment"]
+
+MAX_SCENARIO_DRAWS = 100_000
+"""Most scenarios x ensemble draws one experiment validates (each a scenario of its own)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,9 @@ class PlannedScenario:
         Seed of its replications (the master seed with common random numbers).
     design_row
         Row of the design matrix it is (designs only; ``None`` for the nominal baseline).
+    draws
+        With a posterior ensemble: the scenario with each draw's values set, in the draws'
+        order (else empty).
     """
 
     scenario_id: str
@@ -78,6 +89,13 @@ class PlannedScenario:
     scenario: Scenario
     seed: int
     design_row: int | None = None
+    draws: tuple[Scenario, ...] = field(default=(), repr=False)
+
+    def scenario_for(self, replication: int) -> Scenario:
+        """The scenario replication ``replication`` runs: on draw ``r mod n`` of an ensemble."""
+        if not self.draws:
+            return self.scenario
+        return self.draws[replication % len(self.draws)]
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,9 @@ class ExperimentPlan:
     question
         The question the experiment answers: the spec's ``question``, else its
         ``description``, else the first base scenario's description (may be empty).
+    ensemble
+        The posterior ensemble every scenario runs over (``None``: the parameters are taken
+        as known).
     """
 
     spec: ExperimentSpec
@@ -126,6 +147,7 @@ class ExperimentPlan:
     design_matrix: np.ndarray | None = field(default=None, repr=False)
     design_ranges: tuple[sensitivity.FactorRange, ...] = ()
     question: str = ""
+    ensemble: Ensemble | None = None
 
     def scenario(self, scenario_id: str) -> PlannedScenario:
         """The planned scenario with this id."""
@@ -353,8 +375,39 @@ def _bases_only_points(
     return _Points(points, bases.names.index(baseline_base))
 
 
+def _check_ensemble(ensemble: Ensemble, bases: _Bases, found: _Points, where: str) -> None:
+    """Every key a draw sets must be a single setting of every base, and no factor."""
+    varied = {k for key in found.factor_keys for k in (key, *found.links.get(key, ()))}
+    for key in ensemble.all_keys():
+        _check_factor_key(key, bases.dumps, f"{where}: ensemble ({ensemble.path}): {key}")
+        if key in varied:
+            raise ConfigError(
+                f"{where}: ensemble: {key} is both a calibrated parameter of the ensemble and a "
+                "factor of the experiment; drop the factor (the draws set it)"
+            )
+
+
+def _draw_scenarios(
+    ensemble: Ensemble | None, raw: dict[str, Any], template: dict[str, Any], source: str
+) -> tuple[Scenario, ...]:
+    """The scenario with each draw's values set, validated (empty without an ensemble)."""
+    if ensemble is None:
+        return ()
+    found = []
+    for index, (name, _) in enumerate(ensemble.draws):
+        data = copy.deepcopy(raw)
+        ensemble.apply(data, index, template)
+        found.append(scenario_from_dict(data, source=f"{source}, ensemble {name}"))
+    return tuple(found)
+
+
 def _build_scenarios(
-    spec: ExperimentSpec, bases: _Bases, found: _Points, master_seed: int, where: str
+    spec: ExperimentSpec,
+    bases: _Bases,
+    found: _Points,
+    master_seed: int,
+    where: str,
+    ensemble: Ensemble | None = None,
 ) -> list[PlannedScenario]:
     """Set each point's levels in its base, validate it and give it its seed."""
     several = len(bases.names) > 1
@@ -369,6 +422,7 @@ def _build_scenarios(
         shown = ", ".join(f"{k}={v!r}" for k, v in levels.items())
         source = f"{where}: scenario {scenario_id} (base '{base}'{', ' + shown if shown else ''})"
         scenario = scenario_from_dict(raw, source=source)
+        draws = _draw_scenarios(ensemble, raw, bases.dumps[base], source)
         seed = master_seed if spec.common_random_numbers else _independent_seed(master_seed, index)
         columns = ({"base": base} if several else {}) | dict(levels)
         planned.append(
@@ -380,6 +434,7 @@ def _build_scenarios(
                 scenario=scenario,
                 seed=seed,
                 design_row=row,
+                draws=draws,
             )
         )
     return planned
@@ -418,6 +473,8 @@ def _plan_hash(spec: ExperimentSpec, planned: Sequence[PlannedScenario]) -> str:
         # Rewording the question or the description changes no number: results still match.
         "spec": spec.model_dump(mode="json", exclude={"question", "description"}),
         "scenarios": [[p.scenario_id, scenario_hash(p.scenario), p.seed] for p in planned],
+        # A posterior ensemble: replication r runs draw r mod n, so every draw's scenario counts.
+        "draws": [[scenario_hash(d) for d in p.draws] for p in planned if p.draws],
         # Other model code simulates the same spec differently: its results must not mix.
         "code": io_manifest.code_fingerprint(),
     }
@@ -479,7 +536,17 @@ def plan_experiment(
     else:
         found = _bases_only_points(bases, baseline_base, baseline_levels, where)
 
-    planned = _build_scenarios(spec, bases, found, master_seed, where)
+    ensemble = None
+    if spec.ensemble is not None:
+        ensemble = load_ensemble(folder / spec.ensemble, where=where)
+        _check_ensemble(ensemble, bases, found, where)
+        if len(found.points) * ensemble.size > MAX_SCENARIO_DRAWS:
+            raise ConfigError(
+                f"{where}: ensemble: {len(found.points):,} scenarios x {ensemble.size} draws "
+                f"make more than {MAX_SCENARIO_DRAWS:,} scenarios to validate (fewer draws "
+                "or scenarios)"
+            )
+    planned = _build_scenarios(spec, bases, found, master_seed, where, ensemble)
     names = _plan_kpis(spec, planned, where)
     name = spec.name or (Path(spec_path).resolve().parent.name if spec_path else "experiment")
     return ExperimentPlan(
@@ -495,6 +562,7 @@ def plan_experiment(
         design_matrix=found.matrix,
         design_ranges=found.ranges,
         question=experiment_question(spec, first_base),
+        ensemble=ensemble,
     )
 
 

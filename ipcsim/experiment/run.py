@@ -52,6 +52,7 @@ from ipcsim.experiment.cell import (
     run_cell,
     series_record,
 )
+from ipcsim.experiment.ensemble import PARAMETER_UNCERTAINTY, STOCHASTIC_ONLY
 from ipcsim.experiment.executors import open_executor
 from ipcsim.experiment.frames import (
     paired_frame,
@@ -290,7 +291,7 @@ def _run_pilots(
             scenario_id=baseline.scenario_id,
             replication=r,
             seed=baseline.seed,
-            scenario=baseline.scenario,
+            scenario=baseline.scenario_for(r),
             series_bin_days=settings.bin_days,
         )
         for r in range(total)
@@ -465,7 +466,7 @@ def _run_batch(
                     scenario_id=p.scenario_id,
                     replication=r,
                     seed=p.seed,
-                    scenario=p.scenario,
+                    scenario=p.scenario_for(r),
                     warmup_days=warmups,
                     default_warmup_days=default_warmup,
                     tables_dir=(
@@ -678,6 +679,8 @@ def _write_outputs(
             "warmup": warmup,
             "warmup_days": warmup_days,
             "cells": dict(counters),
+            "uncertainty": PARAMETER_UNCERTAINTY if plan.ensemble else STOCHASTIC_ONLY,
+            "ensemble": plan.ensemble.to_json(list(runs.values())) if plan.ensemble else None,
             "experiment_versions": {
                 name: io_manifest.package_version(name) for name in ("dask", "distributed", "SALib")
             },

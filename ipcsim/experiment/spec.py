@@ -31,6 +31,9 @@ Spec
 
     [warmup]
     mode = "mser5"                                   # none | fixed (days) | mser5
+
+    ensemble = "../../outputs/my_calibration"       # optional: a posterior ensemble; replication
+                                                     # r of every scenario runs on draw r mod n
 """
 
 from __future__ import annotations
@@ -296,6 +299,13 @@ class ExperimentSpec(_Spec):
     warmup: WarmupSettings = Field(default_factory=WarmupSettings)
     save_tables: bool = Field(
         default=True, description="write each replication's people and timeseries tables"
+    )
+    ensemble: str | None = Field(
+        default=None,
+        min_length=1,
+        description="a posterior ensemble written by `ipcsim calibrate` (its folder, its "
+        "ensemble/ folder or draws.json), relative to the spec: replication r of every "
+        "scenario runs on draw r mod n, so intervals carry parameter uncertainty",
     )
 
     @field_validator("overrides")

@@ -6,8 +6,10 @@
 ``predictive.parquet``      per observed point: observed, simulated median and 90 % band
 ``summary.json``            diagnostics in words, generations, parameters, predictive check
 ``calibrated.toml``         the base scenario at the posterior medians (``ipcsim run`` runs it)
-``ensemble/``               posterior draws as scenario files, and ``experiment.toml`` naming
-                            them as ``[bases]`` (``ipcsim experiment`` runs it)
+``ensemble/``               posterior draws as scenario files, ``draws.json`` (each draw's
+                            parameter values: what ``ensemble = ...`` in an experiment or plan
+                            spec reads) and ``experiment.toml`` running the calibrated scenario
+                            over the draws (``ipcsim experiment`` runs it)
 ``manifest.json``           provenance (written last)
 ==========================  ===============================================================
 
@@ -37,11 +39,13 @@ from ipcsim.io.toml_text import toml_text
 
 __all__ = [
     "CALIBRATED_TOML",
+    "DRAWS",
     "ENSEMBLE_DIR",
     "POSTERIOR",
     "PREDICTIVE",
     "SUMMARY",
     "check_calibration_folder",
+    "find_ensemble_draws",
     "read_calibration_outputs",
     "write_calibration_outputs",
 ]
@@ -51,6 +55,7 @@ PREDICTIVE = "predictive.parquet"
 SUMMARY = "summary.json"
 CALIBRATED_TOML = "calibrated.toml"
 ENSEMBLE_DIR = "ensemble"
+DRAWS = "draws.json"
 KIND = "calibration"
 
 
@@ -92,6 +97,7 @@ def write_calibration_outputs(
     ensemble: Mapping[str, Mapping[str, Any]],
     ensemble_spec: Mapping[str, Any] | None,
     manifest: Mapping[str, Any],
+    ensemble_draws: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Write the folder atomically, ``manifest.json`` last.
 
@@ -108,7 +114,10 @@ def write_calibration_outputs(
     ensemble
         File stem -> scenario data of each posterior draw (empty: no ensemble).
     ensemble_spec
-        The experiment spec naming the draws as bases (``None``: no ensemble).
+        The experiment spec that runs the calibrated scenario over the draws (``None``: no
+        ensemble).
+    ensemble_draws
+        ``draws.json``: each draw's parameter values (``None``: none written).
     manifest
         Provenance; the files' sizes and digests are added under ``files``.
 
@@ -146,7 +155,13 @@ def write_calibration_outputs(
                 header = f"Posterior draw {stem} of `ipcsim calibrate` (see ../{SUMMARY})."
                 path = tmp / ENSEMBLE_DIR / f"{stem}.toml"
                 written.append(_write_text(path, toml_text(data, header=header)))
-            header = "Written by `ipcsim calibrate`: the posterior ensemble, one base per draw."
+            if ensemble_draws is not None:
+                text = files.json_text(plain_json(ensemble_draws), indent=2)
+                written.append(_write_text(tmp / ENSEMBLE_DIR / DRAWS, text))
+            header = (
+                "Written by `ipcsim calibrate`: the calibrated scenario run over the posterior "
+                "ensemble\n(replication r on draw r mod n; see draws.json)."
+            )
             path = tmp / ENSEMBLE_DIR / "experiment.toml"
             written.append(_write_text(path, toml_text(ensemble_spec, header=header)))
         for path in written:
@@ -181,4 +196,31 @@ def read_calibration_outputs(
         files.read_parquet(out_dir / POSTERIOR),
         files.read_parquet(out_dir / PREDICTIVE),
         files.read_json(out_dir / SUMMARY),
+    )
+
+
+def find_ensemble_draws(path: Path) -> Path:
+    """The ``draws.json`` of a posterior ensemble, given its folder or its calibration's.
+
+    Parameters
+    ----------
+    path
+        ``draws.json`` itself, the ``ensemble/`` folder, or the calibration folder holding it.
+
+    Returns
+    -------
+    Path
+        The file (it exists).
+
+    Raises
+    ------
+    OutputError
+        None of these holds a ``draws.json``.
+    """
+    for candidate in (path, path / DRAWS, path / ENSEMBLE_DIR / DRAWS):
+        if candidate.is_file():
+            return candidate
+    raise OutputError(
+        f"{path}: no {DRAWS} there nor in {ENSEMBLE_DIR}/: not a posterior ensemble (name the "
+        "folder `ipcsim calibrate` wrote, or its ensemble/ folder)"
     )

@@ -291,9 +291,10 @@ def test_outputs_have_the_documented_columns(tmp_path: Path) -> None:
     assert len(replications) == 2 * 3 * len(plan.kpis)
     summary = pd.read_parquet(out / "summary.parquet")
     assert list(summary.columns) == [
-        "scenario", "kpi", "mean", "sd", "n", "ci_low", "ci_high", "half_width",
-        "workforce.planner.headcount", "is_baseline",
+        "scenario", "kpi", "mean", "sd", "n", "ci_low", "ci_high", "half_width", "pi_low",
+        "pi_high", "uncertainty", "workforce.planner.headcount", "is_baseline",
     ]  # fmt: skip
+    assert set(summary["uncertainty"]) == {"stochastic"}
     paired = pd.read_parquet(out / "paired.parquet")
     assert list(paired.columns) == [
         "scenario", "baseline", "kpi", "mean_diff", "sd_diff", "n", "ci_low", "ci_high",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,18 @@ from ipcsim.experiment.calibration.results import (
 )
 from ipcsim.experiment.calibration.run import ProgressFn, SmcResult, calibrate, resample
 from ipcsim.io import manifest as io_manifest
-from ipcsim.io.calibration_folder import check_calibration_folder, write_calibration_outputs
+from ipcsim.io.calibration_folder import (
+    CALIBRATED_TOML,
+    check_calibration_folder,
+    write_calibration_outputs,
+)
 from ipcsim.scenario.load import scenario_hash
 
 __all__ = ["CalibrationResult", "run_calibration"]
 
-ENSEMBLE_REPLICATIONS = 5
-"""Replications per posterior draw in the ensemble's experiment spec."""
+ENSEMBLE_REPLICATIONS = 20
+"""Fewest replications of the ensemble's experiment spec (rounded up to a whole number of
+passes over the draws, so each draw weighs the same)."""
 
 
 @dataclass(frozen=True)
@@ -75,27 +81,49 @@ def _header(problem: CalibrationProblem, parameters: dict[str, dict[str, Any]]) 
 
 def _ensemble(
     problem: CalibrationProblem, smc: SmcResult
-) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None, dict[str, Any] | None]:
+    """The posterior draws: scenario files, the experiment spec and ``draws.json``.
+
+    The draws are ``ensemble_size`` particles resampled by weight, so each weighs the same.
+    The experiment spec runs the calibrated scenario over them (``ensemble = "."``): its
+    replication ``r`` runs on draw ``r mod n``, so its intervals carry parameter uncertainty.
+    """
     size = problem.spec.outputs.ensemble_size
     if size == 0:
-        return {}, None
+        return {}, None, None
     chosen = resample(problem, smc.final, size, purpose=1)
     width = max(3, len(str(size - 1)))
-    draws = {
-        f"draw-{i:0{width}d}": problem.scenario_data(problem.values(smc.final.z[p]))
-        for i, p in enumerate(chosen)
-    }
+    stems = [f"draw-{i:0{width}d}" for i in range(size)]
+    values = [problem.values(smc.final.z[p]) for p in chosen]
+    draws = {stem: problem.scenario_data(found) for stem, found in zip(stems, values, strict=True)}
     spec = {
         "name": f"{problem.name}_posterior_ensemble",
-        "description": f"The posterior ensemble of calibration {problem.name}: {size} draws "
-        "from the posterior, each a base scenario; the spread of a KPI across bases is the "
-        "parameter uncertainty, within a base the stochastic noise.",
+        "description": f"The calibrated scenario of calibration {problem.name} run over its "
+        f"posterior ensemble ({size} draws): replication r runs on draw r mod {size}, so each "
+        "KPI's interval carries parameter uncertainty as well as stochastic noise.",
         "master_seed": problem.master_seed,
-        "bases": {stem: f"{stem}.toml" for stem in draws},
-        "replications": {"mode": "fixed", "n": ENSEMBLE_REPLICATIONS},
+        "base": f"../{CALIBRATED_TOML}",
+        "ensemble": ".",
+        "replications": {"mode": "fixed", "n": size * math.ceil(ENSEMBLE_REPLICATIONS / size)},
         "save_tables": False,
     }
-    return draws, spec
+    record = {
+        "format_version": 1,
+        "kind": "posterior_ensemble",
+        "calibration": problem.name,
+        "spec_hash": problem.spec_hash,
+        "how": "particles of the final ABC-SMC population resampled by weight (systematic), "
+        "so every draw weighs the same",
+        "parameters": {
+            key: {"also": list(settings.also), "integer": settings.integer}
+            for key, settings in problem.spec.parameters.items()
+        },
+        "draws": [
+            {"draw": stem, "particle": int(p), "values": found}
+            for stem, p, found in zip(stems, chosen, values, strict=True)
+        ],
+    }
+    return draws, spec, record
 
 
 def _portable(data: dict[str, Any]) -> dict[str, Any]:
@@ -176,7 +204,7 @@ def run_calibration(
     }
     calibrated_data = _portable(problem.scenario_data(estimate))
     calibrated = problem.scenario(estimate)
-    draws, ensemble_spec = _ensemble(problem, smc)
+    draws, ensemble_spec, ensemble_draws = _ensemble(problem, smc)
     draws = {stem: _portable(data) for stem, data in draws.items()}
     manifest = io_manifest.build_manifest(
         scenario_json=calibrated.model_dump(mode="json", by_alias=True),
@@ -206,6 +234,7 @@ def run_calibration(
         calibrated_header=_header(problem, parameters),
         ensemble=draws,
         ensemble_spec=ensemble_spec,
+        ensemble_draws=ensemble_draws,
         manifest=manifest,
     )
     return CalibrationResult(

@@ -6,6 +6,9 @@ site reports calendar or financial quarters); optionally ``site`` (a site of the
 without it the counts are the scenario's totals); and any of ``referrals``,
 ``plans_signed_off``, ``budgets_released`` (counts in the period) and ``open_cases_end``
 (people in the pathway at the period's end). A cell left empty is a value not observed.
+An optional ``months`` column makes a row span that many calendar months from its month
+(1 to 120; empty: the file's period), for a figure published only as a total over a longer
+time (a year's recruits, nine months of follow-up).
 
 The file is read as :mod:`ipcsim.scenario.backlog` reads a backlog: a regular file of at most
 1 MiB, UTF-8 (with or without a byte-order mark), every problem one line naming the file, the
@@ -40,6 +43,8 @@ MAX_OBSERVED_ROWS = 10_000
 """Most rows of observed counts."""
 MAX_COUNT = 1e9
 """Largest count in a cell."""
+MAX_ROW_MONTHS = 120
+"""Most calendar months one row may span."""
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _SHOWN_CHARS = 40
 
@@ -62,12 +67,15 @@ class ObservedRow:
         First day of the period's first month.
     values
         Series -> count (NaN where the cell was empty).
+    months
+        Calendar months the row spans (its ``months`` cell, else the file's period: 1 or 3).
     """
 
     line: int
     site: str | None
     period: dt.date
     values: dict[str, float]
+    months: int = 1
 
 
 @dataclass(frozen=True)
@@ -122,7 +130,7 @@ def read_observed(path: str | Path) -> ObservedData:
     if header is None:
         raise ConfigError(f"{path}: empty file, expected a header ({expected})")
     header = [h.strip() for h in header]
-    known = {"month", "quarter", "site", *SERIES}
+    known = {"month", "quarter", "site", "months", *SERIES}
     unknown = [_shown(h) for h in header if h not in known]
     if unknown:
         raise ConfigError(
@@ -177,11 +185,17 @@ def read_observed(path: str | Path) -> ObservedData:
             if not (math.isfinite(value) and value == int(value) and 0 <= value <= MAX_COUNT):
                 bad(name, "must be a whole number of people, 0 to 1e9, or empty (not observed)")
             values[name] = value
+        months = 3 if period == "quarter" else 1
+        if cells.get("months"):
+            text = cells["months"]
+            if not (text.isdigit() and 1 <= int(text) <= MAX_ROW_MONTHS):
+                bad("months", f"must be a whole number of months, 1 to {MAX_ROW_MONTHS}")
+            months = int(text)
         key = (site, start)
         if key in seen:
             bad(period, f"the same {period}{' and site' if site else ''} as row {seen[key]}")
         seen[key] = line
-        found.append(ObservedRow(line=line, site=site, period=start, values=values))
+        found.append(ObservedRow(line=line, site=site, period=start, values=values, months=months))
     if not found:
         raise ConfigError(f"{path}: no rows of counts under the header")
     return ObservedData(path=path, period=period, series=series, rows=tuple(found))

@@ -188,8 +188,7 @@ def _targets(
             )
         first = months.get(shown)
         covered = first is not None and all(
-            months.get(f"{add_months(row.period, m):%Y-%m}") == first + m
-            for m in range(observed.months)
+            months.get(f"{add_months(row.period, m):%Y-%m}") == first + m for m in range(row.months)
         )
         if first is None or not covered:
             raise ConfigError(
@@ -207,7 +206,7 @@ def _targets(
                     site_row=row.site if row.site is not None else total_row,
                     period=shown,
                     first_month=first,
-                    months=observed.months,
+                    months=row.months,
                     observed=value,
                 )
             )

@@ -2,7 +2,9 @@
 
 Building a configuration's scenario sets each role's ``headcount`` (or ``fte``) in the base's
 TOML data, as an experiment's grid sets its factors, and validates it; replication ``r`` of
-every configuration runs with the master seed and ``r`` (common random numbers).
+every configuration runs with the master seed and ``r`` (common random numbers). With a
+posterior ensemble (``ensemble = ...``) replication ``r`` also runs on draw ``r mod n``
+(:mod:`ipcsim.experiment.ensemble`): the same draw for every configuration.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 from ipcsim.analysis.kpis import kpi_names
 from ipcsim.analysis.service_levels import ServiceLevel
 from ipcsim.errors import ConfigError
+from ipcsim.experiment.ensemble import Ensemble, load_ensemble
+from ipcsim.experiment.plan import _check_factor_key
 from ipcsim.experiment.planning.spec import MAX_PERIODS, PlanSpec
 from ipcsim.io import manifest as io_manifest
 from ipcsim.periods import add_months, day_of
@@ -84,7 +88,9 @@ class PlanProblem:
     master_seed
         Seed of every replication.
     spec_hash
-        SHA-256 of the spec, the base scenario and the model code.
+        SHA-256 of the spec, the base scenario, the ensemble's draws and the model code.
+    ensemble
+        The posterior ensemble replications run over (``None``: parameters taken as known).
     """
 
     spec: PlanSpec
@@ -97,6 +103,7 @@ class PlanProblem:
     service_levels: tuple[ServiceLevel, ...]
     master_seed: int
     spec_hash: str
+    ensemble: Ensemble | None
 
     def kpi_window(self) -> tuple[float, float | None]:
         """Where the KPIs judge: from the warm-up to the horizon (``None``)."""
@@ -124,6 +131,24 @@ class PlanProblem:
         shown = ", ".join(f"{k}={v}" for k, v in self.levels(config).items())
         where = f"{self.spec_path or '<plan>'}: configuration {shown}"
         return scenario_from_dict(self.scenario_data(config), source=where)
+
+    def draw_count(self) -> int:
+        """Scenarios a configuration has: one per draw of the ensemble, else one."""
+        return self.ensemble.size if self.ensemble is not None else 1
+
+    def draw_scenario(self, config: tuple[int, ...], draw: int) -> Scenario:
+        """A configuration's scenario on draw ``draw`` of the ensemble (without one: as is)."""
+        if self.ensemble is None:
+            return self.scenario(config)
+        return draw_scenario(self.ensemble, self.scenario(config), self.scenario_data(config), draw)
+
+
+def draw_scenario(ensemble: Ensemble, scenario: Scenario, data: Any, draw: int) -> Scenario:
+    """``scenario`` (from TOML ``data``) with draw ``draw``'s values set, validated."""
+    raw = copy.deepcopy(data)
+    ensemble.apply(raw, draw, scenario.model_dump(mode="json", by_alias=True))
+    where = f"{ensemble.path}: draw {ensemble.draws[draw][0]}"
+    return scenario_from_dict(raw, source=where)
 
 
 def _question(spec: PlanSpec, base: Scenario) -> str:
@@ -239,6 +264,19 @@ def prepare_plan(
     resolve_files(raw, path, source=source)
     base = scenario_from_dict(raw, source=source)
     _check_base(spec, raw, base, where)
+    ensemble = None
+    if spec.ensemble is not None:
+        ensemble = load_ensemble(folder / spec.ensemble, where=where)
+        dump = base.model_dump(mode="json", by_alias=True)
+        for key in ensemble.all_keys():
+            _check_factor_key(key, {"base": dump}, f"{where}: ensemble ({ensemble.path}): {key}")
+            parts = key.split(".")
+            staffed = parts[0] == "workforce" and len(parts) == 3 and parts[1] in spec.roles
+            if staffed and parts[2] in ("headcount", "fte", "changes"):
+                raise ConfigError(
+                    f"{where}: ensemble: {key} is a calibrated parameter of the ensemble and the "
+                    "staffing the plan chooses; leave that role out of [roles]"
+                )
     roles = tuple(
         RoleLevels(
             role=name,
@@ -259,15 +297,19 @@ def prepare_plan(
         service_levels=spec.service_levels(),
         master_seed=spec.master_seed if spec.master_seed is not None else base.run.seed,
         spec_hash="",
+        ensemble=ensemble,
     )
     # Every level of every role must be a valid scenario on its own (the rest at the lowest).
     for axis, role in enumerate(roles):
         for index in (0, len(role.levels) - 1):
             config = tuple(index if a == axis else 0 for a in range(len(roles)))
             problem.scenario(config)
+            for draw in range(problem.draw_count()):
+                problem.draw_scenario(config, draw)
     payload = {
         "spec": spec.model_dump(mode="json", exclude={"question", "description"}),
         "base": json.loads(json.dumps(raw, default=str)),
+        "draws": [d[1] for d in ensemble.draws] if ensemble is not None else None,
         "code": io_manifest.code_fingerprint(),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -23,9 +23,10 @@ import pandas as pd
 
 from ipcsim.analysis.service_levels import Verdict, judge
 from ipcsim.experiment.cell import CellResult, CellTask
+from ipcsim.experiment.ensemble import PARAMETER_UNCERTAINTY, STOCHASTIC_ONLY
 from ipcsim.experiment.executors import open_executor
 from ipcsim.experiment.planning.over_time import PeriodProblem
-from ipcsim.experiment.planning.problem import PlanProblem
+from ipcsim.experiment.planning.problem import PlanProblem, draw_scenario
 from ipcsim.experiment.planning.search import Assessment, Config, SearchResult, search
 from ipcsim.experiment.run import execute_cells
 from ipcsim.io import manifest as io_manifest
@@ -34,6 +35,7 @@ from ipcsim.scenario.load import scenario_hash
 
 __all__ = [
     "Evaluation",
+    "uncertainty_json",
     "GridAnswer",
     "PlanResult",
     "exhaustive_grid",
@@ -139,6 +141,7 @@ class _Judge:
         self.progress = progress
         self.cells: dict[Config, dict[int, CellResult]] = {}
         self.scenarios: dict[Config, Any] = {}
+        self.draws: dict[tuple[Config, int], Any] = {}
         self.evaluations: dict[Config, Evaluation] = {}
         self.simulated = 0
         self.streams: set[str] = set()
@@ -158,7 +161,7 @@ class _Judge:
                 scenario_id=_config_id(config),
                 replication=r,
                 seed=self.problem.master_seed,
-                scenario=self.scenarios[config],
+                scenario=self._scenario(config, r),
                 default_warmup_days=window[0],
                 window_end_day=window[1],
             )
@@ -172,6 +175,18 @@ class _Judge:
             self.streams.update(result.rng_streams)
 
         execute_cells(tasks, self.handle, done)
+
+    def _scenario(self, config: Config, replication: int) -> Any:
+        """Replication ``replication``'s scenario: on draw ``r mod n`` of an ensemble."""
+        ensemble = self.problem.ensemble
+        if ensemble is None:
+            return self.scenarios[config]
+        draw = ensemble.draw_index(replication)
+        if (config, draw) not in self.draws:
+            self.draws[(config, draw)] = draw_scenario(
+                ensemble, self.scenarios[config], self.problem.scenario_data(config), draw
+            )
+        return self.draws[(config, draw)]
 
     def _values(self, config: Config, kpi: str, count: int) -> np.ndarray:
         cells = self.cells[config]
@@ -308,6 +323,30 @@ def _target_json(problem: PlanProblem, evaluation: Evaluation) -> list[dict[str,
     ]
 
 
+def uncertainty_json(problem: PlanProblem, replications: list[int]) -> dict[str, Any]:
+    """What the verdicts' intervals carry, for ``recommendation.json`` and the manifest.
+
+    Parameters
+    ----------
+    problem
+        The plan.
+    replications
+        Replication counts of the configurations judged.
+
+    Returns
+    -------
+    dict
+        ``uncertainty`` (``stochastic``, or ``stochastic and parameter`` over a posterior
+        ensemble) and ``ensemble`` (where the draws came from and how they were used; ``None``
+        without one).
+    """
+    ensemble = problem.ensemble
+    return {
+        "uncertainty": PARAMETER_UNCERTAINTY if ensemble is not None else STOCHASTIC_ONLY,
+        "ensemble": ensemble.to_json(replications) if ensemble is not None else None,
+    }
+
+
 def recommendation_json(
     problem: PlanProblem,
     found: SearchResult,
@@ -318,8 +357,10 @@ def recommendation_json(
 ) -> dict[str, Any]:
     """The answer as plain data (``recommendation.json``)."""
     chosen = found.best if found.best is not None else found.closest
+    counts = [e.replications for e in evaluations.values()]
     answer: dict[str, Any] = {
         "question": problem.question,
+        **uncertainty_json(problem, counts),
         "met": found.best is not None,
         "cost_kind": problem.spec.cost,
         "cost_unit": "GBP per year" if problem.spec.cost == "staff_cost" else "staff",
@@ -455,6 +496,7 @@ def run_plan(
             "replications_simulated": oracle.simulated,
             "configurations_judged": len(evaluations),
             "grid_size": grid_size,
+            **uncertainty_json(problem, [e.replications for e in evaluations.values()]),
         },
     )
     write_plan_outputs(

@@ -28,7 +28,7 @@ from ipcsim.experiment.planning.over_time import (
     plan_periods,
     staffing_plan_data,
 )
-from ipcsim.experiment.planning.problem import PlanProblem, RoleLevels
+from ipcsim.experiment.planning.problem import PlanProblem, RoleLevels, draw_scenario
 from ipcsim.experiment.planning.run import (
     PlanResult,
     ProgressFn,
@@ -36,6 +36,7 @@ from ipcsim.experiment.planning.run import (
     _Judge,
     _why_not,
     frontier_frame,
+    uncertainty_json,
 )
 from ipcsim.experiment.planning.search import SearchResult, search
 from ipcsim.experiment.run import execute_cells
@@ -56,6 +57,7 @@ def check_staffing_plan(
     seed: int,
     replications: int,
     handle: Any,
+    draws: tuple[Scenario, ...] = (),
 ) -> tuple[list[tuple[Verdict, ...]], list[float], int, set[str]]:
     """Judge every period's service levels on replications of one scenario (a staffing plan).
 
@@ -71,6 +73,9 @@ def check_staffing_plan(
         Replications ``0 .. replications - 1`` of ``seed`` (a fresh seed is a fresh batch).
     handle
         An open executor (:func:`ipcsim.experiment.executors.open_executor`).
+    draws
+        The scenario on each draw of a posterior ensemble: replication ``r`` then runs
+        ``draws[r mod n]`` instead of ``scenario``.
 
     Returns
     -------
@@ -80,7 +85,13 @@ def check_staffing_plan(
     """
     windows = tuple((p.start_day, p.end_day) for p in periods)
     tasks = [
-        CellTask(scenario_id="plan", replication=r, seed=seed, scenario=scenario, windows=windows)
+        CellTask(
+            scenario_id="plan",
+            replication=r,
+            seed=seed,
+            scenario=draws[r % len(draws)] if draws else scenario,
+            windows=windows,
+        )
         for r in range(replications)
     ]
     cells: dict[int, CellResult] = {}
@@ -236,6 +247,12 @@ def run_over_time(
         where = f"{problem.spec_path or '<plan>'}: the staffing plan"
         scenario = scenario_from_dict(data, source=where)
         final = problem.spec.replications.final
+        ensemble = problem.ensemble
+        draws = (
+            tuple(draw_scenario(ensemble, scenario, data, d) for d in range(ensemble.size))
+            if ensemble is not None
+            else ()
+        )
         checked, referred, count, check_streams = check_staffing_plan(
             scenario,
             planned,
@@ -243,6 +260,7 @@ def run_over_time(
             seed=problem.master_seed,
             replications=final,
             handle=handle,
+            draws=draws,
         )
         simulated += count
         streams |= check_streams
@@ -352,6 +370,7 @@ def run_over_time(
         "check": {"seed": problem.master_seed, "replications": count},
         "replications_simulated": simulated,
         "configurations_judged": configurations,
+        **uncertainty_json(problem, [count]),
     }
     wall = time.perf_counter() - began
     lines = [
@@ -395,6 +414,7 @@ def run_over_time(
             "recommended": recommendation["changes"],
             "replications_simulated": simulated,
             "configurations_judged": configurations,
+            **uncertainty_json(problem, [count]),
         },
     )
     write_plan_outputs(

@@ -32,6 +32,9 @@ Spec
     max = 20                                        # then "not shown": counted as not met
     final = 40                                      # the final check of the answer
 
+    ensemble = "../../outputs/my_calibration"       # optional: a posterior ensemble; replication
+                                                    # r of every configuration runs draw r mod n
+
     [over_time]                                     # optional: a staffing plan over time
     period_months = 6                               # periods of 6 calendar months
     hires_ready = "productive"                      # or "on_arrival"
@@ -238,6 +241,14 @@ class PlanSpec(_Spec):
         description="role -> its range of staff (1 to 10 roles)",
     )
     replications: PlanReplications = Field(default_factory=PlanReplications)
+    ensemble: str | None = Field(
+        default=None,
+        min_length=1,
+        description="a posterior ensemble written by `ipcsim calibrate` (its folder, its "
+        "ensemble/ folder or draws.json), relative to the spec: replication r of every "
+        "configuration runs on draw r mod n, so targets are judged over parameter "
+        "uncertainty as well as stochastic noise",
+    )
     over_time: OverTime | None = Field(
         default=None,
         description="plan the staffing period by period (a dated staffing plan) instead of "
