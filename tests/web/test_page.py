@@ -1,155 +1,24 @@
 """The what-if page in a real browser: Playwright drives headless Debian Chromium.
 
-One server (``ipcsim serve`` on a free port, from the project folder so the shipped scenarios
-are offered) and one browser serve the module; each test opens its own tab, which is its own
-Shiny session. Chromium is installed by ``scripts/ensure-chromium`` when absent; the tests skip,
-saying why, only when that is impossible.
+The fixtures (Chromium, ``ipcsim serve``, a tab per test) are in ``tests/web/conftest.py``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+from tests.web.pagetools import RUN_TIMEOUT_MS, run, set_number, shown_values
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ENSURE = ROOT / "scripts" / "ensure-chromium"
-RUN_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Chromium, installed by scripts/ensure-chromium when absent (skip if impossible)."""
-    if not CHROMIUM.exists():
-        found = subprocess.run(
-            ["bash", str(ENSURE)], capture_output=True, text=True, timeout=900, check=False
-        )
-        if found.returncode != 0 or not CHROMIUM.exists():
-            tail = (found.stderr or found.stdout).strip().splitlines()[-3:]
-            pytest.skip(
-                "headless Chromium is not installed and scripts/ensure-chromium could not "
-                f"install it (exit {found.returncode}): {' | '.join(tail)}"
-            )
-    return CHROMIUM
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``ipcsim serve`` on a free port; stopped (SIGINT, as Ctrl+C) after the module.
-
-    Its output goes to a file (a pipe nobody reads would fill and stall the server); a test
-    that fails shows the file's tail.
-    """
-    port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ipcsim", "serve", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"ipcsim serve did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-    yield url
-    sys.stderr.write(log.read_text()[-3000:])  # pytest shows it when the module fails
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:  # pragma: no cover - a hung server is a failure
-        process.kill()
-        pytest.fail("ipcsim serve did not stop on SIGINT")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=str(chromium), headless=True, args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any, server: str) -> Iterator[Any]:
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    tab.set_default_timeout(RUN_TIMEOUT_MS)
-    tab.goto(server)
-    tab.wait_for_selector("#staff_0")
-    tab.wait_for_selector("#expected-referrals")
-    yield tab
-    context.close()
-
-
-# --------------------------------------------------------------------------- helpers
-def _inputs_seen(page: Any) -> str:
-    return str(page.get_attribute("#expected [data-inputs]", "data-inputs"))
-
-
-def set_number(page: Any, selector: str, value: float) -> None:
-    """Type a number and wait until the server has seen it (the inputs' digest changes)."""
-    before = _inputs_seen(page)
-    page.fill(selector, str(value))
-    page.press(selector, "Tab")
-    page.wait_for_function(
-        "before => document.querySelector('#expected [data-inputs]')"
-        "?.getAttribute('data-inputs') !== before",
-        arg=before,
-    )
-
-
-def run(page: Any) -> dict[str, Any]:
-    """Press Run, wait for a new answer, return its figures' exact values by element id."""
-    before = page.get_attribute("#answer-card", "data-run") or ""
-    page.click("#run")
-    page.wait_for_function(
-        "before => { const a = document.querySelector('#answer-card[data-run]');"
-        " return a && a.getAttribute('data-run') && a.getAttribute('data-run') !== before; }",
-        arg=before,
-        timeout=RUN_TIMEOUT_MS,
-    )
-    return shown_values(page)
-
-
-def shown_values(page: Any) -> dict[str, Any]:
-    values = page.eval_on_selector_all(
-        "#answer-card [data-value]", "els => els.map(e => [e.id, e.getAttribute('data-value')])"
-    )
-    return {key: json.loads(value) for key, value in values}
 
 
 # --------------------------------------------------------------------------- tests

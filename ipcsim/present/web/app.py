@@ -28,9 +28,19 @@ from shiny import App, Inputs, Outputs, Session, reactive, render, ui
 
 from ipcsim.errors import ConfigError, IpcsimError
 from ipcsim.present.web.answer import answer_html
+from ipcsim.present.web.batch import (
+    REPLICATIONS,
+    check_batch,
+    estimates,
+    experiment_spec,
+    headline_kpis,
+    replication_counts,
+    spec_toml,
+)
 from ipcsim.present.web.jobs import PAGE_FIGURES, Job, JobRunner
 from ipcsim.present.web.whatif import (
     BOUNDS,
+    Bound,
     RoleChange,
     WhatIf,
     apply_what_if,
@@ -131,8 +141,8 @@ def _plain(value: float) -> float:
     return int(value) if float(value).is_integer() else value
 
 
-def _number(label: str, id: str, value: float, bound: str, step: float = 1) -> Tag:
-    b = BOUNDS[bound]
+def _number(label: str, id: str, value: float, bound: str | Bound, step: float = 1) -> Tag:
+    b = BOUNDS[bound] if isinstance(bound, str) else bound
     return ui.input_numeric(id, label, _plain(value), min=b.low, max=b.high, step=step)
 
 
@@ -182,6 +192,7 @@ def _sidebar(choices: Mapping[str, str], selected: str, first: Scenario) -> Any:
         tags.h5("Run"),
         _number("Horizon (days)", "horizon", first.run.horizon_days, "horizon_days", 30),
         _number("Seed", "seed", first.run.seed, "seed"),
+        _number("Replications (more than 1: means with 95% CIs)", "replications", 1, REPLICATIONS),
         ui.output_ui("expected"),
         tags.div(
             ui.input_action_button("run", "Run", class_="btn-primary"),
@@ -235,10 +246,12 @@ def create_app(
         ui.output_ui("figures"),
         tags.div(
             ui.download_button("download_toml", "Download the scenario TOML"),
+            ui.download_button("download_spec", "Download the experiment spec"),
             ui.download_button("download_report", "Download the HTML report"),
             ui.output_ui("stale"),
-            class_="d-flex gap-2 align-items-center",
+            class_="d-flex flex-wrap gap-2 align-items-center",
         ),
+        ui.output_ui("download_note"),
         title="ipcsim: what if?",
     )
 
@@ -367,11 +380,55 @@ def create_app(
             expected = expected_referrals(scenario_from_dict(data, source=chosen.origin))
             return scenario_toml(data, comment=comment), "", expected
 
+        def _spec(base_file: str) -> str:
+            """The experiment spec of the inputs as they are now (replications of them).
+
+            Raises
+            ------
+            ConfigError
+                One line: the scenario's error, or replications out of bound or too many.
+            """
+            text, error, expected = current()
+            if error:
+                raise ConfigError(error)
+            n = input.replications()
+            if n is None:
+                raise ConfigError("replications: give a number, 1 to 20")
+            scenario = scenario_from_dict(tomllib.loads(text), source=base().origin)
+            spec = experiment_spec(
+                base_file=base_file,
+                name=f"{base().name}-whatif",
+                seed=scenario.run.seed,
+                replications=n,
+                kpis=headline_kpis(scenario),
+            )
+            check_batch(expected, int(n))
+            name = base().name
+            comment = (
+                f"Made by the ipcsim what-if page: {n} replications of {name}-whatif.toml.\n"
+                f"Save it next to {name}-whatif.toml, then reproduce the page's means and 95% "
+                f"CIs with:\n  ipcsim experiment {name}-experiment.toml\n"
+                "(summary.parquet, scenario s000)."
+            )
+            return spec_toml(spec, comment=comment)
+
+        @reactive.calc
+        def batch() -> tuple[str | None, str]:
+            """``(spec text for a job or None for one replication, error)``."""
+            try:
+                text = _spec("scenario.toml")
+            except IpcsimError as e:
+                return None, one_line(str(e))
+            return (text if input.replications() > 1 else None), ""
+
         @render.ui
         def expected() -> Tag:
             text, error, count = current()
+            spec, spec_error = batch()
+            error = error or spec_error
             # data-inputs changes with every input the server has seen: tests wait on it.
-            digest = hashlib.sha256((text or error).encode()).hexdigest()[:16]
+            seen = f"{text}{error}{spec}"
+            digest = hashlib.sha256(seen.encode()).hexdigest()[:16]
             if error:
                 return tags.p(
                     error,
@@ -420,13 +477,14 @@ def create_app(
         @reactive.event(input.run)
         def _run() -> None:
             text, error, _ = current()
-            if error:
-                run_status.set(("failed", 0.0, error))
+            spec, spec_error = batch()
+            if error or spec_error:
+                run_status.set(("failed", 0.0, error or spec_error))
                 return
             running = job.get()
             if running is not None:
                 runner.cancel(running)
-            job.set(runner.submit(text, folder))
+            job.set(runner.submit(text, folder, spec_text=spec))
             run_status.set(("queued", 0.0, ""))
             ui.update_action_button("run", disabled=True)
             ui.update_action_button("cancel", disabled=False)
@@ -501,12 +559,20 @@ def create_app(
                     data_run="",
                 )
             done, scenario, manifest = found
+            found_estimates, replications, overloaded = None, 1, 0
+            if done.has_batch:
+                tables = done.batch_tables()
+                found_estimates = estimates(tables.summary, "s000")
+                replications, overloaded = replication_counts(tables.replications, "s000")
             return answer_html(
                 done.summary(),
                 scenario,
                 seed=int(manifest["seed"]),
                 config_hash=str(manifest.get("config_hash", "")),
                 run_id=done.id,
+                estimates=found_estimates,
+                replications=replications,
+                overloaded=overloaded,
             )
 
         @render.ui
@@ -550,6 +616,34 @@ def create_app(
             if error:
                 raise ConfigError(error)
             yield text
+
+        @render.download_button(
+            filename=lambda: f"{base().name}-experiment.toml", media_type="text/plain"
+        )
+        def download_spec() -> Any:
+            yield _spec(f"{base().name}-whatif.toml")
+
+        @render.ui
+        def download_note() -> Tag:
+            name = base().name
+            n = input.replications() or 1
+            how = (
+                f"<code>ipcsim run {name}-whatif.toml</code> (the seed is in the file) gives "
+                "the page's figures exactly"
+            )
+            if n > 1:
+                how = (
+                    f"with {n} replications, save <code>{name}-whatif.toml</code> and "
+                    f"<code>{name}-experiment.toml</code> in one folder: <code>ipcsim "
+                    f"experiment {name}-experiment.toml</code> gives the page's means and 95% "
+                    "CIs (its <code>summary.parquet</code>, scenario s000), and "
+                    f"<code>ipcsim run {name}-whatif.toml</code> the first replication"
+                )
+            return tags.p(
+                ui.HTML(f"To reproduce the answer: {how}."),
+                id="download-note",
+                class_="text-muted small",
+            )
 
         @render.download_button(
             filename=lambda: f"{base().name}-report.html", media_type="text/html"

@@ -1,0 +1,75 @@
+"""The page's replications and capacity what-if in a real browser, reproduced by the CLI.
+
+Fixtures in ``tests/web/conftest.py``. The runs are short (the demonstrator over a year) so
+that the module adds little to ``make test``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from ipcsim.present.web.batch import HEADLINE_KPIS
+from tests.web.pagetools import run, set_number
+
+pytestmark = pytest.mark.browser
+
+
+def _download(page: Any, button: str, folder: Path) -> Path:
+    """Click a download button; the file saved under the name the page suggests."""
+    with page.expect_download() as download:
+        page.click(button)
+    path = folder / download.value.suggested_filename
+    download.value.save_as(path)
+    return path
+
+
+def _experiment(spec: Path, out: Path) -> pd.DataFrame:
+    """``ipcsim experiment`` of a downloaded spec; its summary.parquet."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ipcsim", "experiment", str(spec), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=spec.parent,
+        env={**os.environ, "COLUMNS": "120"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return pd.read_parquet(out / "summary.parquet")
+
+
+@pytest.mark.slow  # make validate: ipcsim experiment in a subprocess, about 30 s here
+def test_replications_show_means_and_cis_that_ipcsim_experiment_reproduces(
+    page: Any, tmp_path: Path
+) -> None:
+    set_number(page, "#horizon", 365)
+    set_number(page, "#replications", 3)
+    shown = run(page)
+    assert page.get_attribute("#run-identity", "data-replications") == "3"
+    cis = page.eval_on_selector_all(
+        "#answer-card [data-ci-low]",
+        "els => els.map(e => [e.id, e.getAttribute('data-ci-low'),"
+        " e.getAttribute('data-ci-high')])",
+    )
+    bounds = {key: (json.loads(low), json.loads(high)) for key, low, high in cis}
+    low, high = bounds["kpi-wait-p50"]
+    assert low < shown["kpi-wait-p50"] < high  # three different replications
+    assert "95% CI" in page.inner_text("#kpi-wait-p50")
+    assert "experiment" in page.inner_text("#download-note")
+
+    _download(page, "#download_toml", tmp_path)
+    spec = _download(page, "#download_spec", tmp_path)
+    summary = _experiment(spec, tmp_path / "cli")
+    rows = summary[summary["scenario"] == "s000"].set_index("kpi")
+    for element, kpi in HEADLINE_KPIS.items():
+        assert shown[element] == rows.loc[kpi, "mean"], element
+        if element in bounds:
+            assert bounds[element] == (rows.loc[kpi, "ci_low"], rows.loc[kpi, "ci_high"])
+    assert (rows["n"] <= 3).all()
