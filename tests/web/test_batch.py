@@ -73,3 +73,33 @@ def test_replications_show_means_and_cis_that_ipcsim_experiment_reproduces(
         if element in bounds:
             assert bounds[element] == (rows.loc[kpi, "ci_low"], rows.loc[kpi, "ci_high"])
     assert (rows["n"] <= 3).all()
+
+
+def test_the_capacity_what_if_draws_each_level_with_a_ci(page: Any) -> None:
+    set_number(page, "#horizon", 365)
+    page.click("a[data-value=capacity]")
+    page.wait_for_function(
+        "document.querySelector('#whatif_factor').value === 'workforce.planner.headcount'"
+    )
+    assert page.input_value("#whatif_levels") == "1, 2, 3, 4"  # around the two planners
+    page.fill("#whatif_levels", "1, 3")
+    page.fill("#whatif_replications", "2")
+    page.press("#whatif_replications", "Tab")
+    page.click("#whatif_run")
+    page.wait_for_selector("#whatif-table[data-run]")
+    page.select_option("#whatif_kpi", "wait_referral_to_first_conversation_p90")
+    page.wait_for_selector("#whatif-table[data-kpi=wait_referral_to_first_conversation_p90]")
+    cells = page.eval_on_selector_all(
+        "#whatif-table .whatif-value",
+        "els => els.map(e => [e.getAttribute('data-level'), e.getAttribute('data-value'),"
+        " e.getAttribute('data-ci-low'), e.getAttribute('data-ci-high'), e.dataset.n])",
+    )
+    levels = {
+        json.loads(level): [json.loads(v) for v in rest[:3]] + [rest[3]] for level, *rest in cells
+    }
+    assert sorted(levels) == [1, 3]
+    for mean, low, high, n in levels.values():
+        assert n == "2" and low <= mean <= high
+    # One planner's IPC time is twice as busy (demonstrator, seed 20160401): a longer p90.
+    assert levels[1][0] > levels[3][0]
+    assert page.locator("#whatif-figure img").count() == 1

@@ -37,6 +37,7 @@ from ipcsim.present.web.batch import (
     replication_counts,
     spec_toml,
 )
+from ipcsim.present.web.capacity import capacity_server, capacity_ui
 from ipcsim.present.web.jobs import PAGE_FIGURES, Job, JobRunner
 from ipcsim.present.web.whatif import (
     BOUNDS,
@@ -242,16 +243,24 @@ def create_app(
     page = ui.page_sidebar(
         _sidebar(names, first, load_scenario(paths[first])),
         tags.style(STYLE),
-        ui.output_ui("answer"),
-        ui.output_ui("figures"),
-        tags.div(
-            ui.download_button("download_toml", "Download the scenario TOML"),
-            ui.download_button("download_spec", "Download the experiment spec"),
-            ui.download_button("download_report", "Download the HTML report"),
-            ui.output_ui("stale"),
-            class_="d-flex flex-wrap gap-2 align-items-center",
+        ui.navset_tab(
+            ui.nav_panel(
+                "The answer",
+                ui.output_ui("answer"),
+                ui.output_ui("figures"),
+                tags.div(
+                    ui.download_button("download_toml", "Download the scenario TOML"),
+                    ui.download_button("download_spec", "Download the experiment spec"),
+                    ui.download_button("download_report", "Download the HTML report"),
+                    ui.output_ui("stale"),
+                    class_="d-flex flex-wrap gap-2 align-items-center",
+                ),
+                ui.output_ui("download_note"),
+                value="answer",
+            ),
+            ui.nav_panel("Capacity what-if", capacity_ui(), value="capacity"),
+            id="tabs",
         ),
-        ui.output_ui("download_note"),
         title="ipcsim: what if?",
     )
 
@@ -442,6 +451,15 @@ def create_app(
                 id="expected-referrals",
                 data_inputs=digest,
             )
+
+        capacity_server(
+            input,
+            runner=runner,
+            folder=folder,
+            current=current,
+            name=lambda: base().name,
+            on_end=session.on_ended,
+        )
 
         @reactive.effect
         @reactive.event(input.upload)

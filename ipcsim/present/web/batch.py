@@ -30,16 +30,19 @@ from ipcsim.errors import ConfigError
 from ipcsim.experiment.spec import spec_from_dict
 from ipcsim.present.web.whatif import BOUNDS, Bound
 from ipcsim.scenario import Scenario
+from ipcsim.scenario.load import dotted_get, scenario_from_dict
 
 __all__ = [
     "HEADLINE_KPIS",
     "MAX_BATCH_REFERRALS",
     "MAX_LEVELS",
     "REPLICATIONS",
+    "WHATIF_REPLICATIONS",
     "Estimate",
     "Factor",
     "capacity_factors",
     "check_batch",
+    "default_levels",
     "estimates",
     "experiment_spec",
     "headline_kpis",
@@ -64,7 +67,9 @@ OVERLOAD = "overload_warnings"
 """KPI counting a replication's overload warnings."""
 
 REPLICATIONS = Bound(1, 20, "replications")
-"""Replications of a page run (and of each level of a what-if)."""
+"""Replications of a page run."""
+WHATIF_REPLICATIONS = Bound(2, 20, "replications")
+"""Replications of each level of a what-if (two at least, for a CI)."""
 MAX_LEVELS = 8
 """Most levels of a what-if factor."""
 MAX_BATCH_REFERRALS = 1_000_000
@@ -140,6 +145,28 @@ def capacity_factors(raw: Mapping[str, Any], scenario: Scenario) -> dict[str, Fa
                 key, "Panel: days between sittings", BOUNDS["panel_interval_days"], False
             )
     return found
+
+
+def default_levels(factor: Factor, data: Mapping[str, Any]) -> str:
+    """Levels offered for a factor, around its value in the scenario: ``"1, 2, 3, 4"``.
+
+    Parameters
+    ----------
+    factor
+        From :func:`capacity_factors`.
+    data
+        The scenario's TOML tables (as the page changed them).
+    """
+    dump = scenario_from_dict(data).model_dump(mode="json", by_alias=True)
+    _, now = dotted_get(dump, factor.key)
+    if now is None:  # a panel with no cap on plans a sitting
+        values: list[float] = [5, 10, 20, 40]
+    elif factor.integer:
+        values = [now - 1, now, now + 1, now + 2] if now >= 1 else [0, 1, 2, 3]
+    else:
+        values = [round(now * m, 2) for m in (0.5, 1.0, 1.5, 2.0)]
+    kept = [v for v in values if factor.bound.low <= v <= factor.bound.high]
+    return ", ".join(f"{v:g}" for v in sorted(set(kept)))
 
 
 def parse_levels(text: str, factor: Factor) -> tuple[int | float, ...]:

@@ -13,14 +13,14 @@ files the page offers for download::
         -> build_figures -> save_figures(run/plots)
     job folder/experiment.toml (replications or a what-if over one factor, base scenario.toml)
         -> plan_experiment -> run_experiment(serial, in the worker) -> job folder/batch
-        -> (a what-if) build_figures(capacity) -> save_figures(batch/plots)
 
 The experiment's replications run one after another in the job's own process (the ``serial``
 executor): the job process is what the page can terminate on *Cancel*, and ``--workers`` jobs
 already share the machine's cores.
 
 The HTML report takes longer than a small run (seconds: every figure and the STRESS-DES items),
-so it is written only when asked for, by :meth:`JobRunner.report`, in a process pool of its own.
+so it is written only when asked for, by :meth:`JobRunner.report`, in a process pool of its own;
+so is each capacity figure of a what-if (:meth:`JobRunner.capacity_figure`), when first shown.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ def run_job(
     progress: Any,
     spec_path: str | None = None,
     single: bool = True,
-    factor: str | None = None,
 ) -> None:
     """Run a page job: the scenario once, an experiment over it, or both (worker side).
 
@@ -78,8 +77,6 @@ def run_job(
     single
         Run the scenario once and draw the page's figures (replication 0, as ``ipcsim
         run``).
-    factor
-        The what-if factor: its capacity figures are drawn in ``batch/plots``.
 
     Notes
     -----
@@ -93,7 +90,7 @@ def run_job(
         if single:
             _run_once(toml_path, out, progress, weight)
         if spec_path is not None:
-            _run_batch(spec_path, out.parent / "batch", progress, weight, factor)
+            _run_batch(spec_path, out.parent / "batch", progress, weight)
     except IpcsimError as e:
         (out.parent / ERROR_FILE).write_text(" ".join(str(e).split()), encoding="utf-8")
         raise SystemExit(2) from e
@@ -126,12 +123,9 @@ def _run_once(toml_path: str, out: Path, progress: Any, weight: float) -> None:
         spec.figure.clear()
 
 
-def _run_batch(
-    spec_path: str, out: Path, progress: Any, done_before: float, factor: str | None
-) -> None:
-    """``ipcsim experiment`` of the spec (serial, here), then the what-if's figures."""
+def _run_batch(spec_path: str, out: Path, progress: Any, done_before: float) -> None:
+    """``ipcsim experiment`` of the spec, serial, in this worker."""
     from ipcsim.experiment import ProgressEvent, load_spec, plan_experiment, run_experiment
-    from ipcsim.present.report import PlotOptions, build_figures, read_folder, save_figures
 
     def _report(event: ProgressEvent) -> None:
         if event.total:
@@ -140,13 +134,22 @@ def _run_batch(
     spec = load_spec(spec_path)
     plan = plan_experiment(spec, spec_path=spec_path)
     run_experiment(plan, out, executor="serial", progress=_report)
-    if factor is None:
-        return
-    options = PlotOptions(factor=factor, kpis=[k for k in spec.kpis if k != "overload_warnings"])
-    figures = build_figures(read_folder(out), kinds=["capacity"], options=options)
-    save_figures(figures, out / "plots")
+
+
+def draw_capacity_figure(batch_folder: str, factor: str, kpi: str) -> str:
+    """Draw one KPI's capacity what-if figure of an experiment folder (worker side); its path.
+
+    The figure ``ipcsim plot <folder> --kind capacity --factor <factor> --kpi <kpi>`` draws,
+    saved as ``<folder>/plots/capacity-<kpi>.png``.
+    """
+    from ipcsim.present.report import PlotOptions, build_figures, read_folder, save_figures
+
+    options = PlotOptions(factor=factor, kpis=[kpi])
+    figures = build_figures(read_folder(batch_folder), kinds=["capacity"], options=options)
+    paths = save_figures(figures, Path(batch_folder) / "plots")
     for figure in figures:
         figure.figure.clear()
+    return str(paths[0])
 
 
 def write_report_file(run_folder: str) -> str:
@@ -265,8 +268,10 @@ class JobRunner:
             A folder the job may write in (the page session's temporary folder).
         spec_text
             An experiment spec whose ``base`` is ``scenario.toml`` (see :func:`run_job`).
-        single, factor
+        single
             As :func:`run_job`.
+        factor
+            The what-if's factor (its figures' x axis).
 
         Returns
         -------
@@ -304,7 +309,6 @@ class JobRunner:
                         job.progress,
                         str(job.spec_path) if job.has_batch else None,
                         job.single,
-                        job.factor,
                     ),
                     daemon=True,
                 )
@@ -359,6 +363,22 @@ class JobRunner:
         path = job.run_folder / "report.html"
         if not path.exists():
             await asyncio.wrap_future(self._reports.submit(write_report_file, str(job.run_folder)))
+        return path
+
+    async def capacity_figure(self, job: Job, kpi: str) -> Path:
+        """A finished what-if's figure of ``kpi``, drawn in the report pool when first asked for.
+
+        Raises
+        ------
+        IpcsimError
+            When the figure cannot be drawn (from the worker).
+        """
+        path = job.batch_folder / "plots" / f"capacity-{kpi}.png"
+        if not path.exists():
+            future = self._reports.submit(
+                draw_capacity_figure, str(job.batch_folder), str(job.factor), kpi
+            )
+            await asyncio.wrap_future(future)
         return path
 
     def shutdown(self) -> None:
