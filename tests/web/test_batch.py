@@ -103,3 +103,25 @@ def test_the_capacity_what_if_draws_each_level_with_a_ci(page: Any) -> None:
     # One planner's IPC time is twice as busy (demonstrator, seed 20160401): a longer p90.
     assert levels[1][0] > levels[3][0]
     assert page.locator("#whatif-figure img").count() == 1
+
+
+def test_a_kept_answer_is_compared_with_the_next(page: Any) -> None:
+    set_number(page, "#horizon", 365)
+    a = run(page)
+    page.click("#keep_a")
+    page.wait_for_selector("#kept-note")
+    set_number(page, "#staff_0", 1)
+    b = run(page)
+    page.wait_for_selector("#compare")
+    cells = page.eval_on_selector_all(
+        "#compare [data-diff]",
+        "els => els.map(e => [e.id, e.dataset.a, e.dataset.b, e.dataset.diff])",
+    )
+    assert len(cells) == len(a)
+    for element, value_a, value_b, diff in cells:
+        key = "kpi-" + element.removeprefix("diff-")
+        assert json.loads(value_a) == a[key] and json.loads(value_b) == b[key]
+        if a[key] is not None and b[key] is not None:
+            assert json.loads(diff) == b[key] - a[key]
+    # One planner instead of two: the median wait is longer in B.
+    assert "+" in page.inner_text("#diff-wait-p50")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -21,6 +23,7 @@ from ipcsim.present.web.batch import (
     parse_levels,
     replication_counts,
 )
+from ipcsim.present.web.compare import RunView, compare_html
 from ipcsim.scenario.load import read_toml, scenario_from_dict
 from tests.conftest import ROOT
 
@@ -122,3 +125,43 @@ def test_headline_rows_show_the_mean_and_ci_over_replications() -> None:
     assert rows["kpi-wait-p50"].value == 16.5
     assert rows["kpi-wait-p90"].text == "21 days; known in 1 of 3 replications"
     assert rows["kpi-plans-12m"].value == 128  # no estimate given: the run's own figure
+
+
+def _view(job_id: str, p50: list[float], *, seed: int = 1) -> RunView:
+    summary = {
+        "waits_days": {"referral_to_first_conversation": {"p50": p50[0], "still_waiting": 0}},
+        "last_12_months": {"start": "2017-04-01", "plans_signed_off": 1, "budgets_released": 1},
+    }
+    kpi = HEADLINE_KPIS["kpi-wait-p50"]
+    found = {kpi: Estimate(sum(p50) / len(p50), math.nan, math.nan, len(p50))}
+    return RunView(
+        job_id,
+        summary,
+        {"seed": seed, "config_hash": "ab"},
+        scenario_from_dict(read_toml(DEMONSTRATOR)),
+        estimates=found if len(p50) > 1 else {},
+        replications=len(p50),
+        values={kpi: p50} if len(p50) > 1 else {},
+    )
+
+
+def _attributes(html: str, element: str) -> dict[str, str]:
+    tag = re.search(rf'<td[^>]*id="{element}"[^>]*>', html)
+    assert tag is not None, element
+    return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', tag.group(0)))
+
+
+def test_b_minus_a_is_paired_only_for_the_same_replications_of_the_same_seed() -> None:
+    a, b = _view("a", [10.0, 12.0, 14.0]), _view("b", [11.0, 13.5, 15.0])
+    paired = _attributes(str(compare_html(a, b)), "diff-wait-p50")
+    diff = json.loads(paired["diff"])
+    assert diff == 39.5 / 3 - 12.0  # the means' difference, as shown
+    assert float(paired["ci-low"]) < diff < float(paired["ci-high"])
+    assert float(paired["ci-high"]) - float(paired["ci-low"]) < 2  # paired: much narrower
+    other_seed = _attributes(
+        str(compare_html(a, _view("c", [11.0, 13.5, 15.0], seed=2))), "diff-wait-p50"
+    )
+    assert "ci-low" not in other_seed and json.loads(other_seed["diff"]) == diff
+    single = str(compare_html(_view("e", [10.0]), _view("d", [11.0])))
+    assert json.loads(_attributes(single, "diff-wait-p50")["diff"]) == 1.0
+    assert "+1.0 days" in single and "paired" not in single

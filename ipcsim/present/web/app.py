@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import shutil
 import tempfile
 import tomllib
@@ -31,13 +30,12 @@ from ipcsim.present.web.answer import answer_html
 from ipcsim.present.web.batch import (
     REPLICATIONS,
     check_batch,
-    estimates,
     experiment_spec,
     headline_kpis,
-    replication_counts,
     spec_toml,
 )
 from ipcsim.present.web.capacity import capacity_server, capacity_ui
+from ipcsim.present.web.compare import RunView, compare_html, read_view
 from ipcsim.present.web.jobs import PAGE_FIGURES, Job, JobRunner
 from ipcsim.present.web.whatif import (
     BOUNDS,
@@ -247,6 +245,12 @@ def create_app(
             ui.nav_panel(
                 "The answer",
                 ui.output_ui("answer"),
+                tags.div(
+                    ui.input_action_button("keep_a", "Keep this answer as A", disabled=True),
+                    ui.output_ui("kept_note"),
+                    class_="d-flex gap-2 align-items-center mb-2",
+                ),
+                ui.output_ui("compare"),
                 ui.output_ui("figures"),
                 tags.div(
                     ui.download_button("download_toml", "Download the scenario TOML"),
@@ -270,6 +274,7 @@ def create_app(
         upload_message = reactive.value("")
         job: reactive.Value[Job | None] = reactive.value(None)
         shown: reactive.Value[Job | None] = reactive.value(None)
+        kept: reactive.Value[RunView | None] = reactive.value(None)
         run_status = reactive.value(("idle", 0.0, ""))
 
         def _end() -> None:
@@ -557,41 +562,59 @@ def create_app(
             css = "one-line-error" if state == "failed" else ""
             return tags.div(tags.p(words, class_=css), id="run-status", data_state=state)
 
-        def _shown_scenario() -> tuple[Job, Any, dict[str, Any]] | None:
+        @reactive.calc
+        def view() -> RunView | None:
             done = shown.get()
-            if done is None:
-                return None
-            text = done.toml_path.read_text(encoding="utf-8")
-            scenario = scenario_from_dict(tomllib.loads(text), source="the page's run")
-            manifest = json.loads((done.run_folder / "manifest.json").read_text("utf-8"))
-            return done, scenario, manifest
+            return None if done is None else read_view(done)
 
         @render.ui
         def answer() -> Tag:
-            found = _shown_scenario()
-            if found is None:
+            seen = view()
+            if seen is None:
                 return tags.section(
                     tags.h2("The answer"),
                     tags.p("Choose the inputs on the left and press Run."),
                     id="answer-card",
                     data_run="",
                 )
-            done, scenario, manifest = found
-            found_estimates, replications, overloaded = None, 1, 0
-            if done.has_batch:
-                tables = done.batch_tables()
-                found_estimates = estimates(tables.summary, "s000")
-                replications, overloaded = replication_counts(tables.replications, "s000")
             return answer_html(
-                done.summary(),
-                scenario,
-                seed=int(manifest["seed"]),
-                config_hash=str(manifest.get("config_hash", "")),
-                run_id=done.id,
-                estimates=found_estimates,
-                replications=replications,
-                overloaded=overloaded,
+                seen.summary,
+                seen.scenario,
+                seed=seen.seed,
+                config_hash=str(seen.manifest.get("config_hash", "")),
+                run_id=seen.job_id,
+                estimates=seen.estimates,
+                replications=seen.replications,
+                overloaded=seen.overloaded,
             )
+
+        @reactive.effect
+        def _keep_enabled() -> None:
+            ui.update_action_button("keep_a", disabled=view() is None)
+
+        @reactive.effect
+        @reactive.event(input.keep_a)
+        def _keep() -> None:
+            kept.set(view())
+
+        @render.ui
+        def kept_note() -> Tag | None:
+            a, b = kept.get(), view()
+            if a is None:
+                return None
+            words = (
+                "This answer is A: change the inputs and Run to compare B with it."
+                if b is not None and a.job_id == b.job_id
+                else f"A: {a.identity()}."
+            )
+            return tags.span(words, id="kept-note", class_="text-muted small")
+
+        @render.ui
+        def compare() -> Tag | None:
+            a, b = kept.get(), view()
+            if a is None or b is None or a.job_id == b.job_id:
+                return None
+            return compare_html(a, b)
 
         @render.ui
         def figures() -> TagList:
