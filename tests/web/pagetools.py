@@ -17,6 +17,24 @@ def set_number(page: Any, selector: str, value: float) -> None:
     before = _inputs_seen(page)
     page.fill(selector, str(value))
     page.press(selector, "Tab")
+    _wait_seen(page, before)
+
+
+def choose(page: Any, selector: str, value: str) -> None:
+    """Choose an option of a select and wait until the server has seen it."""
+    before = _inputs_seen(page)
+    page.select_option(selector, value)
+    _wait_seen(page, before)
+
+
+def tick(page: Any, selector: str) -> None:
+    """Tick a checkbox and wait until the server has seen it."""
+    before = _inputs_seen(page)
+    page.check(selector)
+    _wait_seen(page, before)
+
+
+def _wait_seen(page: Any, before: str) -> None:
     page.wait_for_function(
         "before => document.querySelector('#expected [data-inputs]')"
         "?.getAttribute('data-inputs') !== before",

@@ -10,13 +10,15 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
-from tests.web.pagetools import RUN_TIMEOUT_MS, run, set_number, shown_values
+from tests.web.pagetools import RUN_TIMEOUT_MS, choose, run, set_number, shown_values, tick
 
 pytestmark = pytest.mark.browser
 
@@ -112,6 +114,42 @@ def test_the_downloaded_toml_reproduces_the_page(page: Any, tmp_path: Path) -> N
     }
     assert manifest["config_hash"] == config_hash
     assert manifest["config"]["workforce"]["planner"]["headcount"] == 3
+
+
+def test_sign_off_and_budget_pot_reach_the_toml_and_the_tables_download(
+    page: Any, tmp_path: Path
+) -> None:
+    choose(page, "#signoff_mode", "individual")
+    set_number(page, "#individual_median", 3)
+    set_number(page, "#individual_p95", 30)
+    tick(page, "#budget_pot_on")
+    set_number(page, "#budget_pot_gbp", 20000)
+    choose(page, "#budget_pot_period", "month")
+    set_number(page, "#horizon", 365)
+    run(page)
+    with page.expect_download() as download:
+        page.click("#download_toml")
+    toml = tmp_path / "page.toml"
+    download.value.save_as(toml)
+    with page.expect_download() as download:
+        page.click("#download_tables")
+    tables = tmp_path / "tables.zip"
+    download.value.save_as(tables)
+
+    data = tomllib.loads(toml.read_text(encoding="utf-8"))
+    assert data["signoff"]["mode"] == "individual"
+    assert data["signoff"]["individual"]["delay_days"] == {
+        "dist": "lognormal",
+        "median": 3,
+        "p95": 30,
+    }
+    assert data["budget_envelope"] == {"amount_gbp": 20000, "period": "month"}
+    with zipfile.ZipFile(tables) as archive:
+        names = set(archive.namelist())
+        assert {"run/people.parquet", "run/people.csv", "run/summary.json"} <= names
+        assert archive.read("scenario.toml").decode() == toml.read_text(encoding="utf-8")
+        manifest = json.loads(archive.read("run/manifest.json"))
+    assert manifest["config"]["budget_envelope"]["amount_gbp"] == 20000
 
 
 def test_the_page_responds_while_a_run_goes_and_the_run_cancels(page: Any) -> None:

@@ -28,7 +28,6 @@ from shiny import App, Inputs, Outputs, Session, reactive, render, ui
 from ipcsim.errors import ConfigError, IpcsimError
 from ipcsim.present.web.answer import answer_html
 from ipcsim.present.web.batch import (
-    REPLICATIONS,
     check_batch,
     experiment_spec,
     headline_kpis,
@@ -36,17 +35,14 @@ from ipcsim.present.web.batch import (
 )
 from ipcsim.present.web.capacity import capacity_server, capacity_ui
 from ipcsim.present.web.compare import RunView, compare_html, read_view
+from ipcsim.present.web.inputs import initial_values, read_what_if, sidebar, staff_rows
 from ipcsim.present.web.jobs import PAGE_FIGURES, Job, JobRunner
 from ipcsim.present.web.whatif import (
-    BOUNDS,
-    Bound,
-    RoleChange,
     WhatIf,
     apply_what_if,
     expected_referrals,
     scenario_toml,
 )
-from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import load_scenario, read_toml, scenario_from_dict
 
 __all__ = ["MAX_UPLOAD_BYTES", "bounded_uploads", "create_app"]
@@ -135,74 +131,6 @@ def bounded_uploads(app: ASGIApp, max_bytes: int) -> ASGIApp:
     return wrapped
 
 
-def _plain(value: float) -> float:
-    """``value`` as an int when whole, so the page shows 730, not 730.0."""
-    return int(value) if float(value).is_integer() else value
-
-
-def _number(label: str, id: str, value: float, bound: str | Bound, step: float = 1) -> Tag:
-    b = BOUNDS[bound] if isinstance(bound, str) else bound
-    return ui.input_numeric(id, label, _plain(value), min=b.low, max=b.high, step=step)
-
-
-def _sidebar(choices: Mapping[str, str], selected: str, first: Scenario) -> Any:
-    """The inputs, set to the values of ``first``, the scenario shown first."""
-    return ui.sidebar(
-        ui.input_select("scenario", "Scenario", dict(choices), selected=selected),
-        ui.input_file(
-            "upload", "…or upload a scenario TOML", accept=[".toml"], button_label="Upload"
-        ),
-        ui.output_ui("upload_error"),
-        tags.h5("Demand"),
-        ui.input_radio_buttons(
-            "demand_mode",
-            None,
-            {
-                "as_is": "As in the scenario",
-                "scale": "Scale each cohort",
-                "ramp": "Ramp: referrals a month from, to, over",
-            },
-        ),
-        ui.panel_conditional(
-            "input.demand_mode === 'scale'",
-            _number("Times the scenario's referrals", "demand_scale", 1.0, "demand_scale", 0.1),
-        ),
-        ui.panel_conditional(
-            "input.demand_mode === 'ramp'",
-            _number("From (referrals a month)", "ramp_from", 10, "ramp_referrals_per_month"),
-            _number("To (referrals a month)", "ramp_to", 20, "ramp_referrals_per_month"),
-            _number("Over (months)", "ramp_months", 12, "ramp_months"),
-        ),
-        tags.h5("Staff"),
-        ui.output_ui("staff_inputs"),
-        tags.h5("Sign-off"),
-        ui.input_select(
-            "signoff_mode",
-            "Mode",
-            {"panel": "Panel", "individual": "Individual", "sequential": "Sequential"},
-            selected=first.signoff.mode,
-        ),
-        _number(
-            "Panel sits every (days)",
-            "panel_interval",
-            first.signoff.panel.interval_days,
-            "panel_interval_days",
-        ),
-        tags.h5("Run"),
-        _number("Horizon (days)", "horizon", first.run.horizon_days, "horizon_days", 30),
-        _number("Seed", "seed", first.run.seed, "seed"),
-        _number("Replications (more than 1: means with 95% CIs)", "replications", 1, REPLICATIONS),
-        ui.output_ui("expected"),
-        tags.div(
-            ui.input_action_button("run", "Run", class_="btn-primary"),
-            ui.input_action_button("cancel", "Cancel", disabled=True),
-            class_="d-flex gap-2",
-        ),
-        ui.output_ui("status"),
-        width=380,
-    )
-
-
 STYLE = """
 #answer .question { font-style: italic; font-size: 1.1rem; }
 #answer .warning { color: #8a4b00; font-weight: 600; }
@@ -239,7 +167,7 @@ def create_app(
     paths = {key: scenarios[name] for key, name in names.items()}
     first = next(key for key, name in names.items() if name == selected)
     page = ui.page_sidebar(
-        _sidebar(names, first, load_scenario(paths[first])),
+        sidebar(names, first, load_scenario(paths[first])),
         tags.style(STYLE),
         ui.navset_tab(
             ui.nav_panel(
@@ -256,6 +184,7 @@ def create_app(
                     ui.download_button("download_toml", "Download the scenario TOML"),
                     ui.download_button("download_spec", "Download the experiment spec"),
                     ui.download_button("download_report", "Download the HTML report"),
+                    ui.download_button("download_tables", "Download the tables (zip)"),
                     ui.output_ui("stale"),
                     class_="d-flex flex-wrap gap-2 align-items-center",
                 ),
@@ -306,78 +235,25 @@ def create_app(
             if not started[0]:
                 started[0] = True
                 return
-            scenario = scenario_from_dict(raw, source=base().origin)
+            values = initial_values(scenario_from_dict(raw, source=base().origin))
             with reactive.isolate():
-                ui.update_numeric("horizon", value=_plain(scenario.run.horizon_days))
-                ui.update_numeric("seed", value=scenario.run.seed)
-                ui.update_select("signoff_mode", selected=scenario.signoff.mode)
-                interval = _plain(scenario.signoff.panel.interval_days)
-                ui.update_numeric("panel_interval", value=interval)
+                for id, value in values.items():
+                    if isinstance(value, bool):
+                        ui.update_checkbox(id, value=value)
+                    elif isinstance(value, str):
+                        ui.update_select(id, selected=value)
+                    else:
+                        ui.update_numeric(id, value=value)
                 ui.update_radio_buttons("demand_mode", selected="as_is")
 
         @render.ui
         def staff_inputs() -> TagList:
-            rows = []
-            for i, (role, table) in enumerate(roles()):
-                if table.get("headcount") == "unlimited":
-                    rows.append(tags.p(f"{role}: unlimited", class_="small"))
-                    continue
-                in_fte = "fte" in table
-                staff = table["fte"] if in_fte else table.get("headcount", 1)
-                rows.append(
-                    tags.div(
-                        _number(
-                            f"{role} ({'WTE' if in_fte else 'headcount'})",
-                            f"staff_{i}",
-                            staff,
-                            "fte" if in_fte else "headcount",
-                            0.1 if in_fte else 1,
-                        ),
-                        _number(
-                            "IPC share",
-                            f"share_{i}",
-                            table.get("ipc_share", 1.0),
-                            "ipc_share",
-                            0.05,
-                        ),
-                        class_="d-flex gap-2",
-                    )
-                )
-            return TagList(*rows)
-
-        def _value(id: str) -> Any:
-            return input[id]() if id in input else None
-
-        def _changed(value: Any, was: Any) -> Any:
-            return None if value is None or value == was else value
+            return staff_rows(roles())
 
         @reactive.calc
         def what_if() -> WhatIf:
             scenario = scenario_from_dict(base().raw, source=base().origin)
-            staff = {}
-            for i, (role, table) in enumerate(roles()):
-                was = table.get("fte", table.get("headcount", 1))
-                change = RoleChange(
-                    staff=_changed(_value(f"staff_{i}"), was),
-                    ipc_share=_changed(_value(f"share_{i}"), table.get("ipc_share", 1.0)),
-                )
-                if change != RoleChange():
-                    staff[role] = change
-            mode = input.demand_mode()
-            return WhatIf(
-                demand_mode=mode,
-                demand_scale=input.demand_scale() if mode == "scale" else 1.0,
-                ramp_from=input.ramp_from() or 0.0,
-                ramp_to=input.ramp_to() or 0.0,
-                ramp_months=int(input.ramp_months() or 1),
-                staff=staff,
-                signoff_mode=_changed(input.signoff_mode(), scenario.signoff.mode),
-                panel_interval_days=_changed(
-                    input.panel_interval(), scenario.signoff.panel.interval_days
-                ),
-                horizon_days=_changed(input.horizon(), scenario.run.horizon_days),
-                seed=_changed(input.seed(), scenario.run.seed),
-            )
+            return read_what_if(lambda id: input[id]() if id in input else None, roles(), scenario)
 
         @reactive.calc
         def current() -> tuple[str, str, float]:
@@ -694,6 +570,16 @@ def create_app(
             if done is None:
                 raise ConfigError("run the scenario first: the report is of the run shown")
             path = await runner.report(done)
+            yield path.read_bytes()
+
+        @render.download_button(
+            filename=lambda: f"{base().name}-tables.zip", media_type="application/zip"
+        )
+        async def download_tables() -> Any:
+            done = shown.get()
+            if done is None:
+                raise ConfigError("run the scenario first: the tables are of the run shown")
+            path = await runner.tables_zip(done)
             yield path.read_bytes()
 
     return App(page, server)

@@ -136,6 +136,40 @@ def _run_batch(spec_path: str, out: Path, progress: Any, done_before: float) -> 
     run_experiment(plan, out, executor="serial", progress=_report)
 
 
+TABLES_ZIP = "tables.zip"
+"""The job's tables in one file, as *Download the tables* gives them."""
+
+
+def write_tables_zip(job_folder: str) -> str:
+    """Zip a finished job's tables, each also as CSV (worker side); the zip's path.
+
+    The zip holds ``scenario.toml``, the run folder's parquet tables, ``summary.json`` and
+    ``manifest.json`` under ``run/``, and, when the job ran an experiment, its spec and its
+    tables under ``batch/``; every parquet table is there as CSV too, beside it.
+    """
+    import zipfile
+
+    import pandas as pd
+
+    folder = Path(job_folder)
+    target = folder / TABLES_ZIP
+    partial = folder / f"{TABLES_ZIP}.partial"
+    wanted = [folder / "scenario.toml", folder / "experiment.toml"]
+    for sub in ("run", "batch"):
+        wanted += sorted((folder / sub).glob("*.parquet")) + sorted((folder / sub).glob("*.json"))
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in wanted:
+            if not path.is_file():
+                continue
+            name = path.relative_to(folder).as_posix()
+            archive.write(path, name)
+            if path.suffix == ".parquet":
+                text = pd.read_parquet(path).to_csv(index=False)
+                archive.writestr(name.removesuffix(".parquet") + ".csv", text)
+    partial.replace(target)
+    return str(target)
+
+
 def draw_capacity_figure(batch_folder: str, factor: str, kpi: str) -> str:
     """Draw one KPI's capacity what-if figure of an experiment folder (worker side); its path.
 
@@ -363,6 +397,13 @@ class JobRunner:
         path = job.run_folder / "report.html"
         if not path.exists():
             await asyncio.wrap_future(self._reports.submit(write_report_file, str(job.run_folder)))
+        return path
+
+    async def tables_zip(self, job: Job) -> Path:
+        """The finished job's tables as a zip (:func:`write_tables_zip`), made when first asked."""
+        path = job.folder / TABLES_ZIP
+        if not path.exists():
+            await asyncio.wrap_future(self._reports.submit(write_tables_zip, str(job.folder)))
         return path
 
     async def capacity_figure(self, job: Job, kpi: str) -> Path:
