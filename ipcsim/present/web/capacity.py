@@ -21,7 +21,7 @@ from typing import Any
 from htmltools import Tag, TagList, tags
 from shiny import Inputs, reactive, render, ui
 
-from ipcsim.analysis.labels import kpi_label
+from ipcsim.analysis.labels import factor_label, kpi_label
 from ipcsim.errors import ConfigError, IpcsimError
 from ipcsim.present.web.answer import format_value
 from ipcsim.present.web.batch import (
@@ -88,7 +88,7 @@ def capacity_ui() -> Tag:
             "whatif_kpi",
             "Show",
             {kpi: kpi_label(kpi)[0] for kpi in HEADLINE_KPIS.values()},
-            selected=HEADLINE_KPIS["kpi-within-8w"],
+            selected=HEADLINE_KPIS["kpi-wait-p90"],
         ),
         ui.output_ui("whatif_result"),
         ui.output_ui("whatif_note"),
@@ -319,7 +319,9 @@ def capacity_server(
             for row in rows.to_dict(orient="records")
         ]
         table = tags.table(
-            tags.thead(tags.tr(tags.th(key), tags.th(f"{kpi_label(kpi)[0]}: mean (95% CI)"))),
+            tags.thead(
+                tags.tr(tags.th(factor_label(key)), tags.th(f"{kpi_label(kpi)[0]}: mean (95% CI)"))
+            ),
             tags.tbody(*body),
             class_="table table-sm",
             id="whatif-table",
