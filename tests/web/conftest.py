@@ -1,9 +1,9 @@
 """Fixtures of the browser tests: Debian Chromium, ``ipcsim serve`` and a tab per test.
 
 One server (``ipcsim serve`` on a free port, from the project folder so the shipped scenarios
-are offered) and one browser serve every browser test; each test opens its own tab, which is its
-own Shiny session. Chromium is installed by ``scripts/ensure-chromium`` when absent; the tests
-skip, saying why, only when that is impossible.
+are offered) serves every browser test, and one browser each test module; each test opens its
+own tab, which is its own Shiny session. Chromium is installed by ``scripts/ensure-chromium``
+when absent; the tests skip, saying why, only when that is impossible.
 """
 
 from __future__ import annotations
@@ -92,7 +92,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail("ipcsim serve did not stop on SIGINT")
 
 
-@pytest.fixture(scope="session")
+# Per module: Playwright's sync API keeps an asyncio loop running in this thread while the
+# browser is open, and asyncio.run() in a later test (tests/web/test_whatif.py) would fail.
+@pytest.fixture(scope="module")
 def browser(chromium: Path) -> Iterator[Any]:
     if playwright_api is None:
         pytest.skip("playwright is not installed (pip install -r requirements-dev.lock)")

@@ -5,6 +5,7 @@ The fixtures (Chromium, ``ipcsim serve``, a tab per test) are in ``tests/web/con
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -15,8 +16,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
+from ipcsim.present.web.whatif import expected_referrals
+from ipcsim.scenario.load import load_scenario
 from tests.conftest import ROOT
 from tests.web.pagetools import RUN_TIMEOUT_MS, choose, run, set_number, shown_values, tick
 
@@ -150,6 +154,56 @@ def test_sign_off_and_budget_pot_reach_the_toml_and_the_tables_download(
         assert archive.read("scenario.toml").decode() == toml.read_text(encoding="utf-8")
         manifest = json.loads(archive.read("run/manifest.json"))
     assert manifest["config"]["budget_envelope"]["amount_gbp"] == 20000
+
+
+def test_a_site_s_staff_goes_in_the_site_s_own_table(page: Any, tmp_path: Path) -> None:
+    national = load_scenario(ROOT / "configs" / "national_ipc_2015.toml")
+    page.select_option("#scenario", label="national_ipc_2015")
+    # Settled: the server has the national scenario's own horizon (its referrals expected).
+    page.wait_for_selector(f"text=Up to {expected_referrals(national):,.0f} referrals expected")
+    page.wait_for_selector("#site-0")
+    site = page.inner_text("#site-0 summary").strip()
+    page.click("#site-0 summary")  # unfold the site
+    label = page.inner_text("label[for=site0_staff_0]")  # "planner (headcount)"
+    role = label.split(" (")[0]
+    set_number(page, "#site0_staff_0", 7)
+    with page.expect_download() as download:
+        page.click("#download_toml")
+    toml = tmp_path / "page.toml"
+    download.value.save_as(toml)
+    data = tomllib.loads(toml.read_text(encoding="utf-8"))
+    key = "fte" if "WTE" in label else "headcount"
+    assert data["sites"][site]["workforce"][role][key] == 7
+
+
+def test_a_backlog_is_checked_run_and_named_in_the_toml(page: Any, tmp_path: Path) -> None:
+    header = "person_id,site,cohort,stage,waiting_since\n"
+    bad = tmp_path / "waiting.csv"
+    bad.write_text(header + "1,demonstrator,nobody,consented,2016-03-01\n", encoding="utf-8")
+    page.set_input_files("#backlog", str(bad))
+    message = page.wait_for_selector("#backlog-error").inner_text()
+    assert "waiting.csv" in message and "nobody" in message and str(tmp_path) not in message
+    assert page.is_enabled("#run")
+    good = tmp_path / "backlog_march.csv"
+    rows = "".join(f"{i},demonstrator,ltc_frailty,consented,2016-03-01\n" for i in range(1, 31))
+    good.write_text(header + rows, encoding="utf-8")
+    page.set_input_files("#backlog", str(good))
+    page.wait_for_selector("#backlog-people[data-people='30']")
+    set_number(page, "#horizon", 365)
+    run(page)
+    with page.expect_download() as download:
+        page.click("#download_toml")
+    toml = tmp_path / "page.toml"
+    download.value.save_as(toml)
+    assert tomllib.loads(toml.read_text(encoding="utf-8"))["initial_state"] == "backlog.csv"
+    with page.expect_download() as download:
+        page.click("#download_tables")
+    tables = tmp_path / "tables.zip"
+    download.value.save_as(tables)
+    with zipfile.ZipFile(tables) as archive:
+        assert archive.read("backlog.csv").decode() == good.read_text(encoding="utf-8")
+        people = pd.read_parquet(io.BytesIO(archive.read("run/people.parquet")))
+    assert (people["backlog_stage"].astype(str) == "consented").sum() == 30
 
 
 def test_the_page_responds_while_a_run_goes_and_the_run_cancels(page: Any) -> None:

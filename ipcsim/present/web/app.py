@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from shiny import App, Inputs, Outputs, Session, reactive, render, ui
 
 from ipcsim.errors import ConfigError, IpcsimError
 from ipcsim.present.web.answer import answer_html
+from ipcsim.present.web.backlog import BACKLOG_NAME, backlog_server
 from ipcsim.present.web.batch import (
     check_batch,
     experiment_spec,
@@ -35,7 +36,14 @@ from ipcsim.present.web.batch import (
 )
 from ipcsim.present.web.capacity import capacity_server, capacity_ui
 from ipcsim.present.web.compare import RunView, compare_html, read_view
-from ipcsim.present.web.inputs import initial_values, read_what_if, sidebar, staff_rows
+from ipcsim.present.web.inputs import (
+    initial_values,
+    read_what_if,
+    sidebar,
+    site_staff,
+    site_staff_rows,
+    staff_rows,
+)
 from ipcsim.present.web.jobs import PAGE_FIGURES, Job, JobRunner
 from ipcsim.present.web.whatif import (
     WhatIf,
@@ -89,7 +97,8 @@ def read_base(path: Path, *, name: str, origin: str) -> BaseScenario:
     ------
     ConfigError
         One line, naming ``origin`` rather than the file's path; also for a scenario that
-        names a warm-start file (``initial_state``), which the page does not take.
+        names a warm-start file (``initial_state``): the page takes it as an upload of its
+        own (:mod:`ipcsim.present.web.backlog`).
     """
     try:
         load_scenario(path)
@@ -98,7 +107,10 @@ def read_base(path: Path, *, name: str, origin: str) -> BaseScenario:
         raise ConfigError(one_line(str(e).replace(str(path), origin))) from e
     sites = [t for t in (raw.get("sites") or {}).values() if isinstance(t, dict)]
     if any("initial_state" in table for table in [raw, *sites]):
-        raise ConfigError(f"{origin}: initial_state: the page does not take warm-start files yet")
+        raise ConfigError(
+            f"{origin}: initial_state: the page takes the backlog as an upload of its own: "
+            "remove initial_state from the scenario and upload the CSV as the backlog"
+        )
     return BaseScenario(name=name, raw=raw, origin=origin)
 
 
@@ -250,15 +262,33 @@ def create_app(
         def staff_inputs() -> TagList:
             return staff_rows(roles())
 
+        @render.ui
+        def site_staff_inputs() -> TagList:
+            return site_staff_rows(site_staff(scenario_from_dict(base().raw, source=base().origin)))
+
+        backlog = backlog_server(
+            input,
+            folder=folder,
+            scenario=lambda: scenario_from_dict(base().raw, source=base().origin),
+            max_bytes=MAX_UPLOAD_BYTES,
+        )
+
+        def files() -> dict[str, Path]:
+            path = backlog()[0]
+            return {} if path is None else {BACKLOG_NAME: path}
+
         @reactive.calc
         def what_if() -> WhatIf:
             scenario = scenario_from_dict(base().raw, source=base().origin)
-            return read_what_if(lambda id: input[id]() if id in input else None, roles(), scenario)
+            what = read_what_if(lambda id: input[id]() if id in input else None, roles(), scenario)
+            return replace(what, initial_state=BACKLOG_NAME) if files() else what
 
         @reactive.calc
         def current() -> tuple[str, str, float]:
             """``(toml text, error, expected referrals)`` of the inputs as they are now."""
             chosen = base()
+            if backlog()[1]:
+                return "", backlog()[1], 0.0
             try:
                 data = apply_what_if(chosen.raw, what_if(), source=chosen.origin)
             except IpcsimError as e:
@@ -340,6 +370,7 @@ def create_app(
             current=current,
             name=lambda: base().name,
             on_end=session.on_ended,
+            files=files,
         )
 
         @reactive.effect
@@ -383,7 +414,7 @@ def create_app(
             running = job.get()
             if running is not None:
                 runner.cancel(running)
-            job.set(runner.submit(text, folder, spec_text=spec))
+            job.set(runner.submit(text, folder, spec_text=spec, files=files()))
             run_status.set(("queued", 0.0, ""))
             ui.update_action_button("run", disabled=True)
             ui.update_action_button("cancel", disabled=False)
@@ -555,6 +586,12 @@ def create_app(
                     f"experiment {name}-experiment.toml</code> gives the page's means and 95% "
                     "CIs (its <code>summary.parquet</code>, scenario s000), and "
                     f"<code>ipcsim run {name}-whatif.toml</code> the first replication"
+                )
+            if files():
+                how += (
+                    f" (with your backlog CSV saved as <code>{BACKLOG_NAME}</code> beside "
+                    "the TOML: the scenario names it so; the scenario hash then differs, as it "
+                    "records where the file lies, but not the figures)"
                 )
             return tags.p(
                 ui.HTML(f"To reproduce the answer: {how}."),

@@ -114,6 +114,7 @@ def capacity_server(
     current: Current,
     name: Callable[[], str],
     on_end: Callable[[Callable[[], None]], Any],
+    files: Callable[[], dict[str, Path]],
 ) -> None:
     """The what-if tab's server side, inside the page's session.
 
@@ -131,6 +132,8 @@ def capacity_server(
         The scenario's name (download file names).
     on_end
         Registers a clean-up for the end of the session.
+    files
+        Files the scenario names (its backlog), for each job.
     """
     job: reactive.Value[Job | None] = reactive.value(None)
     shown: reactive.Value[Job | None] = reactive.value(None)
@@ -235,7 +238,9 @@ def capacity_server(
             return
         text, _, _ = current()
         _cancel_running()
-        job.set(runner.submit(text, folder, spec_text=spec, single=False, factor=key))
+        job.set(
+            runner.submit(text, folder, spec_text=spec, single=False, factor=key, files=files())
+        )
         status.set(("queued", 0.0, ""))
         _buttons(True)
 

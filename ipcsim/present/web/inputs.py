@@ -16,12 +16,22 @@ from htmltools import Tag, TagList, tags
 from shiny import ui
 
 from ipcsim.errors import ConfigError
+from ipcsim.present.web.backlog import backlog_ui
 from ipcsim.present.web.batch import REPLICATIONS
 from ipcsim.present.web.whatif import BOUNDS, Bound, BudgetPot, Delay, RoleChange, WhatIf
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.distributions import LogNormal
 
-__all__ = ["initial_values", "number", "plain", "read_what_if", "sidebar", "staff_rows"]
+__all__ = [
+    "initial_values",
+    "number",
+    "plain",
+    "read_what_if",
+    "sidebar",
+    "site_staff",
+    "site_staff_rows",
+    "staff_rows",
+]
 
 Z95 = 1.6448536269514722
 """Standard normal 95th percentile (a lognormal's p95 is exp(mu + Z95 sigma))."""
@@ -154,6 +164,7 @@ def sidebar(choices: Mapping[str, str], selected: str, first: Scenario) -> Any:
             "upload", "…or upload a scenario TOML", accept=[".toml"], button_label="Upload"
         ),
         ui.output_ui("upload_error"),
+        backlog_ui(),
         tags.h5("Demand"),
         ui.input_radio_buttons(
             "demand_mode",
@@ -176,6 +187,7 @@ def sidebar(choices: Mapping[str, str], selected: str, first: Scenario) -> Any:
         ),
         tags.h5("Staff"),
         ui.output_ui("staff_inputs"),
+        ui.output_ui("site_staff_inputs"),
         tags.h5("Sign-off"),
         *_signoff_inputs(values),
         tags.h5("Budget pot"),
@@ -220,6 +232,59 @@ def staff_rows(roles: Sequence[tuple[str, Mapping[str, Any]]]) -> TagList:
     return TagList(*rows)
 
 
+SiteRole = tuple[str, bool, float, float]
+"""A site's role as its inputs show it: name, in WTE, staff (headcount or WTE), IPC share."""
+
+
+def site_staff(scenario: Scenario) -> list[tuple[str, list[SiteRole]]]:
+    """Each site of a multi-site scenario with its roles' staffing as the site has them.
+
+    Unlimited roles are left out. Empty for a scenario without ``[sites]``.
+    """
+    if not scenario.sites:
+        return []
+    found = []
+    for spec in scenario.site_configs:
+        roles = [
+            (
+                role,
+                staff.fte is not None,
+                float(staff.fte if staff.fte is not None else staff.headcount),
+                float(staff.ipc_share),
+            )
+            for role, staff in spec.workforce.items()
+            if staff.headcount != "unlimited"
+        ]
+        found.append((spec.site.name, roles))
+    return found
+
+
+def site_staff_rows(sites: Sequence[tuple[str, Sequence[SiteRole]]]) -> TagList:
+    """Each site's staff inputs (``site<j>_staff_<i>``, ``site<j>_share_<i>``), folded away."""
+    if not sites:
+        return TagList()
+    blocks = []
+    for j, (site, roles) in enumerate(sites):
+        rows = [
+            tags.div(
+                number(
+                    f"{role} ({'WTE' if in_fte else 'headcount'})",
+                    f"site{j}_staff_{i}",
+                    staff,
+                    "fte" if in_fte else "headcount",
+                    0.1 if in_fte else 1,
+                ),
+                number("IPC share", f"site{j}_share_{i}", share, "ipc_share", 0.05),
+                class_="d-flex gap-2",
+            )
+            for i, (role, in_fte, staff, share) in enumerate(roles)
+        ]
+        blocks.append(tags.details(tags.summary(site), *rows, id=f"site-{j}"))
+    return TagList(
+        tags.p("Per site (what a site sets wins over the above):", class_="small mb-1"), *blocks
+    )
+
+
 def read_what_if(
     value: Callable[[str], Any],
     roles: Sequence[tuple[str, Mapping[str, Any]]],
@@ -255,6 +320,15 @@ def read_what_if(
         )
         if change != RoleChange():
             staff[role] = change
+    by_site: dict[str, dict[str, RoleChange]] = {}
+    for j, (site, site_roles) in enumerate(site_staff(scenario)):
+        for i, (role, _, now, share) in enumerate(site_roles):
+            change = RoleChange(
+                staff=changed(f"site{j}_staff_{i}", now),
+                ipc_share=changed(f"site{j}_share_{i}", share),
+            )
+            if change != RoleChange():
+                by_site.setdefault(site, {})[role] = change
 
     def delay(prefix: str) -> Delay | None:
         median, p95 = value(f"{prefix}_median"), value(f"{prefix}_p95")
@@ -286,6 +360,7 @@ def read_what_if(
         ramp_to=value("ramp_to") or 0.0,
         ramp_months=int(value("ramp_months") or 1),
         staff=staff,
+        site_staff=by_site,
         signoff_mode=changed("signoff_mode"),
         panel_interval_days=changed("panel_interval"),
         panel_max_plans=changed("panel_max_plans"),

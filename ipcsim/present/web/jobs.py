@@ -31,6 +31,7 @@ import logging
 import multiprocessing
 import secrets
 import shutil
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
@@ -143,9 +144,10 @@ TABLES_ZIP = "tables.zip"
 def write_tables_zip(job_folder: str) -> str:
     """Zip a finished job's tables, each also as CSV (worker side); the zip's path.
 
-    The zip holds ``scenario.toml``, the run folder's parquet tables, ``summary.json`` and
-    ``manifest.json`` under ``run/``, and, when the job ran an experiment, its spec and its
-    tables under ``batch/``; every parquet table is there as CSV too, beside it.
+    The zip holds ``scenario.toml`` (and its ``backlog.csv``), the run folder's parquet
+    tables, ``summary.json`` and ``manifest.json`` under ``run/``, and, when the job ran an
+    experiment, its spec and its tables under ``batch/``; every parquet table is there as CSV
+    too, beside it.
     """
     import zipfile
 
@@ -154,7 +156,7 @@ def write_tables_zip(job_folder: str) -> str:
     folder = Path(job_folder)
     target = folder / TABLES_ZIP
     partial = folder / f"{TABLES_ZIP}.partial"
-    wanted = [folder / "scenario.toml", folder / "experiment.toml"]
+    wanted = [folder / "scenario.toml", folder / "experiment.toml", folder / "backlog.csv"]
     for sub in ("run", "batch"):
         wanted += sorted((folder / sub).glob("*.parquet")) + sorted((folder / sub).glob("*.json"))
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -291,6 +293,7 @@ class JobRunner:
         spec_text: str | None = None,
         single: bool = True,
         factor: str | None = None,
+        files: Mapping[str, Path] | None = None,
     ) -> Job:
         """Queue a job over ``toml_text`` in a new job folder under ``folder``.
 
@@ -306,6 +309,9 @@ class JobRunner:
             As :func:`run_job`.
         factor
             The what-if's factor (its figures' x axis).
+        files
+            Files the scenario names (a backlog), copied beside ``scenario.toml`` under
+            these names.
 
         Returns
         -------
@@ -325,6 +331,8 @@ class JobRunner:
         job.toml_path.write_text(toml_text, encoding="utf-8")
         if spec_text is not None:
             job.spec_path.write_text(spec_text, encoding="utf-8")
+        for name, path in (files or {}).items():
+            shutil.copyfile(path, job_folder / Path(name).name)
         self._jobs[job_id] = job
         self._start_queued()
         return job

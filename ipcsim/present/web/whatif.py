@@ -125,7 +125,11 @@ class WhatIf:
         month over :attr:`ramp_months` months, in monthly steps, shared between cohorts as
         their rates at the start are).
     staff
-        Role name -> its new staffing.
+        Role name -> its new staffing (the template ``[workforce]``: every site's, unless the
+        site sets its own).
+    site_staff
+        Site name -> role name -> that site's new staffing (into ``[sites.<name>.workforce]``,
+        which wins over the template for that site).
     signoff_mode, panel_interval_days
         Sign-off arrangement and the panel's days between sittings (a cadence given in words,
         ``cadence``, gives way to it).
@@ -139,6 +143,8 @@ class WhatIf:
         decision delay of each.
     budget_pot
         The personal-budget pot of the scenario's ``[budget_envelope]``.
+    initial_state
+        The backlog file beside the scenario (``backlog.csv``), when one was uploaded.
     horizon_days, seed
         The run's length (days) and seed.
     """
@@ -149,6 +155,7 @@ class WhatIf:
     ramp_to: float = 20.0
     ramp_months: int = 12
     staff: Mapping[str, RoleChange] = field(default_factory=dict)
+    site_staff: Mapping[str, Mapping[str, RoleChange]] = field(default_factory=dict)
     signoff_mode: SignoffMode | None = None
     panel_interval_days: float | None = None
     panel_max_plans: int | None = None
@@ -159,6 +166,7 @@ class WhatIf:
     sequential_steps: int | None = None
     sequential_delay: Delay | None = None
     budget_pot: BudgetPot | None = None
+    initial_state: str | None = None
     horizon_days: float | None = None
     seed: int | None = None
 
@@ -293,9 +301,13 @@ def apply_what_if(raw: Mapping[str, Any], what: WhatIf, *, source: str) -> dict[
         if change.ipc_share is not None:
             share = BOUNDS["ipc_share"].check(f"{role} IPC share", change.ipc_share)
             table["ipc_share"] = share
+    if what.site_staff:
+        _site_staff(data, base, what.site_staff)
     _signoff(data.setdefault("signoff", {}), what)
     if what.budget_pot is not None:
         _budget_pot(data, what.budget_pot)
+    if what.initial_state is not None:
+        data["initial_state"] = what.initial_state
     scenario = scenario_from_dict(data, source=f"{source} with the page's changes")
     expected = expected_referrals(scenario)
     if expected > MAX_EXPECTED_REFERRALS:
@@ -304,6 +316,35 @@ def apply_what_if(raw: Mapping[str, Any], what: WhatIf, *, source: str) -> dict[
             f"{MAX_EXPECTED_REFERRALS:,} (use `ipcsim run` for larger runs)"
         )
     return data
+
+
+def _site_staff(
+    data: dict[str, Any], base: Scenario, changes: Mapping[str, Mapping[str, RoleChange]]
+) -> None:
+    """Each site's staffing changes, into its own ``[sites.<name>.workforce]`` tables.
+
+    A site's role in WTE (``fte``, from the template or the site) takes WTE; any other takes
+    a headcount; an unlimited role takes no staff change.
+    """
+    resolved = {spec.site.name: spec for spec in base.site_configs}
+    sites = data.get("sites") or {}
+    for site, roles in changes.items():
+        if site not in sites or site not in resolved:
+            raise ConfigError(f"staff: no site '{site}' in the scenario's [sites]")
+        for role, change in roles.items():
+            effective = resolved[site].workforce.get(role)
+            if effective is None:
+                raise ConfigError(f"staff: no role '{role}' at site '{site}'")
+            table = sites[site].setdefault("workforce", {}).setdefault(role, {})
+            if change.staff is not None:
+                if effective.fte is not None:
+                    table["fte"] = BOUNDS["fte"].check(f"{site} {role} WTE", change.staff)
+                elif effective.headcount != "unlimited":
+                    count = BOUNDS["headcount"].check(f"{site} {role}", change.staff)
+                    table["headcount"] = int(count)
+            if change.ipc_share is not None:
+                share = BOUNDS["ipc_share"].check(f"{site} {role} IPC share", change.ipc_share)
+                table["ipc_share"] = share
 
 
 def _delay(name: str, delay: Delay) -> dict[str, Any]:
