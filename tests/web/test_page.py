@@ -78,10 +78,15 @@ def test_a_good_upload_is_offered_and_run(page: Any, tmp_path: Path) -> None:
 
 
 def test_the_downloaded_toml_reproduces_the_page(page: Any, tmp_path: Path) -> None:
-    # Three inputs changed: planners, panel cadence, horizon.
+    # Three inputs changed: planners, panel cadence, horizon; and the panel's cap and a
+    # budget pot, the later inputs (issue 19, item 4).
     set_number(page, "#staff_0", 3)
     set_number(page, "#panel_interval", 7)
     set_number(page, "#horizon", 400)
+    set_number(page, "#panel_max_plans", 6)
+    tick(page, "#budget_pot_on")
+    set_number(page, "#budget_pot_gbp", 30000)
+    choose(page, "#budget_pot_period", "month")
     shown = run(page)
     config_hash = page.get_attribute("#run-identity", "data-config-hash")
     with page.expect_download() as download:
@@ -92,6 +97,14 @@ def test_the_downloaded_toml_reproduces_the_page(page: Any, tmp_path: Path) -> N
         page.click("#download_report")
     report.value.save_as(tmp_path / "report.html")
     assert "<html" in (tmp_path / "report.html").read_text(encoding="utf-8")[:2000].lower()
+    with page.expect_download() as download:
+        page.click("#download_tables")
+    tables = tmp_path / "tables.zip"
+    download.value.save_as(tables)
+    with zipfile.ZipFile(tables) as archive:
+        names = set(archive.namelist())
+        assert {"run/people.parquet", "run/people.csv", "run/summary.json"} <= names
+        assert archive.read("scenario.toml").decode() == toml.read_text(encoding="utf-8")
 
     out = tmp_path / "cli"
     done = subprocess.run(
@@ -118,28 +131,21 @@ def test_the_downloaded_toml_reproduces_the_page(page: Any, tmp_path: Path) -> N
     }
     assert manifest["config_hash"] == config_hash
     assert manifest["config"]["workforce"]["planner"]["headcount"] == 3
+    assert manifest["config"]["signoff"]["panel"]["max_plans_per_sitting"] == 6
+    assert manifest["config"]["budget_envelope"] == {"amount_gbp": 30000, "period": "month"}
 
 
-def test_sign_off_and_budget_pot_reach_the_toml_and_the_tables_download(
-    page: Any, tmp_path: Path
-) -> None:
+@pytest.mark.slow  # make validate: one more run; the panel and pot inputs are in make test
+def test_an_individual_sign_off_delay_reaches_the_toml(page: Any, tmp_path: Path) -> None:
     choose(page, "#signoff_mode", "individual")
     set_number(page, "#individual_median", 3)
     set_number(page, "#individual_p95", 30)
-    tick(page, "#budget_pot_on")
-    set_number(page, "#budget_pot_gbp", 20000)
-    choose(page, "#budget_pot_period", "month")
     set_number(page, "#horizon", 365)
     run(page)
     with page.expect_download() as download:
         page.click("#download_toml")
     toml = tmp_path / "page.toml"
     download.value.save_as(toml)
-    with page.expect_download() as download:
-        page.click("#download_tables")
-    tables = tmp_path / "tables.zip"
-    download.value.save_as(tables)
-
     data = tomllib.loads(toml.read_text(encoding="utf-8"))
     assert data["signoff"]["mode"] == "individual"
     assert data["signoff"]["individual"]["delay_days"] == {
@@ -147,13 +153,6 @@ def test_sign_off_and_budget_pot_reach_the_toml_and_the_tables_download(
         "median": 3,
         "p95": 30,
     }
-    assert data["budget_envelope"] == {"amount_gbp": 20000, "period": "month"}
-    with zipfile.ZipFile(tables) as archive:
-        names = set(archive.namelist())
-        assert {"run/people.parquet", "run/people.csv", "run/summary.json"} <= names
-        assert archive.read("scenario.toml").decode() == toml.read_text(encoding="utf-8")
-        manifest = json.loads(archive.read("run/manifest.json"))
-    assert manifest["config"]["budget_envelope"]["amount_gbp"] == 20000
 
 
 def test_a_site_s_staff_goes_in_the_site_s_own_table(page: Any, tmp_path: Path) -> None:
@@ -176,6 +175,7 @@ def test_a_site_s_staff_goes_in_the_site_s_own_table(page: Any, tmp_path: Path) 
     assert data["sites"][site]["workforce"][role][key] == 7
 
 
+@pytest.mark.slow  # make validate: keeps make test's browser tests within their budget
 def test_a_backlog_is_checked_run_and_named_in_the_toml(page: Any, tmp_path: Path) -> None:
     header = "person_id,site,cohort,stage,waiting_since\n"
     bad = tmp_path / "waiting.csv"
