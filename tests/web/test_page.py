@@ -1,155 +1,30 @@
 """The what-if page in a real browser: Playwright drives headless Debian Chromium.
 
-One server (``ipcsim serve`` on a free port, from the project folder so the shipped scenarios
-are offered) and one browser serve the module; each test opens its own tab, which is its own
-Shiny session. Chromium is installed by ``scripts/ensure-chromium`` when absent; the tests skip,
-saying why, only when that is impossible.
+The fixtures (Chromium, ``ipcsim serve``, a tab per test) are in ``tests/web/conftest.py``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
+import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
+from ipcsim.present.web.whatif import expected_referrals
+from ipcsim.scenario.load import load_scenario
 from tests.conftest import ROOT
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+from tests.web.pagetools import RUN_TIMEOUT_MS, choose, run, set_number, shown_values, tick
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ENSURE = ROOT / "scripts" / "ensure-chromium"
-RUN_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Chromium, installed by scripts/ensure-chromium when absent (skip if impossible)."""
-    if not CHROMIUM.exists():
-        found = subprocess.run(
-            ["bash", str(ENSURE)], capture_output=True, text=True, timeout=900, check=False
-        )
-        if found.returncode != 0 or not CHROMIUM.exists():
-            tail = (found.stderr or found.stdout).strip().splitlines()[-3:]
-            pytest.skip(
-                "headless Chromium is not installed and scripts/ensure-chromium could not "
-                f"install it (exit {found.returncode}): {' | '.join(tail)}"
-            )
-    return CHROMIUM
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``ipcsim serve`` on a free port; stopped (SIGINT, as Ctrl+C) after the module.
-
-    Its output goes to a file (a pipe nobody reads would fill and stall the server); a test
-    that fails shows the file's tail.
-    """
-    port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ipcsim", "serve", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"ipcsim serve did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-    yield url
-    sys.stderr.write(log.read_text()[-3000:])  # pytest shows it when the module fails
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:  # pragma: no cover - a hung server is a failure
-        process.kill()
-        pytest.fail("ipcsim serve did not stop on SIGINT")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=str(chromium), headless=True, args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any, server: str) -> Iterator[Any]:
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    tab.set_default_timeout(RUN_TIMEOUT_MS)
-    tab.goto(server)
-    tab.wait_for_selector("#staff_0")
-    tab.wait_for_selector("#expected-referrals")
-    yield tab
-    context.close()
-
-
-# --------------------------------------------------------------------------- helpers
-def _inputs_seen(page: Any) -> str:
-    return str(page.get_attribute("#expected [data-inputs]", "data-inputs"))
-
-
-def set_number(page: Any, selector: str, value: float) -> None:
-    """Type a number and wait until the server has seen it (the inputs' digest changes)."""
-    before = _inputs_seen(page)
-    page.fill(selector, str(value))
-    page.press(selector, "Tab")
-    page.wait_for_function(
-        "before => document.querySelector('#expected [data-inputs]')"
-        "?.getAttribute('data-inputs') !== before",
-        arg=before,
-    )
-
-
-def run(page: Any) -> dict[str, Any]:
-    """Press Run, wait for a new answer, return its figures' exact values by element id."""
-    before = page.get_attribute("#answer-card", "data-run") or ""
-    page.click("#run")
-    page.wait_for_function(
-        "before => { const a = document.querySelector('#answer-card[data-run]');"
-        " return a && a.getAttribute('data-run') && a.getAttribute('data-run') !== before; }",
-        arg=before,
-        timeout=RUN_TIMEOUT_MS,
-    )
-    return shown_values(page)
-
-
-def shown_values(page: Any) -> dict[str, Any]:
-    values = page.eval_on_selector_all(
-        "#answer-card [data-value]", "els => els.map(e => [e.id, e.getAttribute('data-value')])"
-    )
-    return {key: json.loads(value) for key, value in values}
 
 
 # --------------------------------------------------------------------------- tests
@@ -203,10 +78,15 @@ def test_a_good_upload_is_offered_and_run(page: Any, tmp_path: Path) -> None:
 
 
 def test_the_downloaded_toml_reproduces_the_page(page: Any, tmp_path: Path) -> None:
-    # Three inputs changed: planners, panel cadence, horizon.
+    # Three inputs changed: planners, panel cadence, horizon; and the panel's cap and a
+    # budget pot, the later inputs (issue 19, item 4).
     set_number(page, "#staff_0", 3)
     set_number(page, "#panel_interval", 7)
     set_number(page, "#horizon", 400)
+    set_number(page, "#panel_max_plans", 6)
+    tick(page, "#budget_pot_on")
+    set_number(page, "#budget_pot_gbp", 30000)
+    choose(page, "#budget_pot_period", "month")
     shown = run(page)
     config_hash = page.get_attribute("#run-identity", "data-config-hash")
     with page.expect_download() as download:
@@ -217,6 +97,14 @@ def test_the_downloaded_toml_reproduces_the_page(page: Any, tmp_path: Path) -> N
         page.click("#download_report")
     report.value.save_as(tmp_path / "report.html")
     assert "<html" in (tmp_path / "report.html").read_text(encoding="utf-8")[:2000].lower()
+    with page.expect_download() as download:
+        page.click("#download_tables")
+    tables = tmp_path / "tables.zip"
+    download.value.save_as(tables)
+    with zipfile.ZipFile(tables) as archive:
+        names = set(archive.namelist())
+        assert {"run/people.parquet", "run/people.csv", "run/summary.json"} <= names
+        assert archive.read("scenario.toml").decode() == toml.read_text(encoding="utf-8")
 
     out = tmp_path / "cli"
     done = subprocess.run(
@@ -243,6 +131,79 @@ def test_the_downloaded_toml_reproduces_the_page(page: Any, tmp_path: Path) -> N
     }
     assert manifest["config_hash"] == config_hash
     assert manifest["config"]["workforce"]["planner"]["headcount"] == 3
+    assert manifest["config"]["signoff"]["panel"]["max_plans_per_sitting"] == 6
+    assert manifest["config"]["budget_envelope"] == {"amount_gbp": 30000, "period": "month"}
+
+
+@pytest.mark.slow  # make validate: one more run; the panel and pot inputs are in make test
+def test_an_individual_sign_off_delay_reaches_the_toml(page: Any, tmp_path: Path) -> None:
+    choose(page, "#signoff_mode", "individual")
+    set_number(page, "#individual_median", 3)
+    set_number(page, "#individual_p95", 30)
+    set_number(page, "#horizon", 365)
+    run(page)
+    with page.expect_download() as download:
+        page.click("#download_toml")
+    toml = tmp_path / "page.toml"
+    download.value.save_as(toml)
+    data = tomllib.loads(toml.read_text(encoding="utf-8"))
+    assert data["signoff"]["mode"] == "individual"
+    assert data["signoff"]["individual"]["delay_days"] == {
+        "dist": "lognormal",
+        "median": 3,
+        "p95": 30,
+    }
+
+
+def test_a_site_s_staff_goes_in_the_site_s_own_table(page: Any, tmp_path: Path) -> None:
+    national = load_scenario(ROOT / "configs" / "national_ipc_2015.toml")
+    page.select_option("#scenario", label="national_ipc_2015")
+    # Settled: the server has the national scenario's own horizon (its referrals expected).
+    page.wait_for_selector(f"text=Up to {expected_referrals(national):,.0f} referrals expected")
+    page.wait_for_selector("#site-0")
+    site = page.inner_text("#site-0 summary").strip()
+    page.click("#site-0 summary")  # unfold the site
+    label = page.inner_text("label[for=site0_staff_0]")  # "planner (headcount)"
+    role = label.split(" (")[0]
+    set_number(page, "#site0_staff_0", 7)
+    with page.expect_download() as download:
+        page.click("#download_toml")
+    toml = tmp_path / "page.toml"
+    download.value.save_as(toml)
+    data = tomllib.loads(toml.read_text(encoding="utf-8"))
+    key = "fte" if "WTE" in label else "headcount"
+    assert data["sites"][site]["workforce"][role][key] == 7
+
+
+@pytest.mark.slow  # make validate: keeps make test's browser tests within their budget
+def test_a_backlog_is_checked_run_and_named_in_the_toml(page: Any, tmp_path: Path) -> None:
+    header = "person_id,site,cohort,stage,waiting_since\n"
+    bad = tmp_path / "waiting.csv"
+    bad.write_text(header + "1,demonstrator,nobody,consented,2016-03-01\n", encoding="utf-8")
+    page.set_input_files("#backlog", str(bad))
+    message = page.wait_for_selector("#backlog-error").inner_text()
+    assert "waiting.csv" in message and "nobody" in message and str(tmp_path) not in message
+    assert page.is_enabled("#run")
+    good = tmp_path / "backlog_march.csv"
+    rows = "".join(f"{i},demonstrator,ltc_frailty,consented,2016-03-01\n" for i in range(1, 31))
+    good.write_text(header + rows, encoding="utf-8")
+    page.set_input_files("#backlog", str(good))
+    page.wait_for_selector("#backlog-people[data-people='30']")
+    set_number(page, "#horizon", 365)
+    run(page)
+    with page.expect_download() as download:
+        page.click("#download_toml")
+    toml = tmp_path / "page.toml"
+    download.value.save_as(toml)
+    assert tomllib.loads(toml.read_text(encoding="utf-8"))["initial_state"] == "backlog.csv"
+    with page.expect_download() as download:
+        page.click("#download_tables")
+    tables = tmp_path / "tables.zip"
+    download.value.save_as(tables)
+    with zipfile.ZipFile(tables) as archive:
+        assert archive.read("backlog.csv").decode() == good.read_text(encoding="utf-8")
+        people = pd.read_parquet(io.BytesIO(archive.read("run/people.parquet")))
+    assert (people["backlog_stage"].astype(str) == "consented").sum() == 30
 
 
 def test_the_page_responds_while_a_run_goes_and_the_run_cancels(page: Any) -> None:

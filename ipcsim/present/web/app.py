@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import shutil
 import tempfile
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +27,30 @@ from shiny import App, Inputs, Outputs, Session, reactive, render, ui
 
 from ipcsim.errors import ConfigError, IpcsimError
 from ipcsim.present.web.answer import answer_html
+from ipcsim.present.web.backlog import BACKLOG_NAME, backlog_server
+from ipcsim.present.web.batch import (
+    check_batch,
+    experiment_spec,
+    headline_kpis,
+    spec_toml,
+)
+from ipcsim.present.web.capacity import capacity_server, capacity_ui
+from ipcsim.present.web.compare import RunView, compare_html, read_view
+from ipcsim.present.web.inputs import (
+    initial_values,
+    read_what_if,
+    sidebar,
+    site_staff,
+    site_staff_rows,
+    staff_rows,
+)
 from ipcsim.present.web.jobs import PAGE_FIGURES, Job, JobRunner
 from ipcsim.present.web.whatif import (
-    BOUNDS,
-    RoleChange,
     WhatIf,
     apply_what_if,
     expected_referrals,
     scenario_toml,
 )
-from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import load_scenario, read_toml, scenario_from_dict
 
 __all__ = ["MAX_UPLOAD_BYTES", "bounded_uploads", "create_app"]
@@ -84,7 +97,8 @@ def read_base(path: Path, *, name: str, origin: str) -> BaseScenario:
     ------
     ConfigError
         One line, naming ``origin`` rather than the file's path; also for a scenario that
-        names a warm-start file (``initial_state``), which the page does not take.
+        names a warm-start file (``initial_state``): the page takes it as an upload of its
+        own (:mod:`ipcsim.present.web.backlog`).
     """
     try:
         load_scenario(path)
@@ -93,7 +107,10 @@ def read_base(path: Path, *, name: str, origin: str) -> BaseScenario:
         raise ConfigError(one_line(str(e).replace(str(path), origin))) from e
     sites = [t for t in (raw.get("sites") or {}).values() if isinstance(t, dict)]
     if any("initial_state" in table for table in [raw, *sites]):
-        raise ConfigError(f"{origin}: initial_state: the page does not take warm-start files yet")
+        raise ConfigError(
+            f"{origin}: initial_state: the page takes the backlog as an upload of its own: "
+            "remove initial_state from the scenario and upload the CSV as the backlog"
+        )
     return BaseScenario(name=name, raw=raw, origin=origin)
 
 
@@ -124,73 +141,6 @@ def bounded_uploads(app: ASGIApp, max_bytes: int) -> ASGIApp:
         await app(scope, receive, send)
 
     return wrapped
-
-
-def _plain(value: float) -> float:
-    """``value`` as an int when whole, so the page shows 730, not 730.0."""
-    return int(value) if float(value).is_integer() else value
-
-
-def _number(label: str, id: str, value: float, bound: str, step: float = 1) -> Tag:
-    b = BOUNDS[bound]
-    return ui.input_numeric(id, label, _plain(value), min=b.low, max=b.high, step=step)
-
-
-def _sidebar(choices: Mapping[str, str], selected: str, first: Scenario) -> Any:
-    """The inputs, set to the values of ``first``, the scenario shown first."""
-    return ui.sidebar(
-        ui.input_select("scenario", "Scenario", dict(choices), selected=selected),
-        ui.input_file(
-            "upload", "…or upload a scenario TOML", accept=[".toml"], button_label="Upload"
-        ),
-        ui.output_ui("upload_error"),
-        tags.h5("Demand"),
-        ui.input_radio_buttons(
-            "demand_mode",
-            None,
-            {
-                "as_is": "As in the scenario",
-                "scale": "Scale each cohort",
-                "ramp": "Ramp: referrals a month from, to, over",
-            },
-        ),
-        ui.panel_conditional(
-            "input.demand_mode === 'scale'",
-            _number("Times the scenario's referrals", "demand_scale", 1.0, "demand_scale", 0.1),
-        ),
-        ui.panel_conditional(
-            "input.demand_mode === 'ramp'",
-            _number("From (referrals a month)", "ramp_from", 10, "ramp_referrals_per_month"),
-            _number("To (referrals a month)", "ramp_to", 20, "ramp_referrals_per_month"),
-            _number("Over (months)", "ramp_months", 12, "ramp_months"),
-        ),
-        tags.h5("Staff"),
-        ui.output_ui("staff_inputs"),
-        tags.h5("Sign-off"),
-        ui.input_select(
-            "signoff_mode",
-            "Mode",
-            {"panel": "Panel", "individual": "Individual", "sequential": "Sequential"},
-            selected=first.signoff.mode,
-        ),
-        _number(
-            "Panel sits every (days)",
-            "panel_interval",
-            first.signoff.panel.interval_days,
-            "panel_interval_days",
-        ),
-        tags.h5("Run"),
-        _number("Horizon (days)", "horizon", first.run.horizon_days, "horizon_days", 30),
-        _number("Seed", "seed", first.run.seed, "seed"),
-        ui.output_ui("expected"),
-        tags.div(
-            ui.input_action_button("run", "Run", class_="btn-primary"),
-            ui.input_action_button("cancel", "Cancel", disabled=True),
-            class_="d-flex gap-2",
-        ),
-        ui.output_ui("status"),
-        width=380,
-    )
 
 
 STYLE = """
@@ -229,15 +179,32 @@ def create_app(
     paths = {key: scenarios[name] for key, name in names.items()}
     first = next(key for key, name in names.items() if name == selected)
     page = ui.page_sidebar(
-        _sidebar(names, first, load_scenario(paths[first])),
+        sidebar(names, first, load_scenario(paths[first])),
         tags.style(STYLE),
-        ui.output_ui("answer"),
-        ui.output_ui("figures"),
-        tags.div(
-            ui.download_button("download_toml", "Download the scenario TOML"),
-            ui.download_button("download_report", "Download the HTML report"),
-            ui.output_ui("stale"),
-            class_="d-flex gap-2 align-items-center",
+        ui.navset_tab(
+            ui.nav_panel(
+                "The answer",
+                ui.output_ui("answer"),
+                tags.div(
+                    ui.input_action_button("keep_a", "Keep this answer as A", disabled=True),
+                    ui.output_ui("kept_note"),
+                    class_="d-flex gap-2 align-items-center mb-2",
+                ),
+                ui.output_ui("compare"),
+                ui.output_ui("figures"),
+                tags.div(
+                    ui.download_button("download_toml", "Download the scenario TOML"),
+                    ui.download_button("download_spec", "Download the experiment spec"),
+                    ui.download_button("download_report", "Download the HTML report"),
+                    ui.download_button("download_tables", "Download the tables (zip)"),
+                    ui.output_ui("stale"),
+                    class_="d-flex flex-wrap gap-2 align-items-center",
+                ),
+                ui.output_ui("download_note"),
+                value="answer",
+            ),
+            ui.nav_panel("Capacity what-if", capacity_ui(), value="capacity"),
+            id="tabs",
         ),
         title="ipcsim: what if?",
     )
@@ -248,6 +215,7 @@ def create_app(
         upload_message = reactive.value("")
         job: reactive.Value[Job | None] = reactive.value(None)
         shown: reactive.Value[Job | None] = reactive.value(None)
+        kept: reactive.Value[RunView | None] = reactive.value(None)
         run_status = reactive.value(("idle", 0.0, ""))
 
         def _end() -> None:
@@ -279,83 +247,48 @@ def create_app(
             if not started[0]:
                 started[0] = True
                 return
-            scenario = scenario_from_dict(raw, source=base().origin)
+            values = initial_values(scenario_from_dict(raw, source=base().origin))
             with reactive.isolate():
-                ui.update_numeric("horizon", value=_plain(scenario.run.horizon_days))
-                ui.update_numeric("seed", value=scenario.run.seed)
-                ui.update_select("signoff_mode", selected=scenario.signoff.mode)
-                interval = _plain(scenario.signoff.panel.interval_days)
-                ui.update_numeric("panel_interval", value=interval)
+                for id, value in values.items():
+                    if isinstance(value, bool):
+                        ui.update_checkbox(id, value=value)
+                    elif isinstance(value, str):
+                        ui.update_select(id, selected=value)
+                    else:
+                        ui.update_numeric(id, value=value)
                 ui.update_radio_buttons("demand_mode", selected="as_is")
 
         @render.ui
         def staff_inputs() -> TagList:
-            rows = []
-            for i, (role, table) in enumerate(roles()):
-                if table.get("headcount") == "unlimited":
-                    rows.append(tags.p(f"{role}: unlimited", class_="small"))
-                    continue
-                in_fte = "fte" in table
-                staff = table["fte"] if in_fte else table.get("headcount", 1)
-                rows.append(
-                    tags.div(
-                        _number(
-                            f"{role} ({'WTE' if in_fte else 'headcount'})",
-                            f"staff_{i}",
-                            staff,
-                            "fte" if in_fte else "headcount",
-                            0.1 if in_fte else 1,
-                        ),
-                        _number(
-                            "IPC share",
-                            f"share_{i}",
-                            table.get("ipc_share", 1.0),
-                            "ipc_share",
-                            0.05,
-                        ),
-                        class_="d-flex gap-2",
-                    )
-                )
-            return TagList(*rows)
+            return staff_rows(roles())
 
-        def _value(id: str) -> Any:
-            return input[id]() if id in input else None
+        @render.ui
+        def site_staff_inputs() -> TagList:
+            return site_staff_rows(site_staff(scenario_from_dict(base().raw, source=base().origin)))
 
-        def _changed(value: Any, was: Any) -> Any:
-            return None if value is None or value == was else value
+        backlog = backlog_server(
+            input,
+            folder=folder,
+            scenario=lambda: scenario_from_dict(base().raw, source=base().origin),
+            max_bytes=MAX_UPLOAD_BYTES,
+        )
+
+        def files() -> dict[str, Path]:
+            path = backlog()[0]
+            return {} if path is None else {BACKLOG_NAME: path}
 
         @reactive.calc
         def what_if() -> WhatIf:
             scenario = scenario_from_dict(base().raw, source=base().origin)
-            staff = {}
-            for i, (role, table) in enumerate(roles()):
-                was = table.get("fte", table.get("headcount", 1))
-                change = RoleChange(
-                    staff=_changed(_value(f"staff_{i}"), was),
-                    ipc_share=_changed(_value(f"share_{i}"), table.get("ipc_share", 1.0)),
-                )
-                if change != RoleChange():
-                    staff[role] = change
-            mode = input.demand_mode()
-            return WhatIf(
-                demand_mode=mode,
-                demand_scale=input.demand_scale() if mode == "scale" else 1.0,
-                ramp_from=input.ramp_from() or 0.0,
-                ramp_to=input.ramp_to() or 0.0,
-                ramp_months=int(input.ramp_months() or 1),
-                staff=staff,
-                signoff_mode=_changed(input.signoff_mode(), scenario.signoff.mode),
-                panel_interval_days=_changed(
-                    input.panel_interval(), scenario.signoff.panel.interval_days
-                ),
-                horizon_days=_changed(input.horizon(), scenario.run.horizon_days),
-                seed=_changed(input.seed(), scenario.run.seed),
-            )
+            what = read_what_if(lambda id: input[id]() if id in input else None, roles(), scenario)
+            return replace(what, initial_state=BACKLOG_NAME) if files() else what
 
         @reactive.calc
         def current() -> tuple[str, str, float]:
             """``(toml text, error, expected referrals)`` of the inputs as they are now."""
             chosen = base()
+            if backlog()[1]:
+                return "", backlog()[1], 0.0
             try:
                 data = apply_what_if(chosen.raw, what_if(), source=chosen.origin)
             except IpcsimError as e:
@@ -367,11 +300,55 @@ def create_app(
             expected = expected_referrals(scenario_from_dict(data, source=chosen.origin))
             return scenario_toml(data, comment=comment), "", expected
 
+        def _spec(base_file: str) -> str:
+            """The experiment spec of the inputs as they are now (replications of them).
+
+            Raises
+            ------
+            ConfigError
+                One line: the scenario's error, or replications out of bound or too many.
+            """
+            text, error, expected = current()
+            if error:
+                raise ConfigError(error)
+            n = input.replications()
+            if n is None:
+                raise ConfigError("replications: give a number, 1 to 20")
+            scenario = scenario_from_dict(tomllib.loads(text), source=base().origin)
+            spec = experiment_spec(
+                base_file=base_file,
+                name=f"{base().name}-whatif",
+                seed=scenario.run.seed,
+                replications=n,
+                kpis=headline_kpis(scenario),
+            )
+            check_batch(expected, int(n))
+            name = base().name
+            comment = (
+                f"Made by the ipcsim what-if page: {n} replications of {name}-whatif.toml.\n"
+                f"Save it next to {name}-whatif.toml, then reproduce the page's means and 95% "
+                f"CIs with:\n  ipcsim experiment {name}-experiment.toml\n"
+                "(summary.parquet, scenario s000)."
+            )
+            return spec_toml(spec, comment=comment)
+
+        @reactive.calc
+        def batch() -> tuple[str | None, str]:
+            """``(spec text for a job or None for one replication, error)``."""
+            try:
+                text = _spec("scenario.toml")
+            except IpcsimError as e:
+                return None, one_line(str(e))
+            return (text if input.replications() > 1 else None), ""
+
         @render.ui
         def expected() -> Tag:
             text, error, count = current()
+            spec, spec_error = batch()
+            error = error or spec_error
             # data-inputs changes with every input the server has seen: tests wait on it.
-            digest = hashlib.sha256((text or error).encode()).hexdigest()[:16]
+            seen = f"{text}{error}{spec}"
+            digest = hashlib.sha256(seen.encode()).hexdigest()[:16]
             if error:
                 return tags.p(
                     error,
@@ -385,6 +362,16 @@ def create_app(
                 id="expected-referrals",
                 data_inputs=digest,
             )
+
+        capacity_server(
+            input,
+            runner=runner,
+            folder=folder,
+            current=current,
+            name=lambda: base().name,
+            on_end=session.on_ended,
+            files=files,
+        )
 
         @reactive.effect
         @reactive.event(input.upload)
@@ -420,13 +407,14 @@ def create_app(
         @reactive.event(input.run)
         def _run() -> None:
             text, error, _ = current()
-            if error:
-                run_status.set(("failed", 0.0, error))
+            spec, spec_error = batch()
+            if error or spec_error:
+                run_status.set(("failed", 0.0, error or spec_error))
                 return
             running = job.get()
             if running is not None:
                 runner.cancel(running)
-            job.set(runner.submit(text, folder))
+            job.set(runner.submit(text, folder, spec_text=spec, files=files()))
             run_status.set(("queued", 0.0, ""))
             ui.update_action_button("run", disabled=True)
             ui.update_action_button("cancel", disabled=False)
@@ -481,33 +469,59 @@ def create_app(
             css = "one-line-error" if state == "failed" else ""
             return tags.div(tags.p(words, class_=css), id="run-status", data_state=state)
 
-        def _shown_scenario() -> tuple[Job, Any, dict[str, Any]] | None:
+        @reactive.calc
+        def view() -> RunView | None:
             done = shown.get()
-            if done is None:
-                return None
-            text = done.toml_path.read_text(encoding="utf-8")
-            scenario = scenario_from_dict(tomllib.loads(text), source="the page's run")
-            manifest = json.loads((done.run_folder / "manifest.json").read_text("utf-8"))
-            return done, scenario, manifest
+            return None if done is None else read_view(done)
 
         @render.ui
         def answer() -> Tag:
-            found = _shown_scenario()
-            if found is None:
+            seen = view()
+            if seen is None:
                 return tags.section(
                     tags.h2("The answer"),
                     tags.p("Choose the inputs on the left and press Run."),
                     id="answer-card",
                     data_run="",
                 )
-            done, scenario, manifest = found
             return answer_html(
-                done.summary(),
-                scenario,
-                seed=int(manifest["seed"]),
-                config_hash=str(manifest.get("config_hash", "")),
-                run_id=done.id,
+                seen.summary,
+                seen.scenario,
+                seed=seen.seed,
+                config_hash=str(seen.manifest.get("config_hash", "")),
+                run_id=seen.job_id,
+                estimates=seen.estimates,
+                replications=seen.replications,
+                overloaded=seen.overloaded,
             )
+
+        @reactive.effect
+        def _keep_enabled() -> None:
+            ui.update_action_button("keep_a", disabled=view() is None)
+
+        @reactive.effect
+        @reactive.event(input.keep_a)
+        def _keep() -> None:
+            kept.set(view())
+
+        @render.ui
+        def kept_note() -> Tag | None:
+            a, b = kept.get(), view()
+            if a is None:
+                return None
+            words = (
+                "This answer is A: change the inputs and Run to compare B with it."
+                if b is not None and a.job_id == b.job_id
+                else f"A: {a.identity()}."
+            )
+            return tags.span(words, id="kept-note", class_="text-muted small")
+
+        @render.ui
+        def compare() -> Tag | None:
+            a, b = kept.get(), view()
+            if a is None or b is None or a.job_id == b.job_id:
+                return None
+            return compare_html(a, b)
 
         @render.ui
         def figures() -> TagList:
@@ -552,6 +566,40 @@ def create_app(
             yield text
 
         @render.download_button(
+            filename=lambda: f"{base().name}-experiment.toml", media_type="text/plain"
+        )
+        def download_spec() -> Any:
+            yield _spec(f"{base().name}-whatif.toml")
+
+        @render.ui
+        def download_note() -> Tag:
+            name = base().name
+            n = input.replications() or 1
+            how = (
+                f"<code>ipcsim run {name}-whatif.toml</code> (the seed is in the file) gives "
+                "the page's figures exactly"
+            )
+            if n > 1:
+                how = (
+                    f"with {n} replications, save <code>{name}-whatif.toml</code> and "
+                    f"<code>{name}-experiment.toml</code> in one folder: <code>ipcsim "
+                    f"experiment {name}-experiment.toml</code> gives the page's means and 95% "
+                    "CIs (its <code>summary.parquet</code>, scenario s000), and "
+                    f"<code>ipcsim run {name}-whatif.toml</code> the first replication"
+                )
+            if files():
+                how += (
+                    f" (with your backlog CSV saved as <code>{BACKLOG_NAME}</code> beside "
+                    "the TOML: the scenario names it so; the scenario hash then differs, as it "
+                    "records where the file lies, but not the figures)"
+                )
+            return tags.p(
+                ui.HTML(f"To reproduce the answer: {how}."),
+                id="download-note",
+                class_="text-muted small",
+            )
+
+        @render.download_button(
             filename=lambda: f"{base().name}-report.html", media_type="text/html"
         )
         async def download_report() -> Any:
@@ -559,6 +607,16 @@ def create_app(
             if done is None:
                 raise ConfigError("run the scenario first: the report is of the run shown")
             path = await runner.report(done)
+            yield path.read_bytes()
+
+        @render.download_button(
+            filename=lambda: f"{base().name}-tables.zip", media_type="application/zip"
+        )
+        async def download_tables() -> Any:
+            done = shown.get()
+            if done is None:
+                raise ConfigError("run the scenario first: the tables are of the run shown")
+            path = await runner.tables_zip(done)
             yield path.read_bytes()
 
     return App(page, server)

@@ -29,7 +29,9 @@ from ipcsim.units import DAYS_PER_MONTH
 __all__ = [
     "BOUNDS",
     "Bound",
+    "BudgetPot",
     "DemandMode",
+    "Delay",
     "RoleChange",
     "WhatIf",
     "apply_what_if",
@@ -66,6 +68,12 @@ BOUNDS: Mapping[str, Bound] = {
     "fte": Bound(0.01, 500.0, "whole-time equivalents"),
     "ipc_share": Bound(0.01, 1.0, "of contracted time"),
     "panel_interval_days": Bound(1, 91, "days"),
+    "panel_max_plans": Bound(0, 10_000, "plans a sitting (0: no cap)"),
+    "panel_members": Bound(1, 50, "members"),
+    "reviewer_minutes": Bound(0, 240, "minutes a plan"),
+    "signoff_delay_days": Bound(0.1, 365, "days"),
+    "sequential_steps": Bound(1, 5, "reviewers"),
+    "budget_pot_gbp": Bound(0, 1e9, "pounds a period"),
     "horizon_days": Bound(30, 1826, "days"),
     "seed": Bound(0, 2**32 - 1, ""),
 }
@@ -73,6 +81,28 @@ BOUNDS: Mapping[str, Bound] = {
 
 MAX_EXPECTED_REFERRALS = 100_000
 """Most referrals a page run may expect over its horizon (about a minute of simulation)."""
+
+
+BudgetPeriod = Literal["month", "financial_year"]
+
+
+@dataclass(frozen=True)
+class Delay:
+    """A sign-off decision delay as people say it: median and 95th percentile, days.
+
+    Written as ``{ dist = "lognormal", median = ..., p95 = ... }`` (P30's form).
+    """
+
+    median_days: float
+    p95_days: float
+
+
+@dataclass(frozen=True)
+class BudgetPot:
+    """The personal-budget pot: pounds per period (``amount_gbp`` ``None``: unlimited)."""
+
+    amount_gbp: float | None
+    period: BudgetPeriod = "financial_year"
 
 
 @dataclass(frozen=True)
@@ -95,9 +125,26 @@ class WhatIf:
         month over :attr:`ramp_months` months, in monthly steps, shared between cohorts as
         their rates at the start are).
     staff
-        Role name -> its new staffing.
+        Role name -> its new staffing (the template ``[workforce]``: every site's, unless the
+        site sets its own).
+    site_staff
+        Site name -> role name -> that site's new staffing (into ``[sites.<name>.workforce]``,
+        which wins over the template for that site).
     signoff_mode, panel_interval_days
-        Sign-off arrangement and the panel's days between sittings.
+        Sign-off arrangement and the panel's days between sittings (a cadence given in words,
+        ``cadence``, gives way to it).
+    panel_max_plans, panel_members, panel_minutes
+        The panel's plans a sitting (0: no cap), members at a sitting and minutes each member
+        spends a plan.
+    individual_delay, individual_minutes
+        An individual sign-off's decision delay and the reviewer's minutes a plan.
+    sequential_steps, sequential_delay
+        Reviewers in series (the scenario's, cut or extended with copies of the last) and the
+        decision delay of each.
+    budget_pot
+        The personal-budget pot of the scenario's ``[budget_envelope]``.
+    initial_state
+        The backlog file beside the scenario (``backlog.csv``), when one was uploaded.
     horizon_days, seed
         The run's length (days) and seed.
     """
@@ -108,8 +155,18 @@ class WhatIf:
     ramp_to: float = 20.0
     ramp_months: int = 12
     staff: Mapping[str, RoleChange] = field(default_factory=dict)
+    site_staff: Mapping[str, Mapping[str, RoleChange]] = field(default_factory=dict)
     signoff_mode: SignoffMode | None = None
     panel_interval_days: float | None = None
+    panel_max_plans: int | None = None
+    panel_members: int | None = None
+    panel_minutes: float | None = None
+    individual_delay: Delay | None = None
+    individual_minutes: float | None = None
+    sequential_steps: int | None = None
+    sequential_delay: Delay | None = None
+    budget_pot: BudgetPot | None = None
+    initial_state: str | None = None
     horizon_days: float | None = None
     seed: int | None = None
 
@@ -244,12 +301,13 @@ def apply_what_if(raw: Mapping[str, Any], what: WhatIf, *, source: str) -> dict[
         if change.ipc_share is not None:
             share = BOUNDS["ipc_share"].check(f"{role} IPC share", change.ipc_share)
             table["ipc_share"] = share
-    signoff = data.setdefault("signoff", {})
-    if what.signoff_mode is not None:
-        signoff["mode"] = what.signoff_mode
-    if what.panel_interval_days is not None:
-        days = BOUNDS["panel_interval_days"].check("panel interval", what.panel_interval_days)
-        signoff.setdefault("panel", {})["interval_days"] = days
+    if what.site_staff:
+        _site_staff(data, base, what.site_staff)
+    _signoff(data.setdefault("signoff", {}), what)
+    if what.budget_pot is not None:
+        _budget_pot(data, what.budget_pot)
+    if what.initial_state is not None:
+        data["initial_state"] = what.initial_state
     scenario = scenario_from_dict(data, source=f"{source} with the page's changes")
     expected = expected_referrals(scenario)
     if expected > MAX_EXPECTED_REFERRALS:
@@ -258,6 +316,106 @@ def apply_what_if(raw: Mapping[str, Any], what: WhatIf, *, source: str) -> dict[
             f"{MAX_EXPECTED_REFERRALS:,} (use `ipcsim run` for larger runs)"
         )
     return data
+
+
+def _site_staff(
+    data: dict[str, Any], base: Scenario, changes: Mapping[str, Mapping[str, RoleChange]]
+) -> None:
+    """Each site's staffing changes, into its own ``[sites.<name>.workforce]`` tables.
+
+    A site's role in WTE (``fte``, from the template or the site) takes WTE; any other takes
+    a headcount; an unlimited role takes no staff change.
+    """
+    resolved = {spec.site.name: spec for spec in base.site_configs}
+    sites = data.get("sites") or {}
+    for site, roles in changes.items():
+        if site not in sites or site not in resolved:
+            raise ConfigError(f"staff: no site '{site}' in the scenario's [sites]")
+        for role, change in roles.items():
+            effective = resolved[site].workforce.get(role)
+            if effective is None:
+                raise ConfigError(f"staff: no role '{role}' at site '{site}'")
+            table = sites[site].setdefault("workforce", {}).setdefault(role, {})
+            if change.staff is not None:
+                if effective.fte is not None:
+                    table["fte"] = BOUNDS["fte"].check(f"{site} {role} WTE", change.staff)
+                elif effective.headcount != "unlimited":
+                    count = BOUNDS["headcount"].check(f"{site} {role}", change.staff)
+                    table["headcount"] = int(count)
+            if change.ipc_share is not None:
+                share = BOUNDS["ipc_share"].check(f"{site} {role} IPC share", change.ipc_share)
+                table["ipc_share"] = share
+
+
+def _delay(name: str, delay: Delay) -> dict[str, Any]:
+    bound = BOUNDS["signoff_delay_days"]
+    median = bound.check(f"{name} median", delay.median_days)
+    p95 = bound.check(f"{name} 95th percentile", delay.p95_days)
+    if p95 <= median:
+        raise ConfigError(
+            f"{name}: the 95th percentile must exceed the median, got median {median:g} "
+            f"and 95th percentile {p95:g} days"
+        )
+    return {"dist": "lognormal", "median": median, "p95": p95}
+
+
+def _signoff(signoff: dict[str, Any], what: WhatIf) -> None:
+    """The page's sign-off changes, into the ``[signoff]`` table."""
+    if what.signoff_mode is not None:
+        signoff["mode"] = what.signoff_mode
+    panel = signoff.get("panel", {})
+    if what.panel_interval_days is not None:
+        days = BOUNDS["panel_interval_days"].check("panel interval", what.panel_interval_days)
+        panel["interval_days"] = days
+        panel.pop("cadence", None)  # the days typed replace a cadence given in words
+        panel.pop("monthly_on", None)
+    if what.panel_max_plans is not None:
+        cap = int(BOUNDS["panel_max_plans"].check("panel plans a sitting", what.panel_max_plans))
+        if cap:
+            panel["max_plans_per_sitting"] = cap
+        else:
+            panel.pop("max_plans_per_sitting", None)
+    if what.panel_members is not None:
+        members = BOUNDS["panel_members"].check("panel members", what.panel_members)
+        panel["members_per_sitting"] = int(members)
+    if what.panel_minutes is not None:
+        minutes = BOUNDS["reviewer_minutes"].check("panel minutes a plan", what.panel_minutes)
+        panel["reviewer_minutes_per_plan"] = minutes
+    if panel:
+        signoff["panel"] = panel
+    if what.individual_delay is not None or what.individual_minutes is not None:
+        individual = signoff.setdefault("individual", {})
+        if what.individual_delay is not None:
+            individual["delay_days"] = _delay("individual delay", what.individual_delay)
+        if what.individual_minutes is not None:
+            minutes = BOUNDS["reviewer_minutes"].check(
+                "reviewer minutes a plan", what.individual_minutes
+            )
+            individual["reviewer_minutes_per_plan"] = minutes
+    if what.sequential_steps is not None or what.sequential_delay is not None:
+        sequential = signoff.setdefault("sequential", {})
+        steps = [dict(step) for step in sequential.get("steps") or [{}, {}]]
+        if what.sequential_steps is not None:
+            n = int(BOUNDS["sequential_steps"].check("reviewers in series", what.sequential_steps))
+            steps = steps[:n] + [dict(steps[-1]) for _ in range(n - len(steps))]
+        if what.sequential_delay is not None:
+            delay = _delay("sequential delay", what.sequential_delay)
+            for step in steps:
+                step["delay_days"] = dict(delay)
+        sequential["steps"] = steps
+
+
+def _budget_pot(data: dict[str, Any], pot: BudgetPot) -> None:
+    """The page's budget pot, into ``[budget_envelope]`` (removed for an unlimited pot)."""
+    if pot.amount_gbp is None:
+        data.pop("budget_envelope", None)
+        return
+    amount = BOUNDS["budget_pot_gbp"].check("budget pot", pot.amount_gbp)
+    if pot.period not in ("month", "financial_year"):
+        raise ConfigError(f"budget pot period: month or financial_year, got {pot.period!r}")
+    envelope = data.setdefault("budget_envelope", {})
+    envelope["amount_gbp"] = amount
+    envelope["period"] = pot.period
 
 
 def scenario_toml(data: Mapping[str, Any], *, comment: str = "") -> str:
