@@ -213,6 +213,8 @@ def test_the_plan_over_time_is_printed_first_in_80_columns(planned: tuple[Path, 
         "plan.toml",
         "staffing_plan.parquet",
         "manifest.json",
+        "plan_state.json",
+        "cells",
     }
 
 
