@@ -32,7 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from ipcsim.analysis.labels import kpi_label, kpi_scale
+from ipcsim.analysis.labels import kpi_label, kpi_scale, kpi_short_label
 from ipcsim.present.style import (
     PALETTE,
     SLIDE_SIZE_IN,
@@ -224,6 +224,15 @@ def plot_plan_frontier(
     return figure
 
 
+def _target_words(target: Mapping[str, Any]) -> str:
+    """``Wait to budget release, p90 (days) ≤ 90``: the KPI's short label, sign and value."""
+    kpi = str(target["kpi"])
+    sign = "≥" if target.get("direction") == "higher" else "≤"
+    value = float(target["value"]) * kpi_scale(kpi)
+    shown = f"{value:g}%" if kpi_scale(kpi) == 100.0 else f"{value:g}"
+    return f"{kpi_short_label(kpi)} {sign} {shown}"
+
+
 def _is_share(kpi: str) -> bool:
     """A share of people (``share_seen_within_8w``), which lies between 0 and 100 %."""
     return kpi.startswith("share_") or "_share_within_" in kpi
@@ -363,7 +372,7 @@ def plot_staffing_over_time(
                     fontweight="bold",
                 )
         bottom.set_yticks(
-            list(range(rows)), ["\n".join(_wrap(str(t["text"]), 30)) for t in targets][::-1]
+            list(range(rows)), ["\n".join(_wrap(_target_words(t), 26)) for t in targets][::-1]
         )
         bottom.set_ylim(-0.5, rows - 0.5)
         bottom.grid(False)

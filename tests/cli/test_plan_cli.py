@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from ipcsim.cli.main import app
 from ipcsim.cli.plan import NOT_MET_EXIT
+from ipcsim.experiment.planning import load_plan_spec, prepare_plan
 from tests.experiment.planning_cases import queue_scenario, write_case
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,3 +143,14 @@ def test_the_shipped_example_validates_and_runs_short(tmp_path: Path) -> None:
     else:
         assert first.startswith("No staffing within the ranges meets every target."), first
     assert (tmp_path / "out" / "plan.toml").is_file()
+
+
+def test_the_shipped_ics_staffing_plan_validates() -> None:
+    """experiments/ics_staffing_plan (minutes to run: its answer is in its README)."""
+    path = ROOT / "experiments" / "ics_staffing_plan" / "plan.toml"
+    problem = prepare_plan(load_plan_spec(path), spec_path=path)
+    assert problem.spec.over_time is not None and problem.spec.over_time.period_months == 6
+    for role in ("planner", "finance_officer"):  # the planner writes their changes
+        assert problem.base.workforce[role].changes == ()
+    assert problem.base.workforce["admin"].changes  # the scale-up's own
+    assert (path.parent / "README.md").is_file()

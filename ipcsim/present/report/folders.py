@@ -138,8 +138,14 @@ class PlanFolder:
 
     @property
     def roles(self) -> list[str]:
-        """The roles planned, in the spec's order."""
-        return list(self.recommendation.get("measures") or {})
+        """The roles planned, in the spec's order (the frontier's columns before ``cost``)."""
+        measures = self.recommendation.get("measures") or {}
+        columns = [str(c) for c in self.frontier.columns]
+        if "cost" in columns:
+            ordered = [c for c in columns[: columns.index("cost")] if c in measures]
+            if len(ordered) == len(measures):
+                return ordered
+        return list(measures)
 
     @property
     def targets(self) -> list[dict[str, Any]]:
