@@ -1,7 +1,9 @@
 """``ipcsim plan``: a thin typer layer over :mod:`ipcsim.experiment.planning`.
 
 It parses options, reports each configuration judged on stderr, then prints the
-recommendation first and the frontier after it; the library does the work.
+recommendation first and the frontier after it; the library does the work. Exit status 0
+when the answer meets every target, :data:`NOT_MET_EXIT` when no staffing within the ranges
+is shown to (the outputs are written all the same, with the closest), 2 for bad input.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from rich import box
 from rich.table import Table
 
 from ipcsim.analysis import labels
-from ipcsim.cli._app import SetOption, console, err_console, user_errors
+from ipcsim.cli._app import SetOption, console, err_console, fail_lines, user_errors
 from ipcsim.experiment.planning import (
     Evaluation,
     PlanProblem,
@@ -25,10 +27,12 @@ from ipcsim.experiment.planning import (
     run_plan,
 )
 
-__all__ = ["plan", "register"]
+__all__ = ["NOT_MET_EXIT", "plan", "register"]
 
 MAX_ROWS = 40
 """Configurations shown in the frontier table (all are in frontier.parquet)."""
+NOT_MET_EXIT = 1
+"""Exit status when the answer is not shown to meet every target (no feasible staffing)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -84,13 +88,24 @@ def _over_time_lines(result: PlanResult) -> tuple[list[str], Table, list[str]]:
             f"Staffing plan over time: every target met in every period (the whole plan "
             f"checked with {count} replications)."
         )
-    elif answer["periods_planned"] < len(staffing) or any(
-        p["search"]["status"] != "met" for p in periods
-    ):
+    elif any(p["search"]["status"] != "met" for p in periods):
         last = periods[-1]
+        missed = [t for t in last["search"]["targets"] if t["status"] != "met"]
+        why = "; ".join(
+            f"{t['text']}: mean {_number(t['mean'])}, bound {_number(t['bound'])}, "
+            + ("missed" if t["status"] == "missed" else "not shown")
+            for t in missed
+        )
         head.append(
             f"No staffing within the ranges meets every target in period {last['period']} "
-            f"({last['start_date']} on); the plan stops there with the closest."
+            f"({last['start_date']} to {last['end_date']}). Closest: "
+            f"{_levels(last['levels'])} ({why}). The plan stops at that period"
+            + (
+                f"; periods {last['period'] + 1} to {total} are not planned"
+                if (total := answer.get("periods_total", last["period"])) > last["period"]
+                else ""
+            )
+            + " (widen the roles' ranges)."
         )
     else:
         head.append(
@@ -264,6 +279,14 @@ def plan(
     quiet: Annotated[
         bool, typer.Option("--quiet", help="Do not report each configuration as it is judged.")
     ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue a plan that was stopped, reusing the replications it saved in "
+            "--out (same spec, same result as an uninterrupted run).",
+        ),
+    ] = False,
 ) -> None:
     """Find the cheapest staffing that meets every service level: print it, then the frontier.
 
@@ -272,6 +295,9 @@ def plan(
 
     --set takes scenario keys (run.horizon_days=365, applied to the base) and spec keys
     (replications.max=30, roles.planner.high=12).
+
+    Exit status 1 when no staffing within the ranges is shown to meet every target (the
+    outputs are written, with the closest); 2 for bad input.
     """
     spec_path = Path(spec)
     loaded = load_plan_spec(spec_path, list(set_ or []), list(target or []))
@@ -291,7 +317,22 @@ def plan(
                 _judged_line(problem, evaluation, simulated), highlight=False, markup=False
             )
 
-    result = run_plan(problem, out_dir, executor=executor, progress=progress)
+    try:
+        result = run_plan(problem, out_dir, executor=executor, progress=progress, resume=resume)
+    except KeyboardInterrupt:
+        fail_lines(
+            [
+                f"interrupted: the replications finished so far are kept in {out_dir}; run "
+                "the same command with --resume to complete the plan"
+            ],
+            code=130,
+        )
+        raise  # not reached: fail_lines exits
+    reused = f" ({result.reused:,} reused)" if result.reused else ""
+    done = (
+        f"{result.replications:,} replications{reused} in {result.wall_time_s:.1f} s on "
+        f"{result.executor}. Outputs in {out_dir} (plan.toml runs with `ipcsim run`)"
+    )
     if result.staffing_plan is not None:
         head, table, tail = _over_time_lines(result)
         # Wrapped to the console (80 columns in a pipe), unlike the constant plan's lines.
@@ -301,12 +342,8 @@ def plan(
         for line in tail:
             console.print(line, highlight=False, markup=False)
         _print_uncertainty(result, result.recommendation.get("check", {}).get("replications"))
-        console.print(
-            f"{result.replications:,} replications in {result.wall_time_s:.1f} s on "
-            f"{result.executor}. Outputs in {out_dir} (plan.toml runs with `ipcsim run`)",
-            highlight=False,
-            markup=False,
-        )
+        console.print(done, highlight=False, markup=False)
+        _exit_unless_met(result)
         return
     for line in _recommendation_lines(result):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
@@ -314,9 +351,11 @@ def plan(
     console.print(_frontier_table(result))
     if len(result.frontier) > MAX_ROWS:
         console.print(f"(the {MAX_ROWS} cheapest of {len(result.frontier)} shown)")
-    console.print(
-        f"{result.replications:,} replications in {result.wall_time_s:.1f} s on "
-        f"{result.executor}. Outputs in {out_dir} (plan.toml runs with `ipcsim run`)",
-        highlight=False,
-        markup=False,
-    )
+    console.print(done, highlight=False, markup=False)
+    _exit_unless_met(result)
+
+
+def _exit_unless_met(result: PlanResult) -> None:
+    """Exit with :data:`NOT_MET_EXIT` when the answer is not shown to meet every target."""
+    if not result.recommendation.get("met"):
+        raise typer.Exit(NOT_MET_EXIT)

@@ -18,6 +18,7 @@ from ipcsim.cli._app import Criterion, CriterionOption, console, user_errors
 from ipcsim.present.report import (
     DEFAULT_COST_LINES,
     EXPERIMENT_KINDS,
+    PLAN_KINDS,
     RUN_KINDS,
     PlotOptions,
     ReportError,
@@ -276,13 +277,14 @@ def register(app: typer.Typer) -> None:
     @app.command("plot")
     @user_errors
     def plot_command(
-        folder: Annotated[Path, typer.Argument(help="A run folder or an experiment folder.")],
+        folder: Annotated[Path, typer.Argument(help="A run, experiment or plan folder.")],
         kind: Annotated[
             list[str] | None,
             typer.Option(
                 "--kind",
                 help=f"Figures to draw (repeatable). Run folders: {', '.join(RUN_KINDS)}; "
-                f"experiment folders: {', '.join(EXPERIMENT_KINDS)} (default: all).",
+                f"experiment folders: {', '.join(EXPERIMENT_KINDS)}; plan folders: "
+                f"{', '.join(PLAN_KINDS)} (default: all).",
             ),
         ] = None,
         image_format: FormatOption = ImageFormat.png,
@@ -298,7 +300,7 @@ def register(app: typer.Typer) -> None:
         no_cost_lines: NoCostLinesOption = False,
         criterion: CriterionOption = Criterion.mean,
     ) -> None:
-        """Draw the figures of a run or experiment folder as PNG or SVG files."""
+        """Draw the figures of a run, experiment or plan folder as PNG or SVG files."""
         given = given_options(
             target=target, trajectory=trajectory, factor=factor, kpi=kpi, scenario=scenario,
             cost_line=cost_line, no_cost_lines=no_cost_lines, criterion=criterion,
@@ -324,7 +326,7 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     @user_errors
     def report_command(
-        folder: Annotated[Path, typer.Argument(help="A run folder or an experiment folder.")],
+        folder: Annotated[Path, typer.Argument(help="A run, experiment or plan folder.")],
         out: Annotated[
             Path | None, typer.Option("--out", help="Report file (default: DIR/report.html).")
         ] = None,

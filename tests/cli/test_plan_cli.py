@@ -8,6 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ipcsim.cli.main import app
+from ipcsim.cli.plan import NOT_MET_EXIT
+from ipcsim.experiment.planning import load_plan_spec, prepare_plan
 from tests.experiment.planning_cases import queue_scenario, write_case
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +105,8 @@ def test_plan_prints_the_recommendation_first_then_the_frontier(tmp_path: Path) 
         "recommendation.json",
         "plan.toml",
         "manifest.json",
+        "plan_state.json",
+        "cells",
     }
     # plan.toml runs with `ipcsim run`.
     ran = CliRunner().invoke(app, ["run", str(out / "plan.toml"), "--out", str(tmp_path / "run")])
@@ -130,5 +134,23 @@ def test_the_shipped_example_validates_and_runs_short(tmp_path: Path) -> None:
         "--set",
         "replications.final=2",
     )
-    assert result.exit_code == 0, result.output
+    # Four months of the growing service, at most 3 planners and 2 finance officers: whether
+    # they meet the targets or not, the plan says which, with the matching exit status.
+    assert result.exit_code in (0, NOT_MET_EXIT), result.output
+    first = result.stdout.splitlines()[1]  # after the question
+    if result.exit_code == 0:
+        assert first.startswith("Recommendation: "), first
+    else:
+        assert first.startswith("No staffing within the ranges meets every target."), first
     assert (tmp_path / "out" / "plan.toml").is_file()
+
+
+def test_the_shipped_ics_staffing_plan_validates() -> None:
+    """experiments/ics_staffing_plan (minutes to run: its answer is in its README)."""
+    path = ROOT / "experiments" / "ics_staffing_plan" / "plan.toml"
+    problem = prepare_plan(load_plan_spec(path), spec_path=path)
+    assert problem.spec.over_time is not None and problem.spec.over_time.period_months == 6
+    for role in ("planner", "finance_officer"):  # the planner writes their changes
+        assert problem.base.workforce[role].changes == ()
+    assert problem.base.workforce["admin"].changes  # the scale-up's own
+    assert (path.parent / "README.md").is_file()

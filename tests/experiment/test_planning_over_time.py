@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from ipcsim.analysis.kpis import compute_kpis
 from ipcsim.analysis.service_levels import judge, parse_service_level
 from ipcsim.cli.main import app
+from ipcsim.cli.plan import NOT_MET_EXIT
 from ipcsim.experiment.planning import load_plan_spec, prepare_plan, run_plan
 from ipcsim.experiment.planning.over_time import hires_for, plan_periods
 from ipcsim.experiment.planning.run_over_time import _period_problem
@@ -213,6 +214,8 @@ def test_the_plan_over_time_is_printed_first_in_80_columns(planned: tuple[Path, 
         "plan.toml",
         "staffing_plan.parquet",
         "manifest.json",
+        "plan_state.json",
+        "cells",
     }
 
 
@@ -287,3 +290,52 @@ def test_the_plan_over_time_is_the_same_on_any_executor(tmp_path: Path) -> None:
         )
     for name in ("recommendation.json", "plan.toml"):
         assert (tmp_path / "serial" / name).read_text() == (tmp_path / "pooled" / name).read_text()
+
+
+def test_a_period_no_staffing_meets_is_named_with_its_target_and_the_closest(
+    tmp_path: Path,
+) -> None:
+    """At most 2 planners: period 1 is met with 2, period 2 (up to 80 a month) is not.
+
+    The plan says which period, which target and the closest staffing, exits with the
+    status for "no feasible answer", and still writes its folder, which draws, reports and
+    resumes (from its saved replications alone) to the same files.
+    """
+    path = write_case(tmp_path, ramp_scenario(), PLAN)
+    out = tmp_path / "out"
+    small = ["replications.initial=2", "replications.step=2", "replications.max=4"]
+    args = ["plan", str(path), "--out", str(out), "--quiet", "--set", "roles.planner.high=2"]
+    for option in [*small, "replications.final=4"]:
+        args += ["--set", option]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == NOT_MET_EXIT, result.output
+    head = " ".join(result.stdout.split("\n\n")[0].split())
+    assert head.startswith(
+        "No staffing within the ranges meets every target in period 2 (2016-05-01 to "
+        "2016-05-31). Closest: planner = 2 (share_seen_within_0.3w >= 0.8: mean "
+    ), head
+    answer = json.loads((out / "recommendation.json").read_text())
+    assert answer["met"] is False
+    assert [p["search"]["status"] for p in answer["periods"]][0] == "met"
+    assert answer["periods"][1]["search"]["status"] != "met"
+    staffing = pd.read_parquet(out / "staffing_plan.parquet")
+    assert staffing["planner"].tolist() == [2, 2]
+    # The folder draws and reports like any plan's; the report leads with the failure.
+    assert CliRunner().invoke(app, ["plot", str(out)]).exit_code == 0
+    assert {p.name for p in (out / "plots").glob("*.png")} == {"frontier.png", "staffing.png"}
+    assert CliRunner().invoke(app, ["report", str(out)]).exit_code == 0
+    html = (out / "report.html").read_text()
+    assert html.index("No staffing within the ranges meets every target in period 2") < (
+        html.index('id="fig-staffing"')
+    )
+    # Resumed after losing its outputs: every replication is reused, the files are the same.
+    before = {n: (out / n).read_bytes() for n in ("staffing_plan.parquet", "frontier.parquet")}
+    for name in ("manifest.json", "staffing_plan.parquet", "frontier.parquet"):
+        (out / name).unlink()
+    again = CliRunner().invoke(app, [*args, "--resume"])
+    assert again.exit_code == NOT_MET_EXIT
+    assert "reused" in again.stdout
+    for name, data in before.items():
+        assert (out / name).read_bytes() == data, name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["replications_reused"] == manifest["replications_simulated"]

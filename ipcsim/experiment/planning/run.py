@@ -7,13 +7,19 @@ counted as not met). The final check runs ``replications.final`` (the first ones
 Replication ``r`` of every configuration runs with the master seed and ``r``, so every
 configuration meets the same referrals with the same draws, and the verdicts depend only on
 the spec and the seed: never on the executor or its number of workers.
+
+Each replication is saved in the plan folder the moment it finishes (:class:`CellStore`);
+``resume=True`` reuses those of a plan that was stopped, so the search asks the same
+questions, gets the same answers and writes the same files as an uninterrupted run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,16 +36,18 @@ from ipcsim.experiment.planning.problem import PlanProblem, draw_scenario
 from ipcsim.experiment.planning.search import Assessment, Config, SearchResult, search
 from ipcsim.experiment.run import execute_cells
 from ipcsim.io import manifest as io_manifest
-from ipcsim.io.plan_folder import prepare_plan_folder, write_plan_outputs
+from ipcsim.io.plan_folder import prepare_plan_folder, read_cell, write_cell, write_plan_outputs
 from ipcsim.scenario.load import scenario_hash
 
 __all__ = [
+    "CellStore",
     "Evaluation",
     "uncertainty_json",
     "GridAnswer",
     "PlanResult",
     "exhaustive_grid",
     "run_plan",
+    "start_plan_folder",
 ]
 
 
@@ -119,6 +127,9 @@ class PlanResult:
         Where the cells ran.
     staffing_plan
         A plan over time: one row per period (``staffing_plan.parquet``), else ``None``.
+    reused
+        Replications read back from a stopped plan's folder (``resume``) instead of
+        simulated (counted in ``replications`` too).
     """
 
     problem: PlanProblem
@@ -130,15 +141,98 @@ class PlanResult:
     wall_time_s: float
     executor: str
     staffing_plan: pd.DataFrame | None = None
+    reused: int = 0
+
+
+class CellStore:
+    """A plan's finished replications on disk (``cells/`` of its folder), for ``--resume``.
+
+    A replication is found again by the scenario it ran (its hash), its seed and its KPI
+    windows, so a resumed plan reuses exactly the runs it would otherwise repeat. Without a
+    folder nothing is kept.
+
+    Attributes
+    ----------
+    out_dir
+        The plan folder, or ``None``.
+    reused
+        Replications read back instead of simulated.
+    """
+
+    def __init__(self, out_dir: Path | None):
+        self.out_dir = out_dir
+        self.reused = 0
+
+    @staticmethod
+    def key(task: CellTask) -> str:
+        """The name of a task's scenario run: a digest of its scenario, seed and windows."""
+        payload = [
+            scenario_hash(task.scenario),
+            task.seed,
+            task.default_warmup_days,
+            task.window_end_day,
+            [list(w) for w in task.windows],
+        ]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:20]
+
+    def run(
+        self, tasks: Sequence[CellTask], handle: Any, on_done: Callable[[CellResult], None]
+    ) -> None:
+        """Run the tasks not on disk (saving each as it finishes); hand every result on."""
+        keys = {(t.scenario_id, t.replication): self.key(t) for t in tasks} if self.out_dir else {}
+        missing = []
+        for task in tasks:
+            found = (
+                read_cell(
+                    self.out_dir, keys[(task.scenario_id, task.replication)], task.replication
+                )
+                if self.out_dir is not None
+                else None
+            )
+            if found is None:
+                missing.append(task)
+                continue
+            self.reused += 1
+            on_done(
+                CellResult(
+                    scenario_id=task.scenario_id,
+                    replication=task.replication,
+                    seed=task.seed,
+                    kpis=found["kpis"],
+                    rng_streams=tuple(found["rng_streams"]),
+                    wall_time_s=0.0,
+                    window_kpis=tuple(found["window_kpis"]),
+                )
+            )
+
+        def done(result: CellResult) -> None:
+            if self.out_dir is not None:
+                record = {
+                    "kpis": result.kpis,
+                    "window_kpis": list(result.window_kpis),
+                    "rng_streams": result.rng_streams,
+                }
+                key = keys[(result.scenario_id, result.replication)]
+                write_cell(self.out_dir, key, result.replication, record)
+            on_done(result)
+
+        execute_cells(missing, handle, done)
 
 
 class _Judge:
     """The search's oracle: runs replications on the executor and judges them."""
 
-    def __init__(self, problem: PlanProblem, handle: Any, progress: ProgressFn | None):
+    def __init__(
+        self,
+        problem: PlanProblem,
+        handle: Any,
+        progress: ProgressFn | None,
+        store: CellStore | None = None,
+    ):
         self.problem = problem
         self.handle = handle
         self.progress = progress
+        self.store = store if store is not None else CellStore(None)
         self.cells: dict[Config, dict[int, CellResult]] = {}
         self.scenarios: dict[Config, Any] = {}
         self.draws: dict[tuple[Config, int], Any] = {}
@@ -171,10 +265,10 @@ class _Judge:
 
         def done(result: CellResult) -> None:
             have[result.replication] = result
-            self.simulated += 1
+            self.simulated += 1  # simulated now or before a resume: the plan rests on it
             self.streams.update(result.rng_streams)
 
-        execute_cells(tasks, self.handle, done)
+        self.store.run(tasks, self.handle, done)
 
     def _scenario(self, config: Config, replication: int) -> Any:
         """Replication ``replication``'s scenario: on draw ``r mod n`` of an ensemble."""
@@ -402,6 +496,7 @@ def run_plan(
     executor: str = "serial",
     progress: ProgressFn | None = None,
     connect_timeout_s: float = 10.0,
+    resume: bool = False,
 ) -> PlanResult:
     """Search for the cheapest staffing meeting every service level, and write the outputs.
 
@@ -410,13 +505,17 @@ def run_plan(
     problem
         From :func:`ipcsim.experiment.planning.problem.prepare_plan`.
     out_dir
-        Output folder: missing, empty, or a previous plan's (overwritten).
+        Output folder: missing, empty, or a previous plan's (replaced; its outputs are
+        removed first, so a plan that is stopped leaves no folder that looks complete).
     executor
         ``serial``, ``process:N``, ``dask:local:N`` or ``dask:ADDRESS``.
     progress
         Called after each configuration is judged.
     connect_timeout_s
         How long to wait for a remote Dask scheduler, seconds.
+    resume
+        Reuse the replications a stopped plan of the same spec saved in ``out_dir``: the
+        outputs are those of an uninterrupted run.
 
     Returns
     -------
@@ -442,13 +541,15 @@ def run_plan(
             executor=executor,
             progress=progress,
             connect_timeout_s=connect_timeout_s,
+            resume=resume,
         )
     began = time.perf_counter()
     out_dir = Path(out_dir)
-    prepare_plan_folder(out_dir)
+    start_plan_folder(problem, out_dir, resume=resume)
+    store = CellStore(out_dir)
     sizes = [len(r.levels) for r in problem.roles]
     with open_executor(executor, connect_timeout_s=connect_timeout_s) as handle:
-        oracle = _Judge(problem, handle, progress)
+        oracle = _Judge(problem, handle, progress, store)
         found = search(sizes, [r.costs for r in problem.roles], oracle)
         description = handle.description
     grid_size = math.prod(sizes)
@@ -494,6 +595,7 @@ def run_plan(
             "met": found.best is not None,
             "recommended": levels,
             "replications_simulated": oracle.simulated,
+            "replications_reused": store.reused,
             "configurations_judged": len(evaluations),
             "grid_size": grid_size,
             **uncertainty_json(problem, [e.replications for e in evaluations.values()]),
@@ -516,6 +618,20 @@ def run_plan(
         grid_size=grid_size,
         wall_time_s=wall,
         executor=description,
+        reused=store.reused,
+    )
+
+
+def start_plan_folder(problem: PlanProblem, out_dir: Path, *, resume: bool) -> None:
+    """Start (or, resuming, check) the plan folder.
+
+    See :func:`ipcsim.io.plan_folder.prepare_plan_folder`.
+    """
+    prepare_plan_folder(
+        out_dir,
+        spec_hash=problem.spec_hash,
+        code_hash=io_manifest.code_fingerprint(),
+        resume=resume,
     )
 
 

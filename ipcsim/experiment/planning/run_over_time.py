@@ -30,18 +30,19 @@ from ipcsim.experiment.planning.over_time import (
 )
 from ipcsim.experiment.planning.problem import PlanProblem, RoleLevels, draw_scenario
 from ipcsim.experiment.planning.run import (
+    CellStore,
     PlanResult,
     ProgressFn,
     _column_names,
     _Judge,
     _why_not,
     frontier_frame,
+    start_plan_folder,
     uncertainty_json,
 )
 from ipcsim.experiment.planning.search import SearchResult, search
-from ipcsim.experiment.run import execute_cells
 from ipcsim.io import manifest as io_manifest
-from ipcsim.io.plan_folder import prepare_plan_folder, write_plan_outputs
+from ipcsim.io.plan_folder import write_plan_outputs
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import scenario_from_dict, scenario_hash
 from ipcsim.units import DAYS_PER_YEAR
@@ -58,6 +59,7 @@ def check_staffing_plan(
     replications: int,
     handle: Any,
     draws: tuple[Scenario, ...] = (),
+    store: CellStore | None = None,
 ) -> tuple[list[tuple[Verdict, ...]], list[float], int, set[str]]:
     """Judge every period's service levels on replications of one scenario (a staffing plan).
 
@@ -76,6 +78,8 @@ def check_staffing_plan(
     draws
         The scenario on each draw of a posterior ensemble: replication ``r`` then runs
         ``draws[r mod n]`` instead of ``scenario``.
+    store
+        Where finished replications are saved and found again (a plan folder's ``cells/``).
 
     Returns
     -------
@@ -101,7 +105,7 @@ def check_staffing_plan(
         cells[result.replication] = result
         streams.update(result.rng_streams)
 
-    execute_cells(tasks, handle, done)
+    (store or CellStore(None)).run(tasks, handle, done)
     verdicts = []
     referred = []
     for k in range(len(periods)):
@@ -201,6 +205,7 @@ def run_over_time(
     executor: str,
     progress: ProgressFn | None,
     connect_timeout_s: float,
+    resume: bool = False,
 ) -> PlanResult:
     """The staffing plan over time (see :mod:`~ipcsim.experiment.planning.over_time`).
 
@@ -210,7 +215,8 @@ def run_over_time(
     began = time.perf_counter()
     settings = problem.spec.over_time
     assert settings is not None  # run_plan dispatches here only with it
-    prepare_plan_folder(out_dir)
+    start_plan_folder(problem, out_dir, resume=resume)
+    store = CellStore(out_dir)
     base = problem.base
     periods = plan_periods(base.run.start_date, base.run.horizon_days, settings.period_months)
     follow_up = follow_up_days(problem.service_levels, settings)
@@ -223,7 +229,7 @@ def run_over_time(
     with open_executor(executor, connect_timeout_s=connect_timeout_s) as handle:
         for period in periods:
             step = _period_problem(problem, period, periods, chosen, follow_up)
-            oracle = _Judge(step, handle, progress)
+            oracle = _Judge(step, handle, progress, store)
             found = search(
                 [len(r.levels) for r in step.roles], [r.costs for r in step.roles], oracle
             )
@@ -261,6 +267,7 @@ def run_over_time(
             replications=final,
             handle=handle,
             draws=draws,
+            store=store,
         )
         simulated += count
         streams |= check_streams
@@ -349,6 +356,7 @@ def run_over_time(
         "follow_up_days": follow_up,
         "horizon_days": horizon,
         "periods_planned": len(planned),
+        "periods_total": len(periods),
         "periods": periods_json,
         "changes": {
             role.role: [
@@ -413,6 +421,7 @@ def run_over_time(
             "over_time": True,
             "recommended": recommendation["changes"],
             "replications_simulated": simulated,
+            "replications_reused": store.reused,
             "configurations_judged": configurations,
             **uncertainty_json(problem, [count]),
         },
@@ -436,4 +445,5 @@ def run_over_time(
         wall_time_s=wall,
         executor=description,
         staffing_plan=staffing,
+        reused=store.reused,
     )

@@ -1,8 +1,8 @@
-"""Figures and a self-contained HTML report for a run folder or an experiment folder.
+"""Figures and a self-contained HTML report for a run, experiment or plan folder.
 
 Data flow::
 
-    DIR -> read_folder(DIR) -> RunFolder | ExperimentFolder           (folders.py)
+    DIR -> read_folder(DIR) -> RunFolder | ExperimentFolder | PlanFolder   (folders.py)
         -> build_figures(folder, kinds, options) -> [FigureSpec]      (figures.py)
         -> save_figures(...)                     -> DIR/plots/*.png|svg     (ipcsim plot)
                                                    + DIR/plots/plots.json: files, options
@@ -30,6 +30,7 @@ from ipcsim.present.report.figures import (
 )
 from ipcsim.present.report.folders import (
     ExperimentFolder,
+    PlanFolder,
     ReportError,
     RunFolder,
     read_experiment_outputs,
@@ -38,6 +39,7 @@ from ipcsim.present.report.folders import (
 )
 from ipcsim.present.report.html import render_report, write_report
 from ipcsim.present.report.parameters import evidence_ids, parameter_rows
+from ipcsim.present.report.plan_report import PLAN_KINDS
 from ipcsim.present.report.stress import PROJECT_QUESTION, stress_items
 
 __all__ = [
@@ -45,7 +47,9 @@ __all__ = [
     "EXPERIMENT_KINDS",
     "ExperimentFolder",
     "FigureSpec",
+    "PLAN_KINDS",
     "PROJECT_QUESTION",
+    "PlanFolder",
     "PlotOptions",
     "RUN_KINDS",
     "ReportError",

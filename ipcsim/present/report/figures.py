@@ -34,8 +34,10 @@ from ipcsim.pathway import WAITS
 from ipcsim.present import experiment_plots, run_plots
 from ipcsim.present.pathway_diagram import draw_pathway
 from ipcsim.present.report.folders import (
+    AnyFolder,
     ExperimentFolder,
     Folder,
+    PlanFolder,
     ReportError,
     RunFolder,
     manifest_spec,
@@ -597,7 +599,7 @@ def _specs(kind: str, drawn: Iterable[Drawn], title: str, caption: str) -> list[
 
 
 def build_figures(
-    folder: Folder, *, kinds: Sequence[str] | None = None, options: PlotOptions | None = None
+    folder: AnyFolder, *, kinds: Sequence[str] | None = None, options: PlotOptions | None = None
 ) -> list[FigureSpec]:
     """The figures of a folder.
 
@@ -606,7 +608,8 @@ def build_figures(
     folder
         From :func:`~ipcsim.present.report.folders.read_folder`.
     kinds
-        Figure kinds (:data:`RUN_KINDS` or :data:`EXPERIMENT_KINDS`); all when ``None``, and
+        Figure kinds (:data:`RUN_KINDS`, :data:`EXPERIMENT_KINDS` or, for a plan folder,
+        :data:`~ipcsim.present.report.plan_report.PLAN_KINDS`); all when ``None``, and
         then kinds with nothing to draw (no sensitivity table, no per-replication runs) are
         left out. A kind asked for by name must draw something.
     options
@@ -623,6 +626,10 @@ def build_figures(
         For a kind that does not belong to the folder's type, a kind asked for that has
         nothing to draw, or an unknown factor or KPI.
     """
+    if isinstance(folder, PlanFolder):  # its own table (imported here: it builds on this one)
+        from ipcsim.present.report.plan_report import build_plan_figures
+
+        return build_plan_figures(folder, kinds=kinds)
     options = options or PlotOptions()
     figures: list[FigureSpec] = []
     if isinstance(folder, RunFolder):

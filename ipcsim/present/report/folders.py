@@ -1,9 +1,10 @@
-"""Output folders read back for figures and the report: a run folder or an experiment folder.
+"""Output folders read back for figures and the report: a run, an experiment or a plan folder.
 
-:func:`read_folder` tells the two apart and returns a :class:`RunFolder` (frames, summary,
-manifest) or an :class:`ExperimentFolder` (scenarios, replications, summary, paired and
-sensitivity tables, manifest); both carry the scenario config found in the manifest and, when
-it still validates, the :class:`~ipcsim.scenario.Scenario`.
+:func:`read_folder` tells them apart and returns a :class:`RunFolder` (frames, summary,
+manifest), an :class:`ExperimentFolder` (scenarios, replications, summary, paired and
+sensitivity tables, manifest) or a :class:`PlanFolder` (``ipcsim plan``: the frontier, the
+recommendation, the staffing plan over time); each carries the scenario config found in the
+manifest and, when it still validates, the :class:`~ipcsim.scenario.Scenario`.
 
 Readers only: nothing here draws, formats or writes. This module depends on the scenario, the
 errors, :mod:`ipcsim.io` and the labels of :mod:`ipcsim.analysis` alone (no presentation
@@ -21,19 +22,23 @@ import pandas as pd
 
 from ipcsim.analysis.labels import scenario_labels
 from ipcsim.errors import ConfigError, IpcsimError, OutputError
+from ipcsim.io import plan_folder
 from ipcsim.io.files import read_json, read_parquet
 from ipcsim.io.run_folder import read_run_outputs
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import scenario_from_dict
 
 __all__ = [
+    "AnyFolder",
     "ExperimentFolder",
     "Folder",
+    "PlanFolder",
     "ReportError",
     "RunFolder",
     "manifest_spec",
     "read_experiment_outputs",
     "read_folder",
+    "read_plan_folder",
     "replication_timeseries",
 ]
 
@@ -101,6 +106,56 @@ class ExperimentFolder:
 
 Folder = RunFolder | ExperimentFolder
 """A run folder or an experiment folder, read back."""
+
+
+@dataclass(frozen=True)
+class PlanFolder:
+    """A plan folder read back (see ``ipcsim plan``).
+
+    Attributes
+    ----------
+    frontier
+        ``frontier.parquet``: every configuration judged.
+    recommendation
+        ``recommendation.json``: the answer.
+    staffing_plan
+        ``staffing_plan.parquet`` of a plan over time, else ``None``.
+    manifest
+        ``manifest.json`` (``targets``: the service levels, ``spec``: the plan spec).
+    config, scenario
+        The recommended scenario (``plan.toml``'s data) as recorded in the manifest, and
+        validated when it still validates.
+    """
+
+    path: Path
+    frontier: pd.DataFrame
+    recommendation: Mapping[str, Any]
+    staffing_plan: pd.DataFrame | None
+    manifest: Mapping[str, Any]
+    config: Mapping[str, Any] | None
+    scenario: Scenario | None
+    kind: Literal["plan"] = "plan"
+
+    @property
+    def roles(self) -> list[str]:
+        """The roles planned, in the spec's order (the frontier's columns before ``cost``)."""
+        measures = self.recommendation.get("measures") or {}
+        columns = [str(c) for c in self.frontier.columns]
+        if "cost" in columns:
+            ordered = [c for c in columns[: columns.index("cost")] if c in measures]
+            if len(ordered) == len(measures):
+                return ordered
+        return list(measures)
+
+    @property
+    def targets(self) -> list[dict[str, Any]]:
+        """The service levels (``text``, ``kpi``, ``value``, ``direction``, ...)."""
+        found = self.manifest.get("targets")
+        return [dict(t) for t in found] if isinstance(found, list) else []
+
+
+AnyFolder = RunFolder | ExperimentFolder | PlanFolder
+"""Any output folder, read back."""
 
 
 def _find_config(data: Any, depth: int = 0) -> Mapping[str, Any] | None:
@@ -218,13 +273,45 @@ def read_experiment_outputs(path: str | Path) -> ExperimentFolder:
     )
 
 
-def read_folder(path: str | Path) -> RunFolder | ExperimentFolder:
-    """Read a run folder or an experiment folder, whichever ``path`` is.
+def read_plan_folder(path: str | Path) -> PlanFolder:
+    """Read a finished plan folder (``manifest.json`` of kind ``plan``).
+
+    Raises
+    ------
+    OutputError
+        A file is missing or unreadable, or the plan did not finish (no manifest).
+    """
+    folder = Path(path)
+    frontier, recommendation = plan_folder.read_plan_outputs(folder)
+    manifest = read_json(folder / plan_folder.MANIFEST)
+    staffing_path = folder / plan_folder.STAFFING_PLAN
+    staffing = read_parquet(staffing_path) if staffing_path.exists() else None
+    config = manifest.get("config")
+    config = config if isinstance(config, Mapping) else _find_config(manifest)
+    return PlanFolder(
+        folder, frontier, recommendation, staffing, manifest, config, _scenario(config)
+    )
+
+
+def _is_plan(folder: Path) -> bool:
+    """A plan's folder: its manifest says so, or its resume state is there (unfinished)."""
+    manifest = folder / plan_folder.MANIFEST
+    if manifest.is_file():
+        try:
+            return read_json(manifest).get("kind") == "plan"
+        except OutputError:
+            return False
+    return (folder / plan_folder.STATE).is_file()
+
+
+def read_folder(path: str | Path) -> AnyFolder:
+    """Read a run, experiment or plan folder, whichever ``path`` is.
 
     Raises
     ------
     ReportError
-        When ``path`` is neither (no ``summary.json`` nor ``summary.parquet``).
+        When ``path`` is none of them (no ``summary.json``, ``summary.parquet`` or plan
+        manifest).
     OutputError
         When it is one but a file is missing, corrupt or modified (see
         :func:`ipcsim.io.read_run_outputs`).
@@ -234,6 +321,8 @@ def read_folder(path: str | Path) -> RunFolder | ExperimentFolder:
         raise ReportError(f"{folder}: no such folder")
     if (folder / "summary.parquet").exists() or (folder / "replications.parquet").exists():
         return read_experiment_outputs(folder)
+    if _is_plan(folder):
+        return read_plan_folder(folder)
     if (folder / "summary.json").exists() or (folder / "manifest.json").exists():
         data = read_run_outputs(folder)
         missing = [n for n in ("people", "timeseries") if n not in data["frames"]]
@@ -246,8 +335,8 @@ def read_folder(path: str | Path) -> RunFolder | ExperimentFolder:
             folder, data["frames"], data["summary"], data["manifest"], config, _scenario(config)
         )
     raise ReportError(
-        f"{folder}: not an ipcsim run folder (no summary.json) or experiment folder "
-        "(no summary.parquet)"
+        f"{folder}: not an ipcsim run folder (no summary.json), experiment folder "
+        "(no summary.parquet) or plan folder (no manifest.json of a plan)"
     )
 
 

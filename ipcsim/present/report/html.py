@@ -24,8 +24,6 @@ from typing import Any, Literal
 import pandas as pd
 
 from ipcsim.analysis.labels import (
-    COHORT_PARAMETER_LABELS,
-    ROLE_PARAMETER_LABELS,
     Direction,
     economics_table,
     factor_label,
@@ -48,13 +46,15 @@ from ipcsim.present.report.figures import (
     merged_targets,
 )
 from ipcsim.present.report.folders import (
+    AnyFolder,
     ExperimentFolder,
-    Folder,
+    PlanFolder,
     RunFolder,
     manifest_spec,
     read_folder,
 )
-from ipcsim.present.report.parameters import format_value, parameter_rows
+from ipcsim.present.report.parameters import format_value, parameter_tables
+from ipcsim.present.report.plan_report import render_plan_report
 from ipcsim.present.report.stress import folder_question, stress_items
 
 __all__ = ["render_report", "write_report"]
@@ -427,57 +427,6 @@ def _experiment_headline(
     }
 
 
-# --------------------------------------------------------------------------- parameters
-def _pivot(
-    rows: Mapping[str, Mapping[str, str]],
-    table: str,
-    config: Mapping[str, Any],
-    columns: Sequence[tuple[str, str]],
-    what: str,
-) -> dict[str, Any] | None:
-    """Cohorts or roles as rows and their key fields as columns, evidence under each header."""
-    names = list(config.get(table) or {})
-    used = [
-        (key, label) for key, label in columns if any(f"{table}.{n}.{key}" in rows for n in names)
-    ]
-    if not names or not used:
-        return None
-    evidence = [
-        next(
-            (rows[f"{table}.{n}.{key}"]["evidence"] for n in names if f"{table}.{n}.{key}" in rows),
-            "",
-        )
-        for key, _label in used
-    ]
-    body = [(name, [rows.get(f"{table}.{name}.{key}") for key, _label in used]) for name in names]
-    return {
-        "title": "Cohorts" if table == "cohorts" else "Workforce",
-        "what": what,
-        "headers": [label for _key, label in used],
-        "evidence": evidence,
-        "rows": body,
-    }
-
-
-def _parameter_tables(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The key parameters (pivots of cohorts and roles, then the rest) and all of them."""
-    if not config:
-        return None
-    key_rows = parameter_rows(config)
-    by_name = {r["parameter"]: r for r in key_rows}
-    pivots = [
-        _pivot(by_name, "cohorts", config, COHORT_PARAMETER_LABELS, "cohort"),
-        _pivot(by_name, "workforce", config, ROLE_PARAMETER_LABELS, "role"),
-    ]
-    return {
-        "pivots": [p for p in pivots if p is not None],
-        "others": [
-            r for r in key_rows if not r["parameter"].startswith(("cohorts.", "workforce."))
-        ],
-        "all": parameter_rows(config, key_only=False),
-    }
-
-
 # --------------------------------------------------------------------------- the page
 def _figure(spec: FigureSpec, image_format: Literal["png", "svg"]) -> dict[str, str]:
     return {
@@ -489,7 +438,7 @@ def _figure(spec: FigureSpec, image_format: Literal["png", "svg"]) -> dict[str, 
 
 
 def render_report(
-    folder: Folder,
+    folder: AnyFolder,
     *,
     options: PlotOptions | None = None,
     image_format: Literal["png", "svg"] = "png",
@@ -500,9 +449,11 @@ def render_report(
     Parameters
     ----------
     folder
-        From :func:`~ipcsim.present.report.folders.read_folder`.
+        From :func:`~ipcsim.present.report.folders.read_folder` (a plan folder's report is
+        :func:`~ipcsim.present.report.plan_report.render_plan_report`'s).
     options
-        Targets, trajectory, factor, KPIs and reference lines for the figures.
+        Targets, trajectory, factor, KPIs and reference lines for the figures (not used
+        for a plan folder: its targets are the plan's).
     image_format
         Embed figures as ``png`` or ``svg`` (both base64 data URIs).
     created
@@ -514,6 +465,8 @@ def render_report(
         The HTML document: no scripts, no external links to fetch (only ``data:`` images and
         in-page anchors).
     """
+    if isinstance(folder, PlanFolder):
+        return render_plan_report(folder, image_format=image_format, created=created)
     options = options or PlotOptions()
     figures = build_figures(folder, options=options)
     try:
@@ -584,7 +537,7 @@ def render_report(
         experiment=experiment,
         figures=shown,
         pathway=pathway,
-        parameters=_parameter_tables(folder.config),
+        parameters=parameter_tables(folder.config),
         stress=items,
         folder=str(folder.path),
         created=(created or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
@@ -599,12 +552,12 @@ def write_report(
     image_format: Literal["png", "svg"] = "png",
     out: str | Path | None = None,
 ) -> Path:
-    """Write ``report.html`` for a run or experiment folder, atomically.
+    """Write ``report.html`` for a run, experiment or plan folder, atomically.
 
     Parameters
     ----------
     path
-        The run or experiment folder.
+        The run, experiment or plan folder.
     options
         See :class:`~ipcsim.present.report.figures.PlotOptions`.
     image_format

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ipcsim.analysis.labels import COHORT_PARAMETER_LABELS, ROLE_PARAMETER_LABELS
 from ipcsim.scenario import Scenario, SiteConfig
 from ipcsim.scenario.describe import describe_distribution
 
@@ -22,6 +23,7 @@ __all__ = [
     "evidence_ids",
     "format_value",
     "parameter_rows",
+    "parameter_tables",
     "site_specs",
     "sites_note",
 ]
@@ -277,3 +279,57 @@ def sites_note(scenario: Scenario) -> str:
     if len(specs) == 1:
         return ""
     return f" (site {specs[0].site.name}, the first of {len(specs)}; see the parameter table)"
+
+
+def _pivot(
+    rows: Mapping[str, Mapping[str, str]],
+    table: str,
+    config: Mapping[str, Any],
+    columns: Sequence[tuple[str, str]],
+    what: str,
+) -> dict[str, Any] | None:
+    """Cohorts or roles as rows and their key fields as columns, evidence under each header."""
+    names = list(config.get(table) or {})
+    used = [
+        (key, label) for key, label in columns if any(f"{table}.{n}.{key}" in rows for n in names)
+    ]
+    if not names or not used:
+        return None
+    evidence = [
+        next(
+            (rows[f"{table}.{n}.{key}"]["evidence"] for n in names if f"{table}.{n}.{key}" in rows),
+            "",
+        )
+        for key, _label in used
+    ]
+    body = [(name, [rows.get(f"{table}.{name}.{key}") for key, _label in used]) for name in names]
+    return {
+        "title": "Cohorts" if table == "cohorts" else "Workforce",
+        "what": what,
+        "headers": [label for _key, label in used],
+        "evidence": evidence,
+        "rows": body,
+    }
+
+
+def parameter_tables(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The key parameters (pivots of cohorts and roles, then the rest) and all of them.
+
+    The data of the ``tables`` macro of ``templates/parameters.html.j2``; ``None`` without a
+    config.
+    """
+    if not config:
+        return None
+    key_rows = parameter_rows(config)
+    by_name = {r["parameter"]: r for r in key_rows}
+    pivots = [
+        _pivot(by_name, "cohorts", config, COHORT_PARAMETER_LABELS, "cohort"),
+        _pivot(by_name, "workforce", config, ROLE_PARAMETER_LABELS, "role"),
+    ]
+    return {
+        "pivots": [p for p in pivots if p is not None],
+        "others": [
+            r for r in key_rows if not r["parameter"].startswith(("cohorts.", "workforce."))
+        ],
+        "all": parameter_rows(config, key_only=False),
+    }
