@@ -71,11 +71,19 @@ def calibrate(
     quiet: Annotated[
         bool, typer.Option("--quiet", help="Do not report each generation as it finishes.")
     ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Continue an interrupted calibration in --out (same spec and seed)."
+        ),
+    ] = False,
 ) -> None:
     """Fit a scenario's uncertain parameters to observed counts (ABC-SMC); print the diagnostics.
 
     --set takes scenario keys (run.horizon_days=365, applied to the base) and spec keys
-    (abc.population=200, master_seed=3).
+    (abc.population=200, master_seed=3). A calibration stopped by Ctrl-C or killed keeps the
+    rounds it simulated in --out; --resume continues it and writes what an uninterrupted run
+    writes.
     """
     spec_path = Path(spec)
     loaded = load_calibration_spec(spec_path, list(set_ or []))
@@ -102,7 +110,17 @@ def calibrate(
                 markup=False,
             )
 
-    result = run_calibration(problem, out_dir, executor=executor, progress=progress)
+    try:
+        result = run_calibration(
+            problem, out_dir, executor=executor, progress=progress, resume=resume
+        )
+    except KeyboardInterrupt:
+        err_console.print(
+            f"[bold red]interrupted:[/] the rounds simulated so far are kept in {out_dir}; "
+            "run the same command with --resume to complete it",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
     if problem.question:
         console.print(f"Question: {problem.question}", highlight=False, markup=False)
     console.print("Diagnostics:", highlight=False, markup=False)
@@ -118,9 +136,10 @@ def calibrate(
         markup=False,
     )
     console.print(_parameter_table(result))
+    reused = f" ({result.reused:,} of them from the folder's journal)" if result.reused else ""
     console.print(
         f"{summary['simulations']:,} simulations and {summary['predictive_runs']} predictive "
-        f"runs in {result.wall_time_s:.1f} s on {result.executor}. Outputs in {out_dir} "
+        f"runs{reused} in {result.wall_time_s:.1f} s on {result.executor}. Outputs in {out_dir} "
         "(calibrated.toml runs with `ipcsim run`; ensemble/experiment.toml with "
         "`ipcsim experiment`).",
         highlight=False,

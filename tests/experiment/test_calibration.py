@@ -108,7 +108,7 @@ def test_spec_errors_are_one_line_naming_the_key(changes: dict, message: str) ->
 
 
 def _example_copy(tmp_path: Path, observed: str | None = None) -> Path:
-    for name in ("site.toml", "observed.csv", "calibrate.toml"):
+    for name in ("site.toml", "truth.toml", "observed.csv", "calibrate.toml"):
         shutil.copy(EXAMPLE / name, tmp_path / name)
     if observed is not None:
         (tmp_path / "observed.csv").write_text(observed, encoding="utf-8")

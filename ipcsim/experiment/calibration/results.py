@@ -96,6 +96,10 @@ def parameter_summary(problem: CalibrationProblem, smc: SmcResult) -> dict[str, 
             "sd_ratio": ratio,
             "identified": ratio <= abc.IDENTIFIABLE_SD_RATIO,
         }
+        if prior.key in problem.truth:
+            truth = problem.truth[prior.key]
+            found[prior.key]["true_value"] = truth
+            found[prior.key]["truth_in_ci90"] = q[0] <= truth <= q[1]
     return found
 
 
