@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "plot": (
         "ipcsim.cli.plot",
-        "Draw the figures of a run or experiment folder as PNG or SVG files.",
+        "Draw the figures of a run, experiment or calibration folder as PNG or SVG files.",
     ),
     "report": (
         "ipcsim.cli.plot",
