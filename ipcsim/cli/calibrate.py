@@ -41,16 +41,23 @@ def _parameter_table(result: CalibrationResult) -> Table:
         title="Posterior: median and 90 % credible interval (prior range for comparison)",
         header_style="bold",
     )
-    for column in ("parameter", "median", "90 % interval", "prior", "sd / prior sd"):
+    parameters = result.summary["parameters"]
+    truth = any("true_value" in p for p in parameters.values())
+    columns = ["parameter", "median", "90 % interval", "prior", "sd / prior sd"]
+    for column in columns + (["true value"] if truth else []):
         table.add_column(column, justify="left" if column == "parameter" else "right")
-    for key, p in result.summary["parameters"].items():
-        table.add_row(
+    for key, p in parameters.items():
+        row = [
             key,
             _number(p["median"]),
             f"{_number(p['ci90_low'])} to {_number(p['ci90_high'])}",
             f"{p['prior']} {_number(p['low'])} to {_number(p['high'])}",
             f"{p['sd_ratio']:.2f}" + ("" if p["identified"] else " (≈ prior)"),
-        )
+        ]
+        if truth:
+            inside = "in" if p.get("truth_in_ci90") else "OUTSIDE"
+            row.append(f"{_number(p['true_value'])} ({inside})" if "true_value" in p else "")
+        table.add_row(*row)
     return table
 
 

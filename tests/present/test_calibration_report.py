@@ -78,7 +78,8 @@ def test_plot_and_report_commands_on_a_calibration_folder(
     done = runner.invoke(app, ["plot", str(small_calibration.out), "--kind", "fan"])
     assert done.exit_code == 2 and "not a figure of a calibration folder" in done.stderr
     report = tmp_path / "report.html"
-    done = runner.invoke(app, ["report", str(small_calibration.out), "--out", str(report)])
+    command = ["report", str(small_calibration.out), "--out", str(report), "--format", "svg"]
+    done = runner.invoke(app, command)
     assert done.exit_code == 0, done.output
     html = report.read_text(encoding="utf-8")
     # Diagnostics in words first, then the parameter table, then the figures.
@@ -89,7 +90,7 @@ def test_plot_and_report_commands_on_a_calibration_folder(
     assert diagnostics < unidentified < table < figures
     assert "observed points outside the 90 % band" in html and "effective sample size" in html
     assert "30 (inside)" in html  # the true referral rate, in its interval
-    assert html.count("<img ") == 3 and "<script" not in html
+    assert html.count('<img src="data:image/svg+xml;base64,') == 3 and "<script" not in html
 
 
 def test_an_unfinished_calibration_is_neither_plotted_nor_reported(

@@ -391,7 +391,12 @@ def simulate_draws(
     """
     chosen = resample(problem, generation, count, purpose=0)
     journal = journal if journal is not None else Journal()
-    results = _round(problem, PREDICTIVE_GENERATION, 0, generation.z[chosen], handle, journal)
+    # In rounds of ``batch`` as the generations, so a resumed calibration loses no more.
+    size = problem.spec.abc.batch or problem.spec.abc.population
+    results: list[SimulationResult] = []
+    for first in range(0, count, size):
+        zs = generation.z[chosen[first : first + size]]
+        results += _round(problem, PREDICTIVE_GENERATION, first, zs, handle, journal)
     streams = {name for r in results for name in r.rng_streams}
     return chosen, np.array([r.values for r in results], dtype=float), streams
 
