@@ -174,10 +174,15 @@ def write_state(out_dir: Path, state: Mapping[str, Any]) -> None:
         The folder or file cannot be written.
     """
     try:
-        (out_dir / SIMULATIONS_DIR).mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise files.write_error(out_dir, e) from e
+    # The state file first: a folder holding anything of a calibration is known as one.
     files.atomic_write_json(out_dir / STATE_FILE, plain_json(state))
+    try:
+        (out_dir / SIMULATIONS_DIR).mkdir(exist_ok=True)
+    except OSError as e:
+        raise files.write_error(out_dir, e) from e
 
 
 def round_path(out_dir: Path, generation: int, first: int) -> Path:
