@@ -92,18 +92,24 @@ def main(argv: list[str] | None = None) -> int:
     speedup = one["wall_s"] / two["wall_s"]
     efficiency = speedup / 2
     same = one["posterior_sha256"] == two["posterior_sha256"]
+    # CPU seconds of the run (its pool workers included) over workers x wall: below 1 when the
+    # workers waited (round barriers, or other work on the cores), whatever the other run did.
+    busy = {workers: m.cpu_s / (workers * m.result["wall_s"]) for workers, m in found.items()}
     rows = [
         [
             f"process:{workers}",
             m.result["simulations"] + m.result["predictive_runs"],
             m.result["wall_s"],
             m.result["wall_s"] / (m.result["simulations"] + m.result["predictive_runs"]),
+            m.cpu_s,
+            busy[workers],
             loads[workers][0],
         ]
         for workers, m in found.items()
     ]
     print()
-    print(harness.table(["executor", "runs", "wall s", "wall s per run", "load avg"], rows))
+    headers = ["executor", "runs", "wall s", "wall s per run", "CPU s", "CPU / (N x wall)"]
+    print(harness.table([*headers, "load avg"], rows))
     print(
         f"\nspeed-up on 2 workers {speedup:.2f}x, parallel efficiency {efficiency:.1%}; "
         f"posteriors {'identical' if same else 'DIFFER'} on the two executors"
@@ -116,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             "speedup_2_workers": speedup,
             "parallel_efficiency_2_workers": efficiency,
             "posteriors_identical": same,
+            "cpu_busy_share": {str(k): v for k, v in busy.items()},
             "load_average_before": {str(k): v for k, v in loads.items()},
             "runs": {str(k): v for k, v in found.items()},
         },
