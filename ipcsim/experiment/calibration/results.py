@@ -138,8 +138,8 @@ def diagnostics(
     points = len(predictive)
     if len(outside):
         shown = "; ".join(
-            f"{r.series} {r.site} {r.period}: observed {r.observed:g}, band "
-            f"{r.simulated_p05:g} to {r.simulated_p95:g}"
+            f"{r.series} {r.site} {r.period}: observed {r.observed:.4g}, band "
+            f"{r.simulated_p05:.4g} to {r.simulated_p95:.4g}"
             for r in outside.head(5).itertuples()
         )
         more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
