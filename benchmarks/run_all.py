@@ -4,11 +4,13 @@
 (b) ``bench_pathway.py``: the national pathway, ipcsim vs the bare-SimPy reference;
 (c) ``bench_batch.py``: 20 replications at a tenth of the scale on 1 and 2 workers;
 (e) ``bench_england.py``: England at Universal Personalised Care scale (42 ICBs), one
-    replication partitioned on 1 and 2 workers, at 1/20 of its size.
+    replication partitioned on 1 and 2 workers, at 1/20 of its size;
+(f) ``bench_calibration.py``: the synthetic calibration on process:1 and process:2.
 
 Each writes its JSON to ``benchmarks/results/``. With ``--quick``: 100,000 customers, the
-pathway at a tenth of its scale, a batch of 6 replications and England at 1/100 (about two
-minutes in all, against about 10 minutes for the full set). Benchmarks never fail on a
+pathway at a tenth of its scale, a batch of 6 replications, England at 1/100 and a calibration
+of 16 particles over one generation (a few minutes in all, against about 20 minutes for the
+full set). Benchmarks never fail on a
 figure: a missed goal is reported, not raised.
 
 Usage::
@@ -35,14 +37,20 @@ def run(script: str, *args: str) -> None:
 def goals_table(quick: bool) -> None:
     """Collect the goals from the JSON files just written."""
     names = (
-        ["mmc_quick", "pathway_scale_0.1", "batch_quick", "england_scale_0.01"]
+        ["mmc_quick", "pathway_scale_0.1", "batch_quick", "england_scale_0.01", "calibration_quick"]
         if quick
-        else ["mmc", "pathway", "batch", "england_scale_0.05"]
+        else ["mmc", "pathway", "batch", "england_scale_0.05", "calibration"]
     )
     rows = []
     for name in names:
         path = harness.RESULTS_DIR / f"{name}.json"
         document = json.loads(path.read_text(encoding="utf-8"))
+        if name.startswith("calibration"):
+            efficiency = document["parallel_efficiency_2_workers"]
+            rows.append(
+                [name, "parallel efficiency on 2 workers (reported; no goal)", f"{efficiency:.1%}"]
+            )
+            continue
         if name.startswith("batch"):
             rows.append(
                 [
@@ -75,11 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         run("bench_pathway.py", "--scale", "0.1")
         run("bench_batch.py", "--replications", "6")
         run("bench_england.py", "--scale", "0.01")
+        run("bench_calibration.py", "--quick")
     else:
         run("bench_mmc.py")
         run("bench_pathway.py")
         run("bench_batch.py")
         run("bench_england.py", "--scale", "0.05")
+        run("bench_calibration.py")
     goals_table(args.quick)
     print(f"\nall benchmarks done in {time.perf_counter() - began:.0f} s")
     return 0

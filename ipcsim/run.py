@@ -26,7 +26,13 @@ from ipcsim.analysis import metrics, stability
 from ipcsim.analysis.costs import cost_run
 from ipcsim.analysis.workbook import workbook_sheets
 from ipcsim.engine.model import PoolCapacity, quiet_cyclic_gc
-from ipcsim.engine.partition import GroupRecords, GroupTask, merge_groups, simulate_group
+from ipcsim.engine.partition import (
+    GroupRecords,
+    GroupTask,
+    MergedRecords,
+    merge_groups,
+    simulate_group,
+)
 from ipcsim.io.manifest import build_manifest
 from ipcsim.io.run_folder import write_run_outputs
 from ipcsim.pathway import MILESTONES
@@ -109,7 +115,7 @@ def _available_over_run(pools: Sequence[PoolCapacity]) -> dict[str, float | None
     return result
 
 
-def _entered(people: pd.DataFrame) -> pd.DataFrame:
+def entered_people(people: pd.DataFrame) -> pd.DataFrame:
     """People with ``referred_day`` filled, for warm-start people, by their first milestone.
 
     Open cases count people from the day they entered the pathway; for someone already
@@ -333,6 +339,67 @@ def _simulate(
     return [found[k] for k in range(len(tasks))]
 
 
+def _records(
+    scenario: Scenario,
+    *,
+    seed: int,
+    replication: int,
+    backlog: tuple[BacklogPerson, ...] | None,
+    progress: Callable[[float], None] | None,
+    partitioned: bool,
+    executor: cf.Executor | None,
+) -> tuple[MergedRecords, int]:
+    """The run's merged records and the number of simulations it was split into."""
+    if backlog is None:
+        backlog = load_backlog(scenario.initial_state, scenario) if scenario.initial_state else ()
+    tasks = group_tasks(
+        scenario, seed=seed, replication=replication, backlog=backlog, partitioned=partitioned
+    )
+    groups = _simulate(tasks, executor=executor if partitioned else None, progress=progress)
+    records = merge_groups(
+        groups,
+        scenario=scenario,
+        first_person_id=max((p.person_id for p in backlog), default=-1) + 1,
+    )
+    return records, len(tasks)
+
+
+def simulate_records(
+    scenario: Scenario, *, seed: int | None = None, replication: int = 0
+) -> MergedRecords:
+    """Simulate one replication and return its records only: no KPIs, costs or tables.
+
+    The fast path of a caller that needs a few figures of many runs (a calibration reads
+    monthly counts and waits from ``people``): :func:`run_scenario` computes everything else
+    from the same records, so the two agree on every figure they share.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario (its ``initial_state`` backlog is read).
+    seed
+        Overrides ``scenario.run.seed``.
+    replication
+        Replication number.
+
+    Returns
+    -------
+    MergedRecords
+        ``people``, ``work``, ``waits``, ``renewals``, the pools and the streams used.
+    """
+    seed = scenario.run.seed if seed is None else seed
+    records, _ = _records(
+        scenario,
+        seed=seed,
+        replication=replication,
+        backlog=None,
+        progress=None,
+        partitioned=False,
+        executor=None,
+    )
+    return records
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -376,19 +443,16 @@ def run_scenario(
         executor.
     """
     began = time.perf_counter()
-    if backlog is None:
-        backlog = load_backlog(scenario.initial_state, scenario) if scenario.initial_state else ()
     seed = scenario.run.seed if seed is None else seed
-    tasks = group_tasks(
-        scenario, seed=seed, replication=replication, backlog=backlog, partitioned=partitioned
+    records, partitions = _records(
+        scenario,
+        seed=seed,
+        replication=replication,
+        backlog=backlog,
+        progress=progress,
+        partitioned=partitioned,
+        executor=executor,
     )
-    groups = _simulate(tasks, executor=executor if partitioned else None, progress=progress)
-    records = merge_groups(
-        groups,
-        scenario=scenario,
-        first_person_id=max((p.person_id for p in backlog), default=-1) + 1,
-    )
-    del groups  # merged: the groups' own tables may go
     role_names = scenario.role_names
     work, waits = records.work, records.waits
     people, economics_summary = cost_run(
@@ -399,7 +463,7 @@ def run_scenario(
     configs = {config.site.name: config for config in scenario.site_configs}
     several = len(configs) > 1
     site_names = list(configs) + ([TOTAL_SITE] if several else [])
-    entered = _entered(people)
+    entered = entered_people(people)
 
     def site_inputs(site: str) -> SiteInputs:
         if site == TOTAL_SITE:
@@ -461,7 +525,7 @@ def run_scenario(
             # IPC hours available per role and month, for all sites together.
             "capacity": capacities[-1],
         },
-        partitions=len(tasks),
+        partitions=partitions,
     )
 
 

@@ -10,8 +10,14 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from ipcsim.experiment.calibration import (
+    load_calibration_spec,
+    prepare_calibration,
+    run_calibration,
+)
 from ipcsim.scenario import Scenario
 from ipcsim.scenario.load import scenario_from_dict
+from tests.calibration_small import SmallCalibration, small_calibration_spec
 
 # Property tests never flap: by default hypothesis is derandomised (the same examples on every
 # run, on every machine) and keeps no example database, so a test passes or fails for the code,
@@ -122,3 +128,17 @@ def deterministic_changes(headcount: int | str = "unlimited") -> dict[str, Any]:
 @pytest.fixture
 def base_scenario() -> Scenario:
     return make_scenario()
+
+
+# --------------------------------------------------------------------------- calibration
+@pytest.fixture(scope="session")
+def small_calibration(tmp_path_factory: pytest.TempPathFactory) -> SmallCalibration:
+    """The small calibration, run once per session (serial; about 100 short runs).
+
+    Shared by the recovery, resume, plot and report tests, which only read it.
+    """
+    spec = small_calibration_spec(tmp_path_factory.mktemp("small_calibration_spec"))
+    problem = prepare_calibration(load_calibration_spec(spec), spec_path=spec)
+    out = tmp_path_factory.mktemp("small_calibration") / "out"
+    run_calibration(problem, out, executor="serial")
+    return SmallCalibration(spec=spec, out=out)

@@ -41,6 +41,7 @@ __all__ = [
     "perturb",
     "poisson_scaled_distance",
     "prior_draw",
+    "scaled_distance",
     "smc_weights",
     "systematic_resample",
     "weighted_quantile",
@@ -262,6 +263,33 @@ def poisson_scaled_distance(simulated: np.ndarray, observed: np.ndarray) -> floa
     if o.size == 0:
         return 0.0
     residual = (s - o) / np.sqrt(o + 1.0)
+    return float(math.sqrt(float(np.mean(residual**2))))
+
+
+def scaled_distance(simulated: np.ndarray, observed: np.ndarray, scales: np.ndarray) -> float:
+    """Root mean square of ``(simulated - observed) / scale`` over the observed points.
+
+    :func:`poisson_scaled_distance` with each point's own scale (``sqrt(o + 1)`` for a count;
+    a wait summary has its own, :mod:`ipcsim.experiment.calibration.series`).
+
+    Parameters
+    ----------
+    simulated, observed, scales
+        Same shape; NaN in ``observed`` marks a point not observed; ``scales`` > 0.
+
+    Returns
+    -------
+    float
+        ``inf`` if a simulated value is missing where one was observed.
+    """
+    mask = np.isfinite(observed)
+    s = np.asarray(simulated, dtype=float)[mask]
+    o = np.asarray(observed, dtype=float)[mask]
+    if not np.isfinite(s).all():
+        return math.inf
+    if o.size == 0:
+        return 0.0
+    residual = (s - o) / np.asarray(scales, dtype=float)[mask]
     return float(math.sqrt(float(np.mean(residual**2))))
 
 

@@ -35,6 +35,7 @@ from ipcsim.units import DAYS_PER_QUARTER, DAYS_PER_YEAR
 __all__ = [
     "backlog_clear_day",
     "last_12_months",
+    "monthly_counts",
     "people_counts",
     "per_run_year",
     "staff_per_person",
@@ -335,6 +336,51 @@ def staff_per_person(
 
 
 # --------------------------------------------------------------------------- time series
+def monthly_counts(
+    people: pd.DataFrame, *, start_date: dt.date, horizon_days: float, site: str
+) -> dict[str, Any]:
+    """The flows and open cases of each calendar month: the first columns of :func:`timeseries`.
+
+    Parameters
+    ----------
+    people
+        People frame, ``referred_day`` the day each person entered the pathway.
+    start_date, horizon_days
+        The run's start date and length, days.
+    site
+        Site name written in every row.
+
+    Returns
+    -------
+    dict
+        Column -> values, one per month: ``month``, ``site``, ``referrals``,
+        ``plans_signed_off``, ``budgets_released`` and ``open_cases_end``.
+    """
+    _require(people, ["referred_day", "signed_off_day", "budget_released_day", "end_day"], "people")
+    months = month_starts(start_date, horizon_days)
+    edges = _edges(months)
+    n = len(months)
+    closed = np.arange(n) == n - 1
+    referred = _days(people["referred_day"])
+    ended = _days(people["end_day"])
+    open_cases = [
+        int(
+            np.sum(
+                _reached_by(referred, t, closed=bool(c)) & ~_reached_by(ended, t, closed=bool(c))
+            )
+        )
+        for t, c in zip(edges[1:], closed, strict=True)
+    ]
+    return {
+        "month": [m[0].isoformat() for m in months],
+        "site": [site] * n,
+        "referrals": _histogram(referred, edges).astype("int64"),
+        "plans_signed_off": _histogram(_days(people["signed_off_day"]), edges).astype("int64"),
+        "budgets_released": _histogram(_days(people["budget_released_day"]), edges).astype("int64"),
+        "open_cases_end": np.array(open_cases, dtype="int64"),
+    }
+
+
 def timeseries(
     people: pd.DataFrame,
     work: pd.DataFrame,
@@ -388,7 +434,6 @@ def timeseries(
     stop there too). A month can still exceed 1: staff bank up to a week of IPC hours
     (:mod:`ipcsim.engine.staff`) and may spend them in a month on top of that month's hours.
     """
-    _require(people, ["referred_day", "signed_off_day", "budget_released_day", "end_day"], "people")
     _require(work, ["role", "start_day", "hours"], "work")
     _require(waits, ["role", "requested_day", "started_day"], "waits")
     _require(capacity, ["month_start_day", "role", "available_hours"], "capacity")
@@ -397,25 +442,7 @@ def timeseries(
     n = len(months)
     ends = edges[1:]
     closed = np.arange(n) == n - 1
-
-    referred = _days(people["referred_day"])
-    ended = _days(people["end_day"])
-    open_cases = [
-        int(
-            np.sum(
-                _reached_by(referred, t, closed=bool(c)) & ~_reached_by(ended, t, closed=bool(c))
-            )
-        )
-        for t, c in zip(ends, closed, strict=True)
-    ]
-    frame: dict[str, Any] = {
-        "month": [m[0].isoformat() for m in months],
-        "site": [site] * n,
-        "referrals": _histogram(referred, edges).astype("int64"),
-        "plans_signed_off": _histogram(_days(people["signed_off_day"]), edges).astype("int64"),
-        "budgets_released": _histogram(_days(people["budget_released_day"]), edges).astype("int64"),
-        "open_cases_end": np.array(open_cases, dtype="int64"),
-    }
+    frame = monthly_counts(people, start_date=start_date, horizon_days=horizon_days, site=site)
 
     roles = [str(r) for r in pd.unique(capacity["role"].astype(object))]
     available = _capacity_by_month(capacity, months, roles)

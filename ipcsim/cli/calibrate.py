@@ -41,16 +41,23 @@ def _parameter_table(result: CalibrationResult) -> Table:
         title="Posterior: median and 90 % credible interval (prior range for comparison)",
         header_style="bold",
     )
-    for column in ("parameter", "median", "90 % interval", "prior", "sd / prior sd"):
+    parameters = result.summary["parameters"]
+    truth = any("true_value" in p for p in parameters.values())
+    columns = ["parameter", "median", "90 % interval", "prior", "sd / prior sd"]
+    for column in columns + (["true value"] if truth else []):
         table.add_column(column, justify="left" if column == "parameter" else "right")
-    for key, p in result.summary["parameters"].items():
-        table.add_row(
+    for key, p in parameters.items():
+        row = [
             key,
             _number(p["median"]),
             f"{_number(p['ci90_low'])} to {_number(p['ci90_high'])}",
             f"{p['prior']} {_number(p['low'])} to {_number(p['high'])}",
             f"{p['sd_ratio']:.2f}" + ("" if p["identified"] else " (≈ prior)"),
-        )
+        ]
+        if truth:
+            inside = "in" if p.get("truth_in_ci90") else "OUTSIDE"
+            row.append(f"{_number(p['true_value'])} ({inside})" if "true_value" in p else "")
+        table.add_row(*row)
     return table
 
 
@@ -71,11 +78,19 @@ def calibrate(
     quiet: Annotated[
         bool, typer.Option("--quiet", help="Do not report each generation as it finishes.")
     ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Continue an interrupted calibration in --out (same spec and seed)."
+        ),
+    ] = False,
 ) -> None:
     """Fit a scenario's uncertain parameters to observed counts (ABC-SMC); print the diagnostics.
 
     --set takes scenario keys (run.horizon_days=365, applied to the base) and spec keys
-    (abc.population=200, master_seed=3).
+    (abc.population=200, master_seed=3). A calibration stopped by Ctrl-C or killed keeps the
+    rounds it simulated in --out; --resume continues it and writes what an uninterrupted run
+    writes.
     """
     spec_path = Path(spec)
     loaded = load_calibration_spec(spec_path, list(set_ or []))
@@ -102,7 +117,17 @@ def calibrate(
                 markup=False,
             )
 
-    result = run_calibration(problem, out_dir, executor=executor, progress=progress)
+    try:
+        result = run_calibration(
+            problem, out_dir, executor=executor, progress=progress, resume=resume
+        )
+    except KeyboardInterrupt:
+        err_console.print(
+            f"[bold red]interrupted:[/] the rounds simulated so far are kept in {out_dir}; "
+            "run the same command with --resume to complete it",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
     if problem.question:
         console.print(f"Question: {problem.question}", highlight=False, markup=False)
     console.print("Diagnostics:", highlight=False, markup=False)
@@ -118,9 +143,10 @@ def calibrate(
         markup=False,
     )
     console.print(_parameter_table(result))
+    reused = f" ({result.reused:,} of them from the folder's journal)" if result.reused else ""
     console.print(
         f"{summary['simulations']:,} simulations and {summary['predictive_runs']} predictive "
-        f"runs in {result.wall_time_s:.1f} s on {result.executor}. Outputs in {out_dir} "
+        f"runs{reused} in {result.wall_time_s:.1f} s on {result.executor}. Outputs in {out_dir} "
         "(calibrated.toml runs with `ipcsim run`; ensemble/experiment.toml with "
         "`ipcsim experiment`).",
         highlight=False,

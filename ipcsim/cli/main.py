@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "plot": (
         "ipcsim.cli.plot",
-        "Draw the figures of a run, experiment or plan folder as PNG or SVG files.",
+        "Draw the figures of a run, experiment, plan or calibration folder as PNG or SVG files.",
     ),
     "report": (
         "ipcsim.cli.plot",

@@ -16,16 +16,21 @@ import typer
 from ipcsim.analysis.targets import parse_number, parse_target
 from ipcsim.cli._app import Criterion, CriterionOption, console, user_errors
 from ipcsim.present.report import (
+    CALIBRATION_KINDS,
     DEFAULT_COST_LINES,
     EXPERIMENT_KINDS,
     PLAN_KINDS,
     RUN_KINDS,
     PlotOptions,
     ReportError,
+    build_calibration_figures,
     build_figures,
+    is_calibration,
+    read_calibration_folder,
     read_folder,
     recorded_options,
     save_figures,
+    write_calibration_report,
     write_report,
 )
 
@@ -277,14 +282,17 @@ def register(app: typer.Typer) -> None:
     @app.command("plot")
     @user_errors
     def plot_command(
-        folder: Annotated[Path, typer.Argument(help="A run, experiment or plan folder.")],
+        folder: Annotated[
+            Path, typer.Argument(help="A run, experiment, plan or calibration folder.")
+        ],
         kind: Annotated[
             list[str] | None,
             typer.Option(
                 "--kind",
                 help=f"Figures to draw (repeatable). Run folders: {', '.join(RUN_KINDS)}; "
                 f"experiment folders: {', '.join(EXPERIMENT_KINDS)}; plan folders: "
-                f"{', '.join(PLAN_KINDS)} (default: all).",
+                f"{', '.join(PLAN_KINDS)}; calibration folders: {', '.join(CALIBRATION_KINDS)} "
+                "(default: all).",
             ),
         ] = None,
         image_format: FormatOption = ImageFormat.png,
@@ -300,7 +308,7 @@ def register(app: typer.Typer) -> None:
         no_cost_lines: NoCostLinesOption = False,
         criterion: CriterionOption = Criterion.mean,
     ) -> None:
-        """Draw the figures of a run, experiment or plan folder as PNG or SVG files."""
+        """Draw the figures of a run, experiment, plan or calibration folder as PNG or SVG files."""
         given = given_options(
             target=target, trajectory=trajectory, factor=factor, kpi=kpi, scenario=scenario,
             cost_line=cost_line, no_cost_lines=no_cost_lines, criterion=criterion,
@@ -309,8 +317,11 @@ def register(app: typer.Typer) -> None:
             del given["criterion"]  # the default: nothing to remember
         options = options_from(given)
         kinds = [k.strip() for text in kind or [] for k in text.split(",") if k.strip()]
-        loaded = read_folder(folder)
-        figures = build_figures(loaded, kinds=kinds or None, options=options)
+        if is_calibration(folder):
+            calibration = read_calibration_folder(folder)
+            figures = build_calibration_figures(calibration, kinds=kinds or None)
+        else:
+            figures = build_figures(read_folder(folder), kinds=kinds or None, options=options)
         if not figures:
             raise ReportError(f"{folder}: nothing to draw for --kind {', '.join(kinds) or 'all'}")
         try:
@@ -326,7 +337,9 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     @user_errors
     def report_command(
-        folder: Annotated[Path, typer.Argument(help="A run, experiment or plan folder.")],
+        folder: Annotated[
+            Path, typer.Argument(help="A run, experiment, plan or calibration folder.")
+        ],
         out: Annotated[
             Path | None, typer.Option("--out", help="Report file (default: DIR/report.html).")
         ] = None,
@@ -343,8 +356,13 @@ def register(app: typer.Typer) -> None:
         """Write a self-contained HTML report (figures embedded, STRESS-DES items filled).
 
         Options not given are those of the folder's last ``ipcsim plot`` (recorded in
-        DIR/plots/plots.json), so the report shows the figures as plotted.
+        DIR/plots/plots.json), so the report shows the figures as plotted. A calibration
+        folder's report leads with its diagnostics, then the parameters, then the figures.
         """
+        if is_calibration(folder):
+            path = write_calibration_report(folder, image_format=image_format.value, out=out)
+            console.print(f"Report: [bold]{path}[/]", highlight=False)
+            return
         given = given_options(
             target=target, trajectory=trajectory, factor=factor, kpi=kpi, scenario=scenario,
             cost_line=cost_line, no_cost_lines=no_cost_lines, criterion=criterion,

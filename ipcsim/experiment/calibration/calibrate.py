@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from ipcsim.errors import OutputError
 from ipcsim.experiment.calibration.problem import CalibrationProblem
 from ipcsim.experiment.calibration.results import (
     diagnostics,
@@ -18,11 +20,17 @@ from ipcsim.experiment.calibration.results import (
     posterior_frame,
     predictive_frame,
 )
-from ipcsim.experiment.calibration.run import ProgressFn, SmcResult, calibrate, resample
+from ipcsim.experiment.calibration.run import (
+    Journal,
+    ProgressFn,
+    SmcResult,
+    calibrate,
+    resample,
+)
+from ipcsim.io import calibration_folder
 from ipcsim.io import manifest as io_manifest
 from ipcsim.io.calibration_folder import (
     CALIBRATED_TOML,
-    check_calibration_folder,
     write_calibration_outputs,
 )
 from ipcsim.scenario.load import scenario_hash
@@ -52,6 +60,8 @@ class CalibrationResult:
         Key -> posterior median (``calibrated.toml``).
     executor, wall_time_s
         Where it ran and how long it took.
+    reused, computed
+        Simulations taken from the folder's journal (a resumed calibration) and run.
     """
 
     problem: CalibrationProblem
@@ -63,6 +73,58 @@ class CalibrationResult:
     point_estimate: dict[str, int | float]
     executor: str
     wall_time_s: float
+    reused: int = 0
+    computed: int = 0
+
+
+def _prepare_folder(problem: CalibrationProblem, out_dir: Path, *, resume: bool) -> None:
+    """Start the calibration's folder, or check that a resumed one is for the same spec.
+
+    A finished calibration's folder is emptied and started again (unless ``resume``); an
+    unfinished one is continued only with ``resume``; anything else is refused.
+    """
+    state = calibration_folder.check_calibration_folder(out_dir)
+    if state in ("finished", "unfinished") and resume:
+        recorded = calibration_folder.read_state(out_dir)
+        if recorded is None:
+            raise OutputError(
+                f"{out_dir}: no readable {calibration_folder.STATE_FILE}: cannot resume there "
+                "(a calibration written before resuming existed?); run without --resume"
+            )
+        if recorded.get("spec_hash") != problem.spec_hash:
+            code = io_manifest.code_fingerprint()
+            if recorded.get("code_hash") != code:
+                started = str(recorded.get("code_hash") or "unrecorded")[:12]
+                raise OutputError(
+                    f"{out_dir}: ipcsim's model code changed since this calibration was started "
+                    f"(code {started} != {code[:12]}); results would mix: use a new --out"
+                )
+            raise OutputError(
+                f"{out_dir}: the spec (or its base scenario, observed file or --set) changed "
+                f"since this calibration was started (hash "
+                f"{str(recorded.get('spec_hash'))[:12]} != {problem.spec_hash[:12]}); results "
+                "would mix: use a new --out"
+            )
+        return
+    if state == "unfinished":
+        raise OutputError(
+            f"{out_dir}: holds an unfinished calibration; pass --resume to continue it (same "
+            "spec), or delete the folder or choose another --out to start again"
+        )
+    calibration_folder.clear_calibration_folder(out_dir)
+    calibration_folder.write_state(
+        out_dir,
+        {
+            "format_version": calibration_folder.FORMAT_VERSION,
+            "kind": "calibration",
+            "spec_hash": problem.spec_hash,
+            "code_hash": io_manifest.code_fingerprint(),
+            "spec": problem.spec.model_dump(mode="json"),
+            "spec_path": str(problem.spec_path) if problem.spec_path else None,
+            "master_seed": problem.master_seed,
+            "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+    )
 
 
 def _header(problem: CalibrationProblem, parameters: dict[str, dict[str, Any]]) -> str:
@@ -141,6 +203,7 @@ def run_calibration(
     executor: str = "serial",
     progress: ProgressFn | None = None,
     connect_timeout_s: float = 10.0,
+    resume: bool = False,
 ) -> CalibrationResult:
     """Calibrate the base scenario to the observed counts and write the outputs.
 
@@ -149,13 +212,17 @@ def run_calibration(
     problem
         From :func:`ipcsim.experiment.calibration.problem.prepare_calibration`.
     out_dir
-        Output folder: missing, empty, or an earlier calibration's (replaced).
+        Output folder: missing, empty, or an earlier calibration's (a finished one is
+        replaced; an unfinished one needs ``resume``).
     executor
         ``serial``, ``process:N``, ``dask:local:N`` or ``dask:ADDRESS``.
     progress
         Called after each generation.
     connect_timeout_s
         How long to wait for a remote Dask scheduler, seconds.
+    resume
+        Continue the calibration in ``out_dir`` (the same spec, seed and code): every round
+        its journal holds is taken from it, and the outputs are those of an uninterrupted run.
 
     Returns
     -------
@@ -165,14 +232,22 @@ def run_calibration(
     Raises
     ------
     OutputError
-        The folder cannot be used or written (checked before any simulation).
+        The folder cannot be used or written (checked before any simulation), or holds an
+        unfinished calibration without ``resume``, or another spec's with it.
     ExecutorError
         The executor option is malformed or its back end unreachable.
+    KeyboardInterrupt
+        On Ctrl-C; every finished round is in the folder's journal (``resume`` continues).
     """
     out_dir = Path(out_dir)
-    check_calibration_folder(out_dir.absolute())
+    _prepare_folder(problem, out_dir.absolute(), resume=resume)
+    journal = Journal(out_dir.absolute())
     smc, chosen, predictive_values, description, wall = calibrate(
-        problem, executor=executor, progress=progress, connect_timeout_s=connect_timeout_s
+        problem,
+        executor=executor,
+        progress=progress,
+        connect_timeout_s=connect_timeout_s,
+        journal=journal,
     )
     posterior = posterior_frame(problem, smc)
     predictive = predictive_frame(problem, predictive_values)
@@ -223,6 +298,7 @@ def run_calibration(
             "executor": description,
             "observed_file": str(problem.observed.path),
             "simulations": smc.simulations,
+            "simulations_reused": journal.reused,
         },
     )
     write_calibration_outputs(
@@ -247,4 +323,6 @@ def run_calibration(
         point_estimate=estimate,
         executor=description,
         wall_time_s=wall,
+        reused=journal.reused,
+        computed=journal.computed,
     )

@@ -5,10 +5,12 @@ quarter is three calendar months from it, so ``2016-04`` is April to June 2016 w
 site reports calendar or financial quarters); optionally ``site`` (a site of the scenario;
 without it the counts are the scenario's totals); and any of ``referrals``,
 ``plans_signed_off``, ``budgets_released`` (counts in the period) and ``open_cases_end``
-(people in the pathway at the period's end). A cell left empty is a value not observed.
-An optional ``months`` column makes a row span that many calendar months from its month
-(1 to 120; empty: the file's period), for a figure published only as a total over a longer
-time (a year's recruits, nine months of follow-up).
+(people in the pathway at the period's end), and wait summaries of the people referred in the
+period, ``wait_<wait>_median`` (days) and ``wait_<wait>_share_within_<N>w`` (0 to 1; see
+:mod:`~.series`). A cell left empty is a value not observed. An optional ``months`` column
+makes a row span that many calendar months from its month (1 to 120; empty: the file's
+period), for a figure published only as a total over a longer time (a year's recruits, nine
+months of follow-up).
 
 The file is read as :mod:`ipcsim.scenario.backlog` reads a backlog: a regular file of at most
 1 MiB, UTF-8 (with or without a byte-order mark), every problem one line naming the file, the
@@ -25,7 +27,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from ipcsim.errors import ConfigError
-from ipcsim.experiment.calibration.spec import SERIES
+from ipcsim.experiment.calibration.series import (
+    COUNT_SERIES,
+    MAX_WAIT_DAYS,
+    SERIES_HELP,
+    SeriesKind,
+    parse_series,
+)
 from ipcsim.scenario.backlog import csv_rows, read_text_file
 from ipcsim.scenario.bounds import EARLIEST_DATE, LATEST_DATE
 
@@ -89,7 +97,8 @@ class ObservedData:
     period
         ``month`` or ``quarter``.
     series
-        Series columns of the file, in :data:`SERIES` order.
+        Series columns of the file: counts in :data:`~.series.COUNT_SERIES` order, then
+        wait summaries in file order.
     rows
         In file order.
     """
@@ -115,6 +124,23 @@ def _month(text: str) -> dt.date | None:
     return dt.date(year, month, 1)
 
 
+def _invalid(kind: SeriesKind, text: str) -> str:
+    """Why a cell's text is no valid value of the series (empty: valid)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if kind.kind == "median":
+        if not (math.isfinite(value) and 0 <= value <= MAX_WAIT_DAYS):
+            return f"must be a median wait in days, 0 to {MAX_WAIT_DAYS:,.0f}, or empty"
+    elif kind.kind == "share":
+        if not (math.isfinite(value) and 0 <= value <= 1):
+            return "must be a share, 0 to 1 (not a percentage), or empty"
+    elif not (math.isfinite(value) and value == int(value) and 0 <= value <= MAX_COUNT):
+        return "must be a whole number of people, 0 to 1e9, or empty (not observed)"
+    return ""
+
+
 def read_observed(path: str | Path) -> ObservedData:
     """Read and check an observed-counts CSV (its sites and periods are checked later).
 
@@ -126,16 +152,20 @@ def read_observed(path: str | Path) -> ObservedData:
     path = Path(path)
     rows = csv_rows(path, read_text_file(path, what="observed", max_bytes=MAX_OBSERVED_BYTES))
     header = next(rows, None)
-    expected = f"month or quarter, optional site, any of {', '.join(SERIES)}"
+    expected = (
+        f"month or quarter, optional site, any of {', '.join(COUNT_SERIES)} and wait summaries"
+    )
     if header is None:
         raise ConfigError(f"{path}: empty file, expected a header ({expected})")
     header = [h.strip() for h in header]
-    known = {"month", "quarter", "site", "months", *SERIES}
-    unknown = [_shown(h) for h in header if h not in known]
+    parsed = {h: parse_series(h) for h in header if h not in ("month", "quarter", "site", "months")}
+    unknown = [_shown(h) for h, kind in parsed.items() if kind is None]
     if unknown:
         raise ConfigError(
-            f"{path}: row 1: unknown column {', '.join(unknown[:5])} (expected {expected})"
+            f"{path}: row 1: unknown column {', '.join(unknown[:5])} (expected month or "
+            f"quarter, optional site, and series: {SERIES_HELP})"
         )
+    kinds = {h: kind for h, kind in parsed.items() if kind is not None}
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise ConfigError(f"{path}: row 1: column {', '.join(repeated)} given twice")
@@ -146,9 +176,11 @@ def read_observed(path: str | Path) -> ObservedData:
             f"{', '.join(periods) or 'neither'}"
         )
     period = periods[0]
-    series = tuple(s for s in SERIES if s in header)
+    series = tuple(s for s in COUNT_SERIES if s in header) + tuple(
+        h for h, kind in kinds.items() if kind.is_wait
+    )
     if not series:
-        raise ConfigError(f"{path}: row 1: no series column (any of {', '.join(SERIES)})")
+        raise ConfigError(f"{path}: row 1: no series column ({expected})")
     found: list[ObservedRow] = []
     seen: dict[tuple[str | None, dt.date], int] = {}
     for line, row in enumerate(rows, start=2):
@@ -178,13 +210,10 @@ def read_observed(path: str | Path) -> ObservedData:
             if not text:
                 values[name] = math.nan
                 continue
-            try:
-                value = float(text)
-            except ValueError:
-                value = math.nan
-            if not (math.isfinite(value) and value == int(value) and 0 <= value <= MAX_COUNT):
-                bad(name, "must be a whole number of people, 0 to 1e9, or empty (not observed)")
-            values[name] = value
+            why = _invalid(kinds[name], text)
+            if why:
+                bad(name, why)
+            values[name] = float(text)
         months = 3 if period == "quarter" else 1
         if cells.get("months"):
             text = cells["months"]

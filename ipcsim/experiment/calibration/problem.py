@@ -1,8 +1,9 @@
 """A calibration spec resolved: the base scenario, the priors and the observed points to fit.
 
 Each observed point (a series of a site in a month or quarter) becomes a :class:`Target`: which
-rows of the simulated ``timeseries`` it compares with and how they are combined (counts added
-over a quarter's months; ``open_cases_end`` taken at the quarter's last month). A particle's
+months of the simulated counts it compares with and how they are combined (counts added over a
+quarter's months; ``open_cases_end`` taken at the quarter's last month), or which days of
+referral a wait summary covers. A particle's
 scenario is the base's TOML data with each parameter's value set at its dotted key, as an
 experiment's design sets its factors.
 """
@@ -14,7 +15,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,14 @@ import numpy as np
 from ipcsim.analysis.abc import Prior
 from ipcsim.errors import ConfigError
 from ipcsim.experiment.calibration.observed import ObservedData, read_observed
+from ipcsim.experiment.calibration.series import SeriesKind, parse_series, series_scale
 from ipcsim.experiment.calibration.spec import CalibrationSpec
 from ipcsim.experiment.plan import _check_factor_key, _quote
 from ipcsim.io import manifest as io_manifest
 from ipcsim.periods import add_months, month_starts
 from ipcsim.run import TOTAL_SITE
 from ipcsim.scenario import Scenario
+from ipcsim.scenario._messages import dotted_get
 from ipcsim.scenario.load import (
     apply_overrides,
     dotted_set,
@@ -36,6 +39,7 @@ from ipcsim.scenario.load import (
     resolve_files,
     scenario_from_dict,
 )
+from ipcsim.units import DAYS_PER_WEEK
 
 __all__ = ["CalibrationProblem", "Target", "prepare_calibration"]
 
@@ -47,7 +51,8 @@ class Target:
     Attributes
     ----------
     series
-        ``referrals``, ``plans_signed_off``, ``budgets_released`` or ``open_cases_end``.
+        A count (``referrals``, ``plans_signed_off``, ``budgets_released``,
+        ``open_cases_end``) or a wait summary (:mod:`~.series`).
     site
         The observed file's site (``None``: the scenario's totals).
     site_row
@@ -56,8 +61,11 @@ class Target:
         The period's first month, ``YYYY-MM``.
     first_month, months
         Index of the period's first calendar month of the run, and how many months it spans.
+    start_day, end_day
+        The period, days since the run's start (a wait summary is of the people referred in
+        ``[start_day, end_day)``).
     observed
-        The observed count.
+        The observed value.
     """
 
     series: str
@@ -66,12 +74,27 @@ class Target:
     period: str
     first_month: int
     months: int
+    start_day: float
+    end_day: float
     observed: float
+
+    @property
+    def kind(self) -> SeriesKind:
+        """What the series means."""
+        kind = parse_series(self.series)
+        if kind is None:  # pragma: no cover - specs and files are checked when read
+            raise ValueError(f"unknown series {self.series!r}")
+        return kind
 
     @property
     def at_end(self) -> bool:
         """Whether the series is a stock read at the period's end (else counts are added)."""
         return self.series == "open_cases_end"
+
+    @property
+    def scale(self) -> float:
+        """The scale of this point's residual in the distance (:func:`~.series.series_scale`)."""
+        return series_scale(self.kind, self.observed)
 
 
 @dataclass(frozen=True)
@@ -100,6 +123,8 @@ class CalibrationProblem:
         Seed of every proposal and simulation.
     spec_hash
         SHA-256 of the spec, the base, the observed points and the model code.
+    truth
+        Key -> true value, from the spec's ``truth`` scenario (synthetic data), else empty.
     """
 
     spec: CalibrationSpec
@@ -115,6 +140,7 @@ class CalibrationProblem:
     targets: tuple[Target, ...]
     master_seed: int
     spec_hash: str
+    truth: dict[str, float] = field(default_factory=dict)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -123,8 +149,13 @@ class CalibrationProblem:
 
     @property
     def observed_vector(self) -> np.ndarray:
-        """The observed counts, one per target."""
+        """The observed values, one per target."""
         return np.array([t.observed for t in self.targets], dtype=float)
+
+    @property
+    def scales(self) -> np.ndarray:
+        """The scale of each target's residual in the distance."""
+        return np.array([t.scale for t in self.targets], dtype=float)
 
     def values(self, z: np.ndarray) -> dict[str, int | float]:
         """Key -> the value set in the scenario for a working-space particle (integers rounded)."""
@@ -157,8 +188,8 @@ def _question(spec: CalibrationSpec, base: Scenario) -> str:
     return ""
 
 
-def _whole_months(base: Scenario) -> dict[str, int]:
-    """``YYYY-MM`` -> index among the run's calendar months, for months the run covers whole."""
+def _whole_months(base: Scenario) -> dict[str, tuple[int, float, float]]:
+    """``YYYY-MM`` -> (month index, first day, end day) of each month the run covers whole."""
     found = {}
     for index, (begin, start_day, end_day) in enumerate(
         month_starts(base.run.start_date, base.run.horizon_days)
@@ -166,7 +197,7 @@ def _whole_months(base: Scenario) -> dict[str, int]:
         following = add_months(begin.replace(day=1), 1)
         whole = begin.day == 1 and end_day - start_day == (following - begin).days
         if whole:
-            found[f"{begin:%Y-%m}"] = index
+            found[f"{begin:%Y-%m}"] = (index, float(start_day), float(end_day))
     return found
 
 
@@ -186,19 +217,32 @@ def _targets(
                 f"{where}: {observed.path}: row {row.line}, column site: not a site of the "
                 f"scenario (sites: {', '.join(sites)}), got {row.site!r}"
             )
-        first = months.get(shown)
-        covered = first is not None and all(
-            months.get(f"{add_months(row.period, m):%Y-%m}") == first + m for m in range(row.months)
+        keys = [f"{add_months(row.period, m):%Y-%m}" for m in range(row.months)]
+        spanned = [months[key] for key in keys if key in months]
+        covered = len(spanned) == row.months and all(
+            month[0] == spanned[0][0] + m for m, month in enumerate(spanned)
         )
-        if first is None or not covered:
+        if not covered:
             raise ConfigError(
                 f"{where}: {observed.path}: row {row.line}, column {column}: the run does not "
                 f"cover this {column} whole (whole months of the run: {span}), got {shown!r}"
             )
+        first, start_day, _ = spanned[0]
+        end_day = spanned[-1][2]
         for name in series:
             value = row.values[name]
             if math.isnan(value):
                 continue
+            kind = parse_series(name)
+            if kind is not None and kind.kind == "share" and kind.weeks is not None:
+                followed = base.run.horizon_days - end_day
+                if followed < kind.weeks * DAYS_PER_WEEK:
+                    raise ConfigError(
+                        f"{where}: {observed.path}: row {row.line}, column {name}: the run "
+                        f"follows the people referred in this {column} only {followed:g} days "
+                        f"after its end, fewer than {kind.weeks} weeks (lengthen "
+                        f"run.horizon_days or leave the cell empty), got {shown!r}"
+                    )
             targets.append(
                 Target(
                     series=name,
@@ -207,6 +251,8 @@ def _targets(
                     period=shown,
                     first_month=first,
                     months=row.months,
+                    start_day=start_day,
+                    end_day=end_day,
                     observed=value,
                 )
             )
@@ -297,6 +343,7 @@ def prepare_calibration(
         for end in ("z_low", "z_high"):
             z = np.array([getattr(p, end if a == axis else "z_low") for a, p in enumerate(priors)])
             problem.scenario(problem.values(z))
+    truth = _truth(spec, folder, where) if spec.truth is not None else {}
     payload = {
         "spec": spec.model_dump(mode="json", exclude={"question", "description"}),
         "base": json.loads(json.dumps(raw, default=str)),
@@ -304,4 +351,26 @@ def prepare_calibration(
         "code": io_manifest.code_fingerprint(),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-    return replace(problem, spec_hash=digest)
+    return replace(problem, spec_hash=digest, truth=truth)
+
+
+def _truth(spec: CalibrationSpec, folder: Path, where: str) -> dict[str, float]:
+    """Each parameter's value in the spec's ``truth`` scenario (the synthetic data's source)."""
+    path = folder / str(spec.truth)
+    try:
+        data = read_toml(path)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: truth: {e}") from e
+    resolve_files(data, path, source=f"{where}: truth ({path})")
+    dump = scenario_from_dict(data, source=f"{where}: truth ({path})").model_dump(
+        mode="json", by_alias=True
+    )
+    found = {}
+    for key in spec.parameters:
+        present, value = dotted_get(dump, key)
+        if not present or isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(
+                f"{where}: truth: {path} has no number at parameters.{_quote(key)}, got {value!r}"
+            )
+        found[key] = float(value)
+    return found

@@ -96,6 +96,10 @@ def parameter_summary(problem: CalibrationProblem, smc: SmcResult) -> dict[str, 
             "sd_ratio": ratio,
             "identified": ratio <= abc.IDENTIFIABLE_SD_RATIO,
         }
+        if prior.key in problem.truth:
+            truth = problem.truth[prior.key]
+            found[prior.key]["true_value"] = truth
+            found[prior.key]["truth_in_ci90"] = q[0] <= truth <= q[1]
     return found
 
 
@@ -134,8 +138,8 @@ def diagnostics(
     points = len(predictive)
     if len(outside):
         shown = "; ".join(
-            f"{r.series} {r.site} {r.period}: observed {r.observed:g}, band "
-            f"{r.simulated_p05:g} to {r.simulated_p95:g}"
+            f"{r.series} {r.site} {r.period}: observed {r.observed:.4g}, band "
+            f"{r.simulated_p05:.4g} to {r.simulated_p95:.4g}"
             for r in outside.head(5).itertuples()
         )
         more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""

@@ -20,28 +20,40 @@ Reproducibility: proposal ``i`` of generation ``g`` draws from its own stream,
 ``master_seed`` and replication ``g * 10^7 + i``; rounds are fixed in size and judged in
 proposal order. So the posterior depends only on the spec and the seed, never on the
 executor, its number of workers or the order in which runs finish.
+
+Resume: with a :class:`Journal`, each round's particles and simulated values are recorded the
+moment the round finishes (:mod:`ipcsim.io.calibration_folder`). A resumed calibration replays
+the same sequence, proposing the same particles, and takes each round it finds in the journal
+instead of simulating it again; so it gives the same posterior as an uninterrupted run, having
+lost at most the rounds that were running when it stopped (``abc.batch`` proposals each).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from ipcsim.analysis import abc
+from ipcsim.engine.model import quiet_cyclic_gc
+from ipcsim.errors import OutputError
 from ipcsim.experiment.calibration.problem import CalibrationProblem
 from ipcsim.experiment.calibration.simulate import SimulationResult, SimulationTask, simulate
 from ipcsim.experiment.calibration.spec import MAX_GENERATIONS, MAX_SIMULATIONS
 from ipcsim.experiment.executors import ExecutorHandle, open_executor
+from ipcsim.io import calibration_folder
 
 __all__ = [
     "PROPOSALS",
     "REPLICATION_STRIDE",
     "Generation",
+    "Journal",
     "SmcResult",
     "run_smc",
     "simulate_draws",
@@ -121,6 +133,88 @@ class SmcResult:
         return self.generations[-1]
 
 
+@dataclass
+class Journal:
+    """The record of simulated rounds in a calibration's folder (``None``: nothing kept).
+
+    Attributes
+    ----------
+    folder
+        The calibration's folder, or ``None`` to keep nothing.
+    reused, computed
+        Simulations taken from the journal, and run, so far.
+    """
+
+    folder: Path | None = None
+    reused: int = 0
+    computed: int = 0
+
+    def find(self, generation: int, first: int, zs: np.ndarray) -> list[SimulationResult] | None:
+        """The round's results if it was journalled (its particles must be the same)."""
+        if self.folder is None:
+            return None
+        record = calibration_folder.read_round(self.folder, generation, first)
+        if record is None:
+            return None
+        try:
+            recorded = np.array(record["z"], dtype=float).reshape(zs.shape)
+            values = [
+                tuple(math.nan if v is None else float(v) for v in row) for row in record["values"]
+            ]
+            streams = tuple(str(name) for name in record["streams"])
+        except (KeyError, TypeError, ValueError):
+            return None  # unreadable: simulated again
+        if len(values) != len(zs) or not np.array_equal(recorded, zs):
+            path = calibration_folder.round_path(self.folder, generation, first)
+            raise OutputError(
+                f"{path}: this round's particles differ from those the calibration proposes "
+                "now; the folder was written by another calibration: use a new --out"
+            )
+        self.reused += len(values)
+        return [
+            SimulationResult(generation, first + j, row, streams, 0.0)
+            for j, row in enumerate(values)
+        ]
+
+    def record(
+        self, generation: int, first: int, zs: np.ndarray, results: Sequence[SimulationResult]
+    ) -> None:
+        """Journal a round that has just been simulated."""
+        self.computed += len(results)
+        if self.folder is None:
+            return
+        calibration_folder.write_round(
+            self.folder,
+            generation,
+            first,
+            {
+                "generation": generation,
+                "first": first,
+                "z": zs.tolist(),
+                "values": [list(r.values) for r in results],
+                "streams": sorted({name for r in results for name in r.rng_streams}),
+            },
+        )
+
+
+def _round(
+    problem: CalibrationProblem,
+    generation: int,
+    first: int,
+    zs: np.ndarray,
+    handle: ExecutorHandle,
+    journal: Journal,
+) -> list[SimulationResult]:
+    """Simulate particles ``zs`` (proposals ``first``, ``first + 1``, ...), or find them."""
+    found = journal.find(generation, first, zs)
+    if found is not None:
+        return found
+    tasks = [_task(problem, generation, first + j, z) for j, z in enumerate(zs)]
+    results = _run_tasks(tasks, handle)
+    journal.record(generation, first, zs, results)
+    return results
+
+
 ProgressFn = Callable[[Generation, int], None]
 """Called after each generation with it and the simulations run so far."""
 
@@ -179,7 +273,10 @@ def _propose(
 
 
 def run_smc(
-    problem: CalibrationProblem, handle: ExecutorHandle, progress: ProgressFn | None = None
+    problem: CalibrationProblem,
+    handle: ExecutorHandle,
+    progress: ProgressFn | None = None,
+    journal: Journal | None = None,
 ) -> SmcResult:
     """ABC-SMC of the problem on an open executor (see the module's notes).
 
@@ -189,9 +286,11 @@ def run_smc(
         Every whole generation (the last is the posterior) and why it stopped.
     """
     settings = problem.spec.abc
+    journal = journal if journal is not None else Journal()
     n = settings.population
     batch = settings.batch or n
     observed = problem.observed_vector
+    residual_scales = problem.scales
     total = 0
     streams: set[str] = set()
     generations: list[Generation] = []
@@ -213,17 +312,16 @@ def run_smc(
             if total + size > settings.max_simulations:
                 exhausted = True
                 break
-            zs = [_propose(problem, previous, g, proposed + j) for j in range(size)]
-            tasks = [_task(problem, g, proposed + j, z) for j, z in enumerate(zs)]
-            results = _run_tasks(tasks, handle)
+            zs = np.array([_propose(problem, previous, g, proposed + j) for j in range(size)])
+            results = _round(problem, g, proposed, zs, handle, journal)
             total += size
             simulations += size
             for j, (z, result) in enumerate(zip(zs, results, strict=True)):
                 streams.update(result.rng_streams)
                 values = np.array(result.values, dtype=float)
-                distance = abc.poisson_scaled_distance(values, observed)
+                distance = abc.scaled_distance(values, observed, residual_scales)
                 if len(accepted) < n and distance <= threshold:
-                    accepted.append((z, distance, values, tasks[j].replication))
+                    accepted.append((z, distance, values, g * REPLICATION_STRIDE + proposed + j))
                     if len(accepted) == n:
                         proposed_until = proposed + j + 1
             proposed += size
@@ -277,7 +375,11 @@ def resample(
 
 
 def simulate_draws(
-    problem: CalibrationProblem, generation: Generation, count: int, handle: ExecutorHandle
+    problem: CalibrationProblem,
+    generation: Generation,
+    count: int,
+    handle: ExecutorHandle,
+    journal: Journal | None = None,
 ) -> tuple[np.ndarray, np.ndarray, set[str]]:
     """The posterior predictive: ``count`` fresh runs of particles drawn by weight.
 
@@ -288,10 +390,13 @@ def simulate_draws(
         random streams used.
     """
     chosen = resample(problem, generation, count, purpose=0)
-    tasks = [
-        _task(problem, PREDICTIVE_GENERATION, i, generation.z[p]) for i, p in enumerate(chosen)
-    ]
-    results = _run_tasks(tasks, handle)
+    journal = journal if journal is not None else Journal()
+    # In rounds of ``batch`` as the generations, so a resumed calibration loses no more.
+    size = problem.spec.abc.batch or problem.spec.abc.population
+    results: list[SimulationResult] = []
+    for first in range(0, count, size):
+        zs = generation.z[chosen[first : first + size]]
+        results += _round(problem, PREDICTIVE_GENERATION, first, zs, handle, journal)
     streams = {name for r in results for name in r.rng_streams}
     return chosen, np.array([r.values for r in results], dtype=float), streams
 
@@ -302,8 +407,9 @@ def calibrate(
     executor: str = "serial",
     progress: ProgressFn | None = None,
     connect_timeout_s: float = 10.0,
+    journal: Journal | None = None,
 ) -> tuple[SmcResult, np.ndarray, np.ndarray, str, float]:
-    """ABC-SMC and the posterior predictive runs on one executor.
+    """ABC-SMC and the posterior predictive runs on one executor (rounds kept in ``journal``).
 
     Returns
     -------
@@ -312,10 +418,15 @@ def calibrate(
         description and the wall time in seconds.
     """
     began = time.perf_counter()
-    with open_executor(executor, connect_timeout_s=connect_timeout_s) as handle:
-        smc = run_smc(problem, handle, progress)
+    with (
+        open_executor(executor, connect_timeout_s=connect_timeout_s) as handle,
+        # Serial: one quiet collector for every run, not a full collection before each (it
+        # took a third of a small run's time in a large process such as a test session).
+        quiet_cyclic_gc() if handle.spec.kind == "serial" else contextlib.nullcontext(),
+    ):
+        smc = run_smc(problem, handle, progress, journal)
         chosen, predictive, streams = simulate_draws(
-            problem, smc.final, problem.spec.predictive_draws, handle
+            problem, smc.final, problem.spec.predictive_draws, handle, journal
         )
         description = handle.description
     smc.rng_streams |= streams

@@ -10,7 +10,10 @@ Spec
     overrides = ["run.horizon_days=365"]            # applied to the base first
     observed = "observed.csv"                       # month or quarter, counts per period
     series = ["referrals", "plans_signed_off"]      # default: every series in the file
+                                                    # (counts, wait summaries: see series.py)
     master_seed = 20160401                          # default: the base's run.seed
+    # truth = "truth.toml"                          # synthetic data: the scenario they came
+                                                    # from (its values are marked as the truth)
 
     [parameters."cohorts.ltc.referrals_per_month"]  # dotted scenario key
     prior = "uniform"                               # or "loguniform"
@@ -36,11 +39,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ipcsim.errors import ConfigError
+from ipcsim.experiment.calibration.series import COUNT_SERIES, parse_series, series_error
 from ipcsim.experiment.spec import MAX_FACTORS, MAX_QUESTION_CHARS
 from ipcsim.scenario import Scenario
 from ipcsim.scenario._strict import StrictModel
@@ -56,12 +60,13 @@ __all__ = [
     "load_calibration_spec",
 ]
 
-SeriesName = Literal["referrals", "plans_signed_off", "budgets_released", "open_cases_end"]
-SERIES: tuple[str, ...] = get_args(SeriesName)
-"""Series an observed file may hold: the monthly counts of ``timeseries.parquet``."""
+SERIES: tuple[str, ...] = COUNT_SERIES
+"""Count series an observed file may hold (wait summaries: :mod:`~.series`)."""
 
 MAX_PARAMETERS = 20
 """Most uncertain parameters of one calibration (ABC needs many runs per dimension)."""
+MAX_SERIES = 100
+"""Most series fitted."""
 MAX_POPULATION = 100_000
 """Most particles per generation."""
 MAX_GENERATIONS = 100
@@ -193,10 +198,20 @@ class CalibrationSpec(_Spec):
         default=(), description="key=value overrides applied to the base"
     )
     observed: str = Field(description="observed counts (CSV), relative to the spec")
-    series: tuple[SeriesName, ...] | None = Field(
+    truth: str | None = Field(
         default=None,
         min_length=1,
-        description="series fitted (default: every series column of the observed file)",
+        description="for synthetic data: the scenario file (relative to the spec) the observed "
+        "file was generated from; its value at each parameter's key is shown as the truth in "
+        "the summary, plots and report",
+    )
+    series: tuple[str, ...] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SERIES,
+        description="series fitted: counts (referrals, plans_signed_off, budgets_released, "
+        "open_cases_end) or wait summaries (wait_<wait>_median, "
+        "wait_<wait>_share_within_<N>w); default: every series column of the observed file",
     )
     master_seed: int | None = Field(
         default=None,
@@ -212,6 +227,14 @@ class CalibrationSpec(_Spec):
     )
     abc: AbcSettings = Field(default_factory=AbcSettings)
     outputs: CalibrationOutputs = Field(default_factory=CalibrationOutputs)
+
+    @field_validator("series")
+    @classmethod
+    def _known_series(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for name in value or ():
+            if parse_series(name) is None:
+                raise ValueError(series_error(name))
+        return value
 
     @field_validator("overrides")
     @classmethod

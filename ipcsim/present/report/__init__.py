@@ -1,4 +1,4 @@
-"""Figures and a self-contained HTML report for a run, experiment or plan folder.
+"""Figures and a self-contained HTML report for a run, experiment, plan or calibration folder.
 
 Data flow::
 
@@ -16,8 +16,19 @@ evidence IDs from the schema's field descriptions (parameters.py), the figures, 
 STRESS-DES items (Monks et al. 2019) filled from the config and manifest; items a person must
 still write are marked "TO WRITE" and listed at the top. Its layout, fixed wording and styles
 are the Jinja2 templates and ``report.css`` in ``templates/`` (templating.py reads them).
+
+A calibration folder has its own reader, figures and page (calibration.py).
 """
 
+from ipcsim.present.report.calibration import (
+    CALIBRATION_KINDS,
+    CalibrationFolder,
+    build_calibration_figures,
+    is_calibration,
+    read_calibration_folder,
+    render_calibration_report,
+    write_calibration_report,
+)
 from ipcsim.present.report.figures import (
     DEFAULT_COST_LINES,
     EXPERIMENT_KINDS,
@@ -43,6 +54,13 @@ from ipcsim.present.report.plan_report import PLAN_KINDS
 from ipcsim.present.report.stress import PROJECT_QUESTION, stress_items
 
 __all__ = [
+    "CALIBRATION_KINDS",
+    "CalibrationFolder",
+    "build_calibration_figures",
+    "is_calibration",
+    "read_calibration_folder",
+    "render_calibration_report",
+    "write_calibration_report",
     "DEFAULT_COST_LINES",
     "EXPERIMENT_KINDS",
     "ExperimentFolder",

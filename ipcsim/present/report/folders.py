@@ -22,7 +22,7 @@ import pandas as pd
 
 from ipcsim.analysis.labels import scenario_labels
 from ipcsim.errors import ConfigError, IpcsimError, OutputError
-from ipcsim.io import plan_folder
+from ipcsim.io import calibration_folder, plan_folder
 from ipcsim.io.files import read_json, read_parquet
 from ipcsim.io.run_folder import read_run_outputs
 from ipcsim.scenario import Scenario
@@ -319,6 +319,11 @@ def read_folder(path: str | Path) -> AnyFolder:
     folder = Path(path)
     if not folder.is_dir():
         raise ReportError(f"{folder}: no such folder")
+    if calibration_folder.folder_state(folder) in ("finished", "unfinished"):
+        raise ReportError(
+            f"{folder}: a calibration folder, not a run or experiment folder (see "
+            "ipcsim.present.report.read_calibration_folder)"
+        )
     if (folder / "summary.parquet").exists() or (folder / "replications.parquet").exists():
         return read_experiment_outputs(folder)
     if _is_plan(folder):
