@@ -100,6 +100,14 @@ def test_the_alternative_decides_and_the_monthly_panel_is_reported_infeasible(
     ran = CliRunner().invoke(app, ["run", str(out / "plan.toml"), "--out", str(tmp_path / "run")])
     assert ran.exit_code == 0, ran.output
 
+    # The report names the answer's alternative and has a row per alternative.
+    page = tmp_path / "report.html"
+    made = CliRunner().invoke(app, ["report", str(out), "--out", str(page)])
+    assert made.exit_code == 0, made.output
+    text = page.read_text()
+    assert "Recommended: alternative individual: planner = 1" in text
+    assert "<td>monthly_panel</td>" in text and "<td>weekly_panel</td>" in text
+
 
 def test_when_two_alternatives_meet_the_cheaper_total_wins(tmp_path: Path) -> None:
     # Individual sign-off now stated at 9,000 a year: the weekly panel (6,000) is cheaper.
