@@ -173,6 +173,13 @@ def _recommendation_lines(result: PlanResult) -> list[str]:
         return [*lines, "No configuration was judged."]
     config = _levels(answer["configuration"])
     cost = _cost(answer["cost"], kind)
+    if "alternatives" in answer:
+        config = f"alternative {answer['alternative']}, {config}"
+        if kind == "staff_cost":
+            cost += (
+                f": staff £{answer['staff_cost']:,.0f} + stated "
+                f"£{answer['extra_cost_per_year']:,.0f}"
+            )
     if answer["met"]:
         lines.append(
             f"Recommendation: {config} ({cost}), every target met with "
@@ -208,6 +215,31 @@ def _recommendation_lines(result: PlanResult) -> list[str]:
             f"({_cost(neighbour['cost'], kind)}): {verdict} with {neighbour['replications']} "
             f"replications" + (f" ({neighbour['why_not']})" if neighbour["why_not"] else "")
         )
+    if "alternatives" in answer:
+        lines += _alternative_lines(answer)
+    return lines
+
+
+def _alternative_lines(answer: dict[str, Any]) -> list[str]:
+    """A line per alternative: its cheapest staffing meeting every target, or why none."""
+    kind = answer["cost_kind"]
+    lines = ["Alternatives (staff cost + the stated extra cost a year):"]
+    for alternative in answer["alternatives"]:
+        settings = ", ".join(f"{k} = {v!r}" for k, v in alternative["set"].items())
+        head = f"  {alternative['alternative']} ({settings or 'the base as it is'}): "
+        config = alternative.get("configuration")
+        if config is None:
+            lines.append(head + "no configuration judged")
+        elif alternative["met"]:
+            lines.append(
+                head + f"{_levels(config)}, {_cost(alternative['cost'], kind)}, meets every "
+                f"target with {alternative['replications']} replications"
+            )
+        else:
+            lines.append(
+                head + f"NO staffing within the ranges meets every target; closest "
+                f"{_levels(config)} ({alternative['why_not']})"
+            )
     return lines
 
 
@@ -228,6 +260,9 @@ def _frontier_table(result: PlanResult) -> Table:
         f"{int(round(100 * problem.spec.confidence))}% CI; * recommended"
     )
     table = Table(title=title, header_style="bold")
+    alternatives = "alternative" in frame.columns
+    if alternatives:
+        table.add_column("alternative")
     for role in problem.roles:
         table.add_column(f"{role.role} ({role.measure})", justify="right")
     unit = "£ a year" if answer["cost_kind"] == "staff_cost" else "staff"
@@ -239,7 +274,8 @@ def _frontier_table(result: PlanResult) -> Table:
     for kpi in kpis:
         table.add_column(labels.kpi_short_label(kpi), justify="right", max_width=16)
     for row in frame.head(MAX_ROWS).to_dict(orient="records"):
-        cells = [f"{row[role.role]:g}" for role in problem.roles]
+        cells = [str(row["alternative"])] if alternatives else []
+        cells += [f"{row[role.role]:g}" for role in problem.roles]
         star = " *" if row["recommended"] else ""
         cells += [f"{row['cost']:,.0f}{star}", str(row["replications"]), str(row["status"])]
         for kpi, stem in zip(kpis, stems, strict=True):
@@ -305,6 +341,8 @@ def plan(
     out_dir = out if out is not None else Path("outputs") / spec_path.resolve().parent.name
     if not quiet:
         sizes = " x ".join(f"{len(r.levels)} {r.role} levels" for r in problem.roles)
+        if problem.spec.alternatives:
+            sizes += f", under each of {len(problem.spec.alternatives)} alternatives"
         err_console.print(
             f"{problem.name}: searching {sizes} on {executor}; outputs in {out_dir}",
             highlight=False,

@@ -57,7 +57,8 @@ def column_stems(targets: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _levels_text(row: Mapping[Any, Any], roles: Sequence[str]) -> str:
-    return ", ".join(f"{role} {float(row[role]):g}" for role in roles)
+    levels = ", ".join(f"{role} {float(row[role]):g}" for role in roles)
+    return f"{row['alternative']}: {levels}" if "alternative" in row else levels
 
 
 def _axis_title(target: Mapping[str, Any]) -> tuple[str, float]:

@@ -10,6 +10,7 @@ posterior ensemble (``ensemble = ...``) replication ``r`` also runs on draw ``r 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -27,10 +28,16 @@ from ipcsim.experiment.planning.spec import MAX_PERIODS, PlanSpec
 from ipcsim.io import manifest as io_manifest
 from ipcsim.periods import add_months, day_of
 from ipcsim.scenario import Scenario
-from ipcsim.scenario.load import apply_overrides, read_toml, resolve_files, scenario_from_dict
+from ipcsim.scenario.load import (
+    apply_overrides,
+    dotted_set,
+    read_toml,
+    resolve_files,
+    scenario_from_dict,
+)
 from ipcsim.units import DAYS_PER_WEEK, DAYS_PER_YEAR
 
-__all__ = ["PlanProblem", "RoleLevels", "prepare_plan"]
+__all__ = ["PlanProblem", "RoleLevels", "alternative_problem", "prepare_plan"]
 
 WEEKS_PER_YEAR = DAYS_PER_YEAR / DAYS_PER_WEEK
 """52.18 weeks a year, for a role's yearly cost."""
@@ -91,6 +98,11 @@ class PlanProblem:
         SHA-256 of the spec, the base scenario, the ensemble's draws and the model code.
     ensemble
         The posterior ensemble replications run over (``None``: parameters taken as known).
+    alternative
+        The alternative (``[alternatives.<name>]``) whose settings ``raw`` and ``base`` carry;
+        ``""`` for the plan as a whole.
+    extra_cost
+        The alternative's stated extra cost, pounds a year (not in :meth:`cost`).
     """
 
     spec: PlanSpec
@@ -104,6 +116,8 @@ class PlanProblem:
     master_seed: int
     spec_hash: str
     ensemble: Ensemble | None
+    alternative: str
+    extra_cost: float
 
     def kpi_window(self) -> tuple[float, float | None]:
         """Where the KPIs judge: from the warm-up to the horizon (``None``)."""
@@ -129,7 +143,8 @@ class PlanProblem:
     def scenario(self, config: tuple[int, ...]) -> Scenario:
         """A configuration's scenario, validated."""
         shown = ", ".join(f"{k}={v}" for k, v in self.levels(config).items())
-        where = f"{self.spec_path or '<plan>'}: configuration {shown}"
+        alternative = f"alternatives.{self.alternative}, " if self.alternative else ""
+        where = f"{self.spec_path or '<plan>'}: {alternative}configuration {shown}"
         return scenario_from_dict(self.scenario_data(config), source=where)
 
     def draw_count(self) -> int:
@@ -141,6 +156,34 @@ class PlanProblem:
         if self.ensemble is None:
             return self.scenario(config)
         return draw_scenario(self.ensemble, self.scenario(config), self.scenario_data(config), draw)
+
+
+def alternative_problem(problem: PlanProblem, name: str) -> PlanProblem:
+    """The plan with alternative ``name``'s settings set in the base (checked as ``--set``).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the spec, the alternative, the key and the value.
+    """
+    assert problem.spec.alternatives is not None
+    alternative = problem.spec.alternatives[name]
+    where = f"{problem.spec_path or '<plan>'}: alternatives.{name}"
+    raw = copy.deepcopy(problem.raw)
+    for key, value in alternative.settings.items():
+        try:
+            dotted_set(raw, key, value)
+        except ConfigError as e:
+            raise ConfigError(f"{where}: set {key} = {value!r}: {e}") from e
+    shown = ", ".join(f"{k} = {v!r}" for k, v in alternative.settings.items())
+    base = scenario_from_dict(raw, source=f"{where} ({shown or 'the base as it is'})")
+    return dataclasses.replace(
+        problem,
+        raw=raw,
+        base=base,
+        alternative=name,
+        extra_cost=alternative.extra_cost_per_year,
+    )
 
 
 def draw_scenario(ensemble: Ensemble, scenario: Scenario, data: Any, draw: int) -> Scenario:
@@ -298,16 +341,21 @@ def prepare_plan(
         master_seed=spec.master_seed if spec.master_seed is not None else base.run.seed,
         spec_hash="",
         ensemble=ensemble,
+        alternative="",
+        extra_cost=0.0,
     )
-    # Every level of every role must be a valid scenario on its own (the rest at the lowest).
-    for axis, role in enumerate(roles):
-        for index in (0, len(role.levels) - 1):
-            config = tuple(index if a == axis else 0 for a in range(len(roles)))
-            problem.scenario(config)
-            for draw in range(problem.draw_count()):
-                problem.draw_scenario(config, draw)
+    # Every level of every role must be a valid scenario on its own (the rest at the lowest),
+    # under every alternative.
+    names = list(spec.alternatives or {})
+    for variant in [alternative_problem(problem, n) for n in names] or [problem]:
+        for axis, role in enumerate(roles):
+            for index in (0, len(role.levels) - 1):
+                config = tuple(index if a == axis else 0 for a in range(len(roles)))
+                variant.scenario(config)
+                for draw in range(variant.draw_count()):
+                    variant.draw_scenario(config, draw)
     payload = {
-        "spec": spec.model_dump(mode="json", exclude={"question", "description"}),
+        "spec": spec.to_json(exclude=("question", "description")),
         "base": json.loads(json.dumps(raw, default=str)),
         "draws": [d[1] for d in ensemble.draws] if ensemble is not None else None,
         "code": io_manifest.code_fingerprint(),

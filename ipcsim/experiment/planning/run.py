@@ -522,7 +522,8 @@ def run_plan(
     PlanResult
         The frontier, the recommendation and how many replications it took; for a plan over
         time (``[over_time]``) also the staffing plan, period by period
-        (:mod:`~ipcsim.experiment.planning.over_time`).
+        (:mod:`~ipcsim.experiment.planning.over_time`); with ``[alternatives]`` the staffing
+        searched under each (:mod:`~ipcsim.experiment.planning.run_alternatives`).
 
     Raises
     ------
@@ -536,6 +537,17 @@ def run_plan(
         from ipcsim.experiment.planning.run_over_time import run_over_time
 
         return run_over_time(
+            problem,
+            Path(out_dir),
+            executor=executor,
+            progress=progress,
+            connect_timeout_s=connect_timeout_s,
+            resume=resume,
+        )
+    if problem.spec.alternatives is not None:
+        from ipcsim.experiment.planning.run_alternatives import run_alternatives
+
+        return run_alternatives(
             problem,
             Path(out_dir),
             executor=executor,
@@ -586,7 +598,7 @@ def run_plan(
             "kind": "plan",
             "plan": problem.name,
             "question": problem.question,
-            "spec": problem.spec.model_dump(mode="json"),
+            "spec": problem.spec.to_json(),
             "spec_hash": problem.spec_hash,
             "code_hash": io_manifest.code_fingerprint(),
             "executor": description,

@@ -411,7 +411,7 @@ def run_over_time(
             "kind": "plan",
             "plan": problem.name,
             "question": problem.question,
-            "spec": problem.spec.model_dump(mode="json"),
+            "spec": problem.spec.to_json(),
             "spec_hash": problem.spec_hash,
             "code_hash": io_manifest.code_fingerprint(),
             "executor": description,

@@ -35,6 +35,12 @@ Spec
     ensemble = "../../outputs/my_calibration"       # optional: a posterior ensemble; replication
                                                     # r of every configuration runs draw r mod n
 
+    [alternatives.monthly_panel]                    # optional: sign-off arrangements
+    extra_cost_per_year = 0                         # the base's own sign-off
+    [alternatives.weekly_panel]                     # dotted scenario settings, as --set
+    set = { "signoff.panel.cadence" = "weekly" }
+    extra_cost_per_year = 6000                      # pounds a year, stated (not staff cost)
+
     [over_time]                                     # optional: a staffing plan over time
     period_months = 6                               # periods of 6 calendar months
     hires_ready = "productive"                      # or "on_arrival"
@@ -67,6 +73,8 @@ from ipcsim.scenario.bounds import LONGEST_DAYS, MAX_STAFF
 from ipcsim.scenario.load import apply_overrides, invalid, parse_override, read_toml
 
 __all__ = [
+    "Alternative",
+    "MAX_ALTERNATIVES",
     "MAX_CONFIGURATIONS",
     "MAX_LEVELS",
     "MAX_PERIODS",
@@ -84,6 +92,10 @@ MAX_CONFIGURATIONS = 1_000_000
 """Most configurations (the product of the roles' level counts) a plan may search."""
 MAX_ROLES = 10
 """Most roles a plan may vary."""
+MAX_ALTERNATIVES = 20
+"""Most alternatives (sign-off arrangements) a plan may compare."""
+MAX_EXTRA_COST = 1e9
+"""Largest stated extra cost of an alternative, pounds a year."""
 MAX_PERIODS = 120
 """Most periods a staffing plan over time may have."""
 _SPEC_ONLY_KEYS = frozenset({"name", "description", "question"})
@@ -135,6 +147,33 @@ class RoleRange(_Spec):
         if self.measure == "headcount":
             return tuple(float(int(v)) for v in values)
         return tuple(values)
+
+
+class Alternative(_Spec):
+    """A decision alternative: scenario settings (e.g. the sign-off) and their stated cost."""
+
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="set",
+        max_length=100,
+        description="dotted scenario keys and their values, as --set takes them (e.g. "
+        "'signoff.panel.cadence' = 'weekly'); empty: the base as it is",
+    )
+    extra_cost_per_year: float = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_EXTRA_COST,
+        description="pounds a year the alternative costs beyond the roles' staff cost (panel "
+        "sittings, reviewers' time): stated by the user, added to the staff cost, 0 to 1e9",
+    )
+
+    @field_validator("settings")
+    @classmethod
+    def _keys_are_dotted(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not key or any(not part.strip() for part in key.split(".")):
+                raise ValueError(f"{key!r}: a key must be a dotted path such as signoff.mode")
+        return value
 
 
 class PlanReplications(_Spec):
@@ -254,6 +293,14 @@ class PlanSpec(_Spec):
         description="plan the staffing period by period (a dated staffing plan) instead of "
         "one constant staffing",
     )
+    alternatives: dict[str, Alternative] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ALTERNATIVES,
+        description="name -> an alternative (sign-off mode, panel cadence and capacity: any "
+        "scenario settings) with its stated extra cost a year; the staffing is searched for "
+        "each and the cheapest total meeting every target chosen (1 to 20)",
+    )
 
     @field_validator("overrides")
     @classmethod
@@ -291,6 +338,26 @@ class PlanSpec(_Spec):
                         f"replications.max: {self.replications.max} replications cannot show "
                         f"targets.{index} ({level.text!r}); it needs at least {needed}"
                     )
+        if self.alternatives is not None:
+            for name, alternative in self.alternatives.items():
+                if self.cost == "headcount" and alternative.extra_cost_per_year:
+                    raise ValueError(
+                        f"alternatives.{name}.extra_cost_per_year: pounds a year add to "
+                        f"cost = 'staff_cost' only, got {alternative.extra_cost_per_year:g} "
+                        "with cost = 'headcount'"
+                    )
+                for key in alternative.settings:
+                    parts = key.split(".")
+                    if parts[0] == "workforce" and len(parts) > 1 and parts[1] in self.roles:
+                        raise ValueError(
+                            f"alternatives.{name}.set: {key} is a role the plan staffs "
+                            "([roles]); an alternative may not set it"
+                        )
+            if self.over_time is not None:
+                raise ValueError(
+                    "alternatives: a plan over time keeps the base's settings for the whole "
+                    "plan; plan each alternative in its own spec (or leave out [over_time])"
+                )
         if self.over_time is not None:
             needed = math.ceil(
                 max((longest_wait_days(v) for v in self.service_levels()), default=0)
@@ -313,6 +380,11 @@ class PlanSpec(_Spec):
                         "over time use a KPI of the period (e.g. plans_signed_off_per_year)"
                     )
         return self
+
+    def to_json(self, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
+        """The spec as plain data (``alternatives`` only when given, as TOML spells them)."""
+        leave_out = set(exclude) | ({"alternatives"} if self.alternatives is None else set())
+        return self.model_dump(mode="json", by_alias=True, exclude=leave_out)
 
     def service_levels(self) -> tuple[ServiceLevel, ...]:
         """The targets, parsed, with the spec's confidence where they state none."""

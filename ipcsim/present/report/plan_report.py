@@ -59,6 +59,8 @@ def _levels(levels: Mapping[str, Any] | None) -> str:
 def _cost_label(folder: PlanFolder) -> str:
     kind = folder.recommendation.get("cost_kind", "staff_cost")
     what = "each period's staffing" if folder.staffing_plan is not None else "the roles planned"
+    if kind == "staff_cost" and "alternative" in folder.frontier.columns:
+        return "Staff cost + the alternative's stated extra cost (£ a year)"
     if kind == "staff_cost":
         return f"Staff cost of {what} (£ a year)"
     return f"Staff of {what} (headcount or WTE)"
@@ -203,9 +205,21 @@ def _constant_answer(folder: PlanFolder) -> dict[str, Any]:
     configuration = answer.get("configuration")
     grid = int(answer.get("grid_size") or 0)
     final = int((folder.manifest.get("spec") or {}).get("replications", {}).get("final") or 0)
+    named = f"alternative {answer['alternative']}: " if answer.get("alternative") else ""
     return {
         "met": bool(answer.get("met")),
-        "configuration": _levels(configuration),
+        "configuration": named + _levels(configuration),
+        "alternatives": [
+            {
+                "name": a["alternative"],
+                "settings": ", ".join(f"{k} = {v!r}" for k, v in a["set"].items()) or "as the base",
+                "configuration": _levels(a.get("configuration")),
+                "cost": _cost(a.get("cost"), kind),
+                "status": "met" if a["met"] else "missed",
+                "why_not": a.get("why_not") or "meets every target",
+            }
+            for a in answer.get("alternatives") or []
+        ],
         "cost": _cost(answer.get("cost"), kind),
         "replications": answer.get("replications"),
         "targets": _target_rows(answer.get("targets") or []),
@@ -318,8 +332,10 @@ def _frontier_table(folder: PlanFolder) -> dict[str, Any]:
     over_time = "period" in frame.columns
     order = (["period"] if over_time else []) + ["cost", *folder.roles]
     frame = frame.sort_values(order, kind="stable")
+    alternatives = "alternative" in frame.columns
     headers = [
         *(["period"] if over_time else []),
+        *(["alternative"] if alternatives else []),
         *folder.roles,
         "cost (£ a year)" if kind == "staff_cost" else "cost (staff)",
         "replications",
@@ -346,6 +362,7 @@ def _frontier_table(folder: PlanFolder) -> dict[str, Any]:
         rows.append(
             {
                 "period": int(row["period"]) if over_time else None,
+                "alternative": str(row["alternative"]) if alternatives else None,
                 "levels": [f"{float(row[r]):g}" for r in folder.roles],
                 "cost": f"{row['cost']:,.0f}" if kind == "staff_cost" else f"{row['cost']:g}",
                 "replications": int(row["replications"]),
@@ -356,7 +373,7 @@ def _frontier_table(folder: PlanFolder) -> dict[str, Any]:
                 "why_not": str(row["why_not"] or ""),
             }
         )
-    return {"headers": headers, "rows": rows, "over_time": over_time}
+    return {"headers": headers, "rows": rows, "over_time": over_time, "alternatives": alternatives}
 
 
 # --------------------------------------------------------------------------- the page
