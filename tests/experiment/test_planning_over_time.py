@@ -101,7 +101,6 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return out, result.stdout
 
 
-@pytest.mark.slow  # the plan run takes 15-30 s: make validate (make test is near its budget)
 def test_the_staffing_plan_run_afresh_with_ipcsim_run_meets_every_target_in_every_period(
     planned: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -157,7 +156,6 @@ def test_the_staffing_plan_run_afresh_with_ipcsim_run_meets_every_target_in_ever
         assert verdict.status == "met", (k + 1, verdict)
 
 
-@pytest.mark.slow  # its plan run takes about 15 s: make validate (make test is at its budget)
 def test_levels_never_fall_and_each_period_searches_from_the_last(
     planned: tuple[Path, str],
 ) -> None:
@@ -200,7 +198,6 @@ def test_a_period_search_starts_at_the_previous_level_and_a_fall_is_refused(
     assert [(h.date, h.late_days) for h in late] == [(dt.date(2016, 4, 1), 20.0)]
 
 
-@pytest.mark.slow  # shares the plan run above
 def test_the_plan_over_time_is_printed_first_in_80_columns(planned: tuple[Path, str]) -> None:
     out, stdout = planned
     lines = stdout.splitlines()
