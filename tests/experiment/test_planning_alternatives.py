@@ -177,3 +177,32 @@ def test_a_bad_alternative_is_refused_in_one_line(
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists()
+
+
+class _Stop(Exception):
+    """Raised by the progress hook: the plan is killed part way."""
+
+
+def test_alternatives_give_the_same_files_on_two_workers_and_after_a_resume(
+    tmp_path: Path,
+) -> None:
+    path = _case(tmp_path)
+    problem = prepare_plan(load_plan_spec(path), spec_path=path)
+    results = ("frontier.parquet", "recommendation.json", "plan.toml")
+    run_plan(problem, tmp_path / "serial")
+    run_plan(problem, tmp_path / "pool", executor="process:2")
+    judged: list[object] = []
+
+    def stop_after_three(evaluation: object, simulated: int) -> None:
+        judged.append(evaluation)
+        if len(judged) == 3:  # part way through the alternatives
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        run_plan(problem, tmp_path / "stopped", progress=stop_after_three)
+    resumed = run_plan(problem, tmp_path / "stopped", resume=True)
+    assert resumed.reused > 0
+    for name in results:
+        serial = (tmp_path / "serial" / name).read_bytes()
+        assert (tmp_path / "pool" / name).read_bytes() == serial, name
+        assert (tmp_path / "stopped" / name).read_bytes() == serial, name
