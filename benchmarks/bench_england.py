@@ -71,8 +71,34 @@ def _children_usage() -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def run_once(scale: float, workers: int) -> dict[str, Any]:
-    """Worker side: one replication, in one model (``workers`` 0) or on a process pool."""
+def national_once() -> dict[str, Any]:
+    """Worker side: the national pathway (one model), for the time per person of today."""
+    from ipcsim.run import run_scenario
+    from ipcsim.scenario.load import load_scenario
+
+    scenario = load_scenario(harness.ROOT / "configs" / "national_ipc_2015.toml", [])
+    began = time.perf_counter()
+    cpu = time.process_time()
+    result = run_scenario(scenario)
+    return {
+        "workers": 0,
+        "partitions": 1,
+        "people": len(result.people),
+        "wall_s": time.perf_counter() - began,
+        "main_cpu_s": time.process_time() - cpu,
+        "pool_cpu_s": 0.0,
+        "main_peak_rss_mib": harness.peak_rss_mib(),
+        "largest_worker_peak_rss_mib": None,
+        "disk_bytes_per_person": float("nan"),
+    }
+
+
+def run_once(scale: float, workers: int, executor: str = "process") -> dict[str, Any]:
+    """Worker side: one replication, in one model (``workers`` 0) or on ``workers`` workers.
+
+    On workers, each group's records are written to disk where it ran (``spill_dir``, as
+    ``ipcsim run --executor`` does on this machine), not pickled back.
+    """
     from ipcsim.experiment.executors import open_executor
     from ipcsim.run import run_scenario, write_run
 
@@ -82,8 +108,11 @@ def run_once(scale: float, workers: int) -> dict[str, Any]:
     if workers == 0:
         result = run_scenario(scenario)
     else:
-        with open_executor(f"process:{workers}") as handle:
-            result = run_scenario(scenario, partitioned=True, executor=handle.executor)
+        spec = f"dask:local:{workers}" if executor == "dask" else f"process:{workers}"
+        with open_executor(spec) as handle, tempfile.TemporaryDirectory() as spill:
+            result = run_scenario(
+                scenario, partitioned=True, executor=handle.executor, spill_dir=Path(spill) / "s"
+            )
     wall = time.perf_counter() - began
     main_cpu = time.process_time() - cpu
     main_peak = harness.peak_rss_mib()
@@ -95,6 +124,7 @@ def run_once(scale: float, workers: int) -> dict[str, Any]:
     last = result.summary["last_12_months"]
     return {
         "workers": workers,
+        "executor": executor if workers else "one model",
         "partitions": result.partitions,
         "people": people,
         "wall_s": wall,
@@ -114,19 +144,44 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="England UPC, one replication partitioned")
     parser.add_argument("--scale", type=float, default=SCALE)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--dask", type=int, default=0, metavar="N", help="also on a local Dask cluster of N"
+    )
+    parser.add_argument(
+        "--no-one-model", action="store_true", help="skip the one-model run (long at full size)"
+    )
+    parser.add_argument(
+        "--national", action="store_true", help="also the national pathway, for time per person"
+    )
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--executor", default="process", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
-        harness.emit(run_once(args.scale, args.worker))
+        if args.worker < 0:
+            harness.emit(national_once())
+        else:
+            harness.emit(run_once(args.scale, args.worker, args.executor))
         return 0
 
     found: dict[str, harness.Measurement] = {}
-    for workers in [0, *args.workers]:
-        label = "one model" if workers == 0 else f"partitioned, {workers} workers"
+    runs = [] if args.no_one_model else [(0, "process")]
+    runs += [(workers, "process") for workers in args.workers]
+    runs += [(args.dask, "dask")] if args.dask else []
+    runs += [(-1, "national")] if args.national else []
+    for workers, executor in runs:
+        label = {
+            0: "one model",
+            -1: "national pathway (reference)",
+        }.get(workers, f"partitioned, {workers} workers")
+        if executor == "dask":
+            label = f"Dask local cluster, {workers} workers"
         print(f"  {label} ...", flush=True)
         argv_ = ["benchmarks/bench_england.py", "--scale", str(args.scale)]
-        found[label] = harness.run_worker(label, [*argv_, "--worker", str(workers)])
-    reference = found["one model"].result
+        found[label] = harness.run_worker(
+            label, [*argv_, "--worker", str(workers), "--executor", executor]
+        )
+    national = found.pop("national pathway (reference)", None)
+    reference = next(iter(found.values())).result
     rows = []
     for label, measured in found.items():
         r = measured.result
@@ -146,6 +201,22 @@ def main(argv: list[str] | None = None) -> int:
     headers = ["run", "groups", "people", "wall s", "CPU s", "main MiB", "worker MiB",
                "people/s/core", "disk B/person"]  # fmt: skip
     print(harness.table(headers, rows))
+    per_person = {}
+    for label, measured in found.items():
+        r = measured.result
+        per_person[label] = 1e6 * (r["main_cpu_s"] + r["pool_cpu_s"]) / r["people"]
+    if national is not None:
+        n = national.result
+        per_person["national pathway (reference)"] = 1e6 * n["main_cpu_s"] / n["people"]
+        print(
+            f"national pathway (one model, {n['people']:,} people, same run): "
+            f"{per_person['national pathway (reference)']:.0f} CPU us per person"
+        )
+    for label, micro in per_person.items():
+        ratio = ""
+        if national is not None:
+            ratio = f" ({micro / per_person['national pathway (reference)']:.2f}x the national's)"
+        print(f"  {label}: {micro:.0f} CPU us per person{ratio}")
     efficiency = {}
     goals = {}
     one = found.get("partitioned, 1 workers")
@@ -167,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             "scale": args.scale,
             "measurements": found,
             "parallel_efficiency": efficiency,
+            "cpu_us_per_person": per_person,
+            **({"national_reference": national} if national is not None else {}),
             "goals": goals,
         },
     )

@@ -13,6 +13,7 @@ import concurrent.futures as cf
 import datetime as dt
 import functools
 import math
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,12 +28,14 @@ from ipcsim.analysis.costs import cost_run
 from ipcsim.analysis.workbook import workbook_sheets
 from ipcsim.engine.model import PoolCapacity, quiet_cyclic_gc
 from ipcsim.engine.partition import (
-    GroupRecords,
+    TABLES,
+    GroupSource,
     GroupTask,
     MergedRecords,
     merge_groups,
     simulate_group,
 )
+from ipcsim.io import files
 from ipcsim.io.manifest import build_manifest
 from ipcsim.io.run_folder import write_run_outputs
 from ipcsim.pathway import MILESTONES
@@ -133,7 +136,6 @@ class SiteInputs:
     people: pd.DataFrame
     work: pd.DataFrame
     waits: pd.DataFrame
-    entered: pd.DataFrame
     roles: tuple[str, ...]
     pools: tuple[PoolCapacity, ...]
 
@@ -169,7 +171,7 @@ def measure_site(mine: SiteInputs, settings: SiteSettings) -> SiteMeasures:
     )
     capacity = capacity_frame(mine.pools, start_date, horizon_days).assign(site=mine.site)
     monthly = metrics.timeseries(
-        mine.entered,
+        entered_people(mine.people),
         mine.work,
         mine.waits,
         start_date=start_date,
@@ -302,6 +304,61 @@ def group_tasks(
     ]
 
 
+@dataclass(frozen=True)
+class SpilledGroup:
+    """A group's records that its worker wrote to disk: ``<folder>/<table>.parquet``.
+
+    What a worker hands back instead of its tables (a few hundred bytes, not the records):
+    the main process reads each table when it merges it, one table of every group at a time.
+    """
+
+    folder: str
+    backlog_ids: tuple[int, ...]
+    pools: tuple[PoolCapacity, ...]
+    streams: tuple[str, ...]
+    wall_time_s: float = 0.0
+    empty: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Tables with no rows, handed back as they are (parquet keeps no categories for them)."""
+
+    def table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Table ``name``, or only its ``columns``, read from the group's folder."""
+        if name in self.empty:
+            frame = self.empty[name]
+            return frame if columns is None else frame[list(columns)]
+        path = Path(self.folder) / f"{name}.parquet"
+        if columns is None:
+            return files.read_parquet(path)
+        return pd.read_parquet(path, engine="pyarrow", columns=list(columns))
+
+
+def simulate_group_to_disk(
+    task: GroupTask, folder: str, progress: Callable[[float], None] | None = None
+) -> SpilledGroup:
+    """Simulate one group (in a worker) and write its tables to ``folder``, not back.
+
+    Each table is written (parquet) and dropped before the next, so the worker's peak
+    memory is its group's records once; nothing of the size of the records is pickled.
+    """
+    records = simulate_group(task, progress)
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    empty = {}
+    for name in TABLES:
+        frame = records.table(name)
+        if frame.empty:
+            empty[name] = frame
+        else:
+            files.atomic_write_parquet(path / f"{name}.parquet", frame)
+    return SpilledGroup(
+        folder,
+        backlog_ids=records.backlog_ids,
+        pools=records.pools,
+        streams=records.streams,
+        wall_time_s=records.wall_time_s,
+        empty=empty,
+    )
+
+
 def _part(progress: Callable[[float], None], done: int, parts: int, share: float) -> None:
     """Report ``share`` of part ``done`` (of ``parts`` equal parts) as a share of the whole."""
     progress((done + share) / parts)
@@ -312,21 +369,33 @@ def _simulate(
     *,
     executor: cf.Executor | None,
     progress: Callable[[float], None] | None,
-) -> list[GroupRecords]:
-    """Each task's records, in the tasks' order, from this process or from ``executor``."""
+    spill_dir: Path | None = None,
+) -> list[GroupSource]:
+    """Each task's records, in the tasks' order, from this process or from ``executor``.
+
+    With ``spill_dir``, each group's tables are written to ``spill_dir/group-<k>`` where it
+    was simulated and read back only when merged (:class:`SpilledGroup`).
+    """
+
+    def job(k: int) -> tuple[Callable[..., GroupSource], tuple[Any, ...]]:
+        if spill_dir is None:
+            return simulate_group, (tasks[k],)
+        return simulate_group_to_disk, (tasks[k], str(spill_dir / f"group-{k:04d}"))
+
     if executor is None:
         results = []
         # One quiet collector for all the groups, not a full collection before each.
         with quiet_cyclic_gc():
-            for k, task in enumerate(tasks):
+            for k in range(len(tasks)):
                 # Each group an equal part of the bar, filled as its horizon is simulated.
                 part = (
                     None if progress is None else functools.partial(_part, progress, k, len(tasks))
                 )
-                results.append(simulate_group(task, part))
+                function, args = job(k)
+                results.append(function(*args, part))
         return results
-    futures = {executor.submit(simulate_group, task): k for k, task in enumerate(tasks)}
-    found: dict[int, GroupRecords] = {}
+    futures = {executor.submit(*_flat(job(k))): k for k in range(len(tasks))}
+    found: dict[int, GroupSource] = {}
     try:
         for future in cf.as_completed(futures):
             found[futures[future]] = future.result()
@@ -339,6 +408,10 @@ def _simulate(
     return [found[k] for k in range(len(tasks))]
 
 
+def _flat(job: tuple[Callable[..., Any], tuple[Any, ...]]) -> tuple[Any, ...]:
+    return (job[0], *job[1])
+
+
 def _records(
     scenario: Scenario,
     *,
@@ -348,6 +421,7 @@ def _records(
     progress: Callable[[float], None] | None,
     partitioned: bool,
     executor: cf.Executor | None,
+    spill_dir: Path | None = None,
 ) -> tuple[MergedRecords, int]:
     """The run's merged records and the number of simulations it was split into."""
     if backlog is None:
@@ -355,7 +429,12 @@ def _records(
     tasks = group_tasks(
         scenario, seed=seed, replication=replication, backlog=backlog, partitioned=partitioned
     )
-    groups = _simulate(tasks, executor=executor if partitioned else None, progress=progress)
+    groups = _simulate(
+        tasks,
+        executor=executor if partitioned else None,
+        progress=progress,
+        spill_dir=spill_dir,
+    )
     records = merge_groups(
         groups,
         scenario=scenario,
@@ -409,6 +488,7 @@ def run_scenario(
     progress: Callable[[float], None] | None = None,
     partitioned: bool = False,
     executor: cf.Executor | None = None,
+    spill_dir: str | Path | None = None,
 ) -> RunResult:
     """Simulate one replication of ``scenario`` and compute its KPIs.
 
@@ -433,6 +513,12 @@ def run_scenario(
         Where a partitioned run's groups run (e.g. from
         :func:`ipcsim.experiment.executors.open_executor`); ``None``: one after another in
         this process. Only used when ``partitioned``.
+    spill_dir
+        A folder (created, and removed when the run is done) where each group's simulation
+        writes its tables, instead of handing them back in memory: a worker then holds its
+        group's records once and pickles none of them, and the main process reads one table
+        at a time as it merges. It must be a folder every worker can write and this process
+        can read (the same machine, or a shared file system). The results are the same.
 
     Returns
     -------
@@ -444,39 +530,44 @@ def run_scenario(
     """
     began = time.perf_counter()
     seed = scenario.run.seed if seed is None else seed
-    records, partitions = _records(
-        scenario,
-        seed=seed,
-        replication=replication,
-        backlog=backlog,
-        progress=progress,
-        partitioned=partitioned,
-        executor=executor,
-    )
+    spill = None if spill_dir is None else Path(spill_dir)
+    try:
+        records, partitions = _records(
+            scenario,
+            seed=seed,
+            replication=replication,
+            backlog=backlog,
+            progress=progress,
+            partitioned=partitioned,
+            executor=executor,
+            spill_dir=spill,
+        )
+    finally:
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
     role_names = scenario.role_names
-    work, waits = records.work, records.waits
+    work, waits, pools, streams = records.work, records.waits, records.pools, records.streams
     people, economics_summary = cost_run(
         records.people, work, scenario=scenario, renewals=records.renewals
     )
+    del records  # its people without costs: a copy of the largest table, not needed now
     run = scenario.run
     reporting = scenario.reporting
     configs = {config.site.name: config for config in scenario.site_configs}
     several = len(configs) > 1
     site_names = list(configs) + ([TOTAL_SITE] if several else [])
-    entered = entered_people(people)
 
     def site_inputs(site: str) -> SiteInputs:
         if site == TOTAL_SITE:
-            return SiteInputs(site, people, work, waits, entered, tuple(role_names), records.pools)
+            return SiteInputs(site, people, work, waits, tuple(role_names), pools)
         # A site's own pools; shared pools count in the totals only.
         return SiteInputs(
             site,
             people[people["site"] == site],
             work[work["site"] == site],
             waits[waits["site"] == site],
-            entered[entered["site"] == site],
             tuple(sorted(configs[site].workforce)),
-            tuple(p for p in records.pools if p.site == site),
+            tuple(p for p in pools if p.site == site),
         )
 
     measured = _measure_sites(
@@ -515,7 +606,7 @@ def run_scenario(
         waits=waits,
         timeseries=timeseries,
         summary=summary,
-        rng_streams=list(records.streams),
+        rng_streams=list(streams),
         wall_time_s=wall,
         frames={
             "people": people,

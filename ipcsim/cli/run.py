@@ -20,6 +20,7 @@ from rich.text import Text
 from ipcsim.analysis import labels
 from ipcsim.cli._app import AllowOutsideOption, SetOption, console, kpi_table, user_errors
 from ipcsim.experiment.executors import open_executor
+from ipcsim.io.files import remove_stale_siblings, temporary_sibling
 from ipcsim.run import run_scenario, write_run
 from ipcsim.scenario.load import load_scenario
 
@@ -80,6 +81,7 @@ def run(
             partitioned=True,
             # serial: the groups in this process, the bar filled as each simulates.
             executor=None if handle.spec.kind == "serial" else handle.executor,
+            spill_dir=_spill_dir(out_dir, handle.spec.kind),
         )
     written = write_run(
         result, out_dir, config_path=config, csv=csv, xlsx=xlsx, executor=handle.description
@@ -118,6 +120,24 @@ def run(
         f"Outputs in [bold]{written}[/]",
         highlight=False,
     )
+
+
+def _spill_dir(out_dir: Path, kind: str) -> Path | None:
+    """Where workers on this machine write their groups' records (beside the output folder).
+
+    ``None`` (records handed back in memory) for a serial run, whose groups run in this
+    process, and for a remote Dask cluster, whose workers may not share this disk. The
+    folder is hidden and removed when the run is done; one a killed run left is removed by
+    the next run writing to the same output folder.
+    """
+    if kind not in ("process", "dask-local"):
+        return None
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # in memory, then; writing the outputs will say what is wrong
+    remove_stale_siblings(out_dir)
+    return temporary_sibling(out_dir)
 
 
 def _years_table(summary: dict[str, Any]) -> Table:

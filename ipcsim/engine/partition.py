@@ -24,10 +24,11 @@ The canonical form
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ from ipcsim.scenario.backlog import BacklogPerson
 
 __all__ = [
     "GroupRecords",
+    "GroupSource",
     "GroupTask",
     "MergedRecords",
     "merge_groups",
@@ -91,6 +93,38 @@ class GroupRecords:
     streams: tuple[str, ...]
     wall_time_s: float = field(default=0.0, compare=False)
 
+    def table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Table ``name`` (one of :data:`TABLES`), or only its ``columns``."""
+        frame: pd.DataFrame = getattr(self, name)
+        return frame if columns is None else frame[list(columns)]
+
+
+class GroupSource(Protocol):
+    """One group's records as :func:`merge_groups` reads them: in memory or from disk.
+
+    :class:`GroupRecords` is one; a group whose tables a worker wrote to disk is another
+    (``ipcsim.run``), so the tables are read one at a time when they are merged.
+    """
+
+    @property
+    def backlog_ids(self) -> tuple[int, ...]:
+        """Ids of the backlog people, the first rows of ``people``."""
+        ...
+
+    @property
+    def pools(self) -> tuple[PoolCapacity, ...]:
+        """The group's pools' capacity."""
+        ...
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """The random streams the group used."""
+        ...
+
+    def table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Table ``name`` (one of :data:`TABLES`), or only its ``columns``."""
+        ...
+
 
 @dataclass(frozen=True)
 class MergedRecords:
@@ -127,6 +161,12 @@ def simulate_group(
         scenario, replication=task.replication, seed=task.seed, backlog=task.backlog
     )
     log = model.run(progress=progress)
+    pools = tuple(model.pool_capacities())
+    streams = tuple(model.streams.names)
+    # The model's processes and people in flight are garbage now: freed before the frames
+    # are built, so a worker's peak memory is the records', not the records' and the model's.
+    del model
+    gc.collect()
     hourly_cost = {
         config.site.name: {name: role.hourly_cost_gbp for name, role in config.workforce.items()}
         for config in scenario.site_configs
@@ -137,14 +177,14 @@ def simulate_group(
         waits=log.waits_frame(),
         renewals=log.renewals_frame(),
         backlog_ids=tuple(person.person_id for person in task.backlog),
-        pools=tuple(model.pool_capacities()),
-        streams=tuple(model.streams.names),
+        pools=pools,
+        streams=streams,
         wall_time_s=time.perf_counter() - began,
     )
 
 
 def number_people(
-    groups: Sequence[GroupRecords], *, site_names: Sequence[str], first_person_id: int
+    groups: Sequence[GroupSource], *, site_names: Sequence[str], first_person_id: int
 ) -> list[np.ndarray]:
     """Each group's person ids, by row of its ``people``: the same however sites were grouped.
 
@@ -172,7 +212,8 @@ def number_people(
     place = {name: k for k, name in enumerate(site_names)}
     days, sites, counts = [], [], []
     for records in groups:
-        referred = records.people.iloc[len(records.backlog_ids) :]
+        people = records.table("people", ["site", "referred_day"])
+        referred = people.iloc[len(records.backlog_ids) :]
         site = referred["site"].astype(str).map(place).to_numpy(dtype=np.int64)
         days.append(referred["referred_day"].to_numpy(dtype=np.float64))
         sites.append(site)
@@ -251,7 +292,7 @@ def _site_places(frame: pd.DataFrame, place: dict[str, int]) -> np.ndarray:
 
 
 def merge_groups(
-    groups: Sequence[GroupRecords], *, scenario: Scenario, first_person_id: int
+    groups: Sequence[GroupSource], *, scenario: Scenario, first_person_id: int
 ) -> MergedRecords:
     """The records of all groups as one run's, in canonical form (see the module notes).
 
@@ -275,7 +316,8 @@ def merge_groups(
     ids = number_people(groups, site_names=site_names, first_person_id=first_person_id)
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
-        frames = [getattr(records, table) for records in groups]
+        # One table of every group at a time (read from disk if a worker wrote it there).
+        frames = [records.table(table) for records in groups]
         if table == "people":
             key = np.concatenate(ids)
         else:

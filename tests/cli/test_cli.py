@@ -232,6 +232,8 @@ def test_run_on_a_process_pool_writes_what_one_model_writes(tmp_path: Path) -> N
     assert manifest["partitions"] == len(site_groups(scenario)) > 1
     assert manifest["executor"].startswith("process pool (2 workers")
     assert json.loads((whole / "manifest.json").read_text())["partitions"] == 1
+    # The workers wrote their groups' records beside the output folder; nothing is left.
+    assert sorted(os.listdir(tmp_path)) == ["pooled", "whole"]
 
 
 def _group_alive(pgid: int) -> bool:

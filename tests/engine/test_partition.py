@@ -180,6 +180,49 @@ def test_national_partitioned_and_unpartitioned_write_byte_identical_outputs(
     )
 
 
+def test_groups_written_to_disk_where_they_ran_give_the_same_run(tmp_path: Path) -> None:
+    """Records streamed to disk (issue 17): each group's simulation writes its tables to the
+    spill folder and hands back only their place; merged from there, the run is the same,
+    table for table, in this process and on two worker processes, and the folder is gone."""
+    from ipcsim.experiment.executors import open_executor
+
+    rows = [
+        (7, "e", "ltc", "consented", "2016-03-01"),
+        (12, "a", "ltc", "signed_off", "2016-03-15"),
+    ]
+    backlog = write_backlog(tmp_path / "backlog.csv", rows)
+    scenario = five_sites(initial_state=str(backlog), run={"horizon_days": 300, "seed": 4})
+    whole = run_scenario(scenario)
+    spilled = run_scenario(scenario, partitioned=True, spill_dir=tmp_path / "spill")
+    assert spilled.partitions == 3
+    assert_same_run(whole, spilled)
+    with open_executor("process:2") as handle:
+        pooled = run_scenario(
+            scenario, partitioned=True, executor=handle.executor, spill_dir=tmp_path / "pool"
+        )
+    assert_same_run(whole, pooled)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backlog.csv"]
+
+
+def test_a_spilled_group_reads_back_the_tables_it_simulated(tmp_path: Path) -> None:
+    from ipcsim.run import simulate_group_to_disk
+
+    tasks = group_tasks(five_sites(), seed=2, replication=0, backlog=(), partitioned=True)
+    spilled = simulate_group_to_disk(tasks[0], str(tmp_path / "g"))
+    kept = simulate_group(tasks[0])
+    for name in ("people", "work", "waits", "renewals"):
+        pd.testing.assert_frame_equal(spilled.table(name), kept.table(name), check_exact=True)
+    assert spilled.table("people", ["site", "referred_day"]).columns.tolist() == [
+        "site",
+        "referred_day",
+    ]
+    assert (spilled.pools, spilled.streams, spilled.backlog_ids) == (
+        kept.pools,
+        kept.streams,
+        kept.backlog_ids,
+    )
+
+
 def test_a_partitioned_run_reports_progress_group_by_group() -> None:
     scenario = national(days=120)
     shares: list[float] = []
