@@ -24,7 +24,7 @@ import pandas as pd
 
 from ipcsim._json import plain_json
 from ipcsim.analysis import metrics, stability
-from ipcsim.analysis.costs import cost_run
+from ipcsim.analysis.costs import cost_columns, cost_run
 from ipcsim.analysis.workbook import workbook_sheets
 from ipcsim.engine.model import PoolCapacity, quiet_cyclic_gc
 from ipcsim.engine.partition import (
@@ -557,15 +557,22 @@ def run_scenario(
     several = len(configs) > 1
     site_names = list(configs) + ([TOTAL_SITE] if several else [])
 
+    # Columns no KPI of a site reads: a single site's copy (sent to a worker) goes without.
+    unmeasured = {"person_id", *cost_columns(role_names)}
+
+    def of_site(frame: pd.DataFrame, site: str) -> pd.DataFrame:
+        kept = [name for name in frame.columns if name not in unmeasured]
+        return frame.loc[frame["site"] == site, kept]
+
     def site_inputs(site: str) -> SiteInputs:
         if site == TOTAL_SITE:
             return SiteInputs(site, people, work, waits, tuple(role_names), pools)
         # A site's own pools; shared pools count in the totals only.
         return SiteInputs(
             site,
-            people[people["site"] == site],
-            work[work["site"] == site],
-            waits[waits["site"] == site],
+            of_site(people, site),
+            of_site(work, site),
+            of_site(waits, site),
             tuple(sorted(configs[site].workforce)),
             tuple(p for p in pools if p.site == site),
         )
