@@ -336,8 +336,9 @@ def simulate_group_to_disk(
 ) -> SpilledGroup:
     """Simulate one group (in a worker) and write its tables to ``folder``, not back.
 
-    Each table is written (parquet) and dropped before the next, so the worker's peak
-    memory is its group's records once; nothing of the size of the records is pickled.
+    The worker holds its group's records once, as frames, while it writes them (parquet);
+    nothing of their size is pickled back, and the records are freed when this returns.
+    Tables with no rows travel back as they are (see :class:`SpilledGroup`).
     """
     records = simulate_group(task, progress)
     path = Path(folder)
