@@ -10,10 +10,14 @@ and figure is the same however the run was split and wherever its parts ran.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import ctypes
 import datetime as dt
 import functools
+import gc
 import math
 import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from ipcsim._json import plain_json
 from ipcsim.analysis import metrics, stability
@@ -29,6 +34,7 @@ from ipcsim.analysis.workbook import workbook_sheets
 from ipcsim.engine.model import PoolCapacity, quiet_cyclic_gc
 from ipcsim.engine.partition import (
     TABLES,
+    GroupRecords,
     GroupSource,
     GroupTask,
     MergedRecords,
@@ -337,11 +343,18 @@ def simulate_group_to_disk(
     """Simulate one group (in a worker) and write its tables to ``folder``, not back.
 
     The worker holds its group's records once, as frames, while it writes them (parquet);
-    nothing of their size is pickled back, and the records are freed when this returns.
-    Tables with no rows travel back as they are (see :class:`SpilledGroup`).
+    nothing of their size is pickled back, and the records are freed, and their memory
+    handed back to the system, before this returns: a worker that runs many groups does not
+    carry one group's heap into the next. Tables with no rows travel back as they are (see
+    :class:`SpilledGroup`).
     """
-    records = simulate_group(task, progress)
-    path = Path(folder)
+    spilled = _write_group(simulate_group(task, progress), Path(folder))
+    gc.collect()
+    _return_free_memory()
+    return spilled
+
+
+def _write_group(records: GroupRecords, path: Path) -> SpilledGroup:
     path.mkdir(parents=True, exist_ok=True)
     empty = {}
     for name in TABLES:
@@ -351,13 +364,26 @@ def simulate_group_to_disk(
         else:
             files.atomic_write_parquet(path / f"{name}.parquet", frame)
     return SpilledGroup(
-        folder,
+        str(path),
         backlog_ids=records.backlog_ids,
         pools=records.pools,
         streams=records.streams,
         wall_time_s=records.wall_time_s,
         empty=empty,
     )
+
+
+def _return_free_memory() -> None:
+    """Hand memory freed by this process back to the system: Arrow's pool, then glibc's.
+
+    Without it a worker's resident size stays at its largest group's high-water mark, and
+    the heap's fragments add up over the groups it runs. Nothing computed depends on it.
+    """
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        # Not glibc (musl): no malloc_trim, nothing to do.
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _part(progress: Callable[[float], None], done: int, parts: int, share: float) -> None:
@@ -395,7 +421,11 @@ def _simulate(
                 function, args = job(k)
                 results.append(function(*args, part))
         return results
-    futures = {executor.submit(*_flat(job(k))): k for k in range(len(tasks))}
+    # Largest groups first, so that no worker is left with a big one at the end while the
+    # others idle (and a worker's biggest group runs on its freshest heap). The order of
+    # the results stays the tasks' order.
+    order = sorted(range(len(tasks)), key=lambda k: (-_size_hint(tasks[k]), k))
+    futures = {executor.submit(*_flat(job(k))): k for k in order}
     found: dict[int, GroupSource] = {}
     try:
         for future in cf.as_completed(futures):
@@ -407,6 +437,21 @@ def _simulate(
             future.cancel()
         raise
     return [found[k] for k in range(len(tasks))]
+
+
+def _size_hint(task: GroupTask) -> float:
+    """A rough size of a group, for ordering work only: its referral rates and backlog.
+
+    The sum over its cohorts of the base rate and every scheduled rate (a ramp's points
+    scale with the site), plus its backlog people; not an expected count of anything.
+    """
+    rates = sum(
+        cohort.referrals_per_month
+        + sum(point.referrals_per_month for point in cohort.referral_schedule)
+        for config in task.scenario.site_configs
+        for cohort in config.cohorts.values()
+    )
+    return rates + len(task.backlog)
 
 
 def _flat(job: tuple[Callable[..., Any], tuple[Any, ...]]) -> tuple[Any, ...]:
