@@ -242,8 +242,8 @@ def _measure_sites(
 
     A site's records are selected (``site_inputs``) only when it is measured, so at most a
     few sites' copies are held at once. With ``executor``, the single sites are measured by
-    its workers, :data:`_SITES_IN_FLIGHT` at a time, while this process measures all sites
-    together; the results are the same (a pure function of the same inputs).
+    its workers, :data:`_SITES_IN_FLIGHT` at a time, while a thread of this process measures
+    all sites together; the results are the same (a pure function of the same inputs).
     """
     if executor is None:
         return [measure_site(site_inputs(site), settings) for site in site_names]
@@ -255,22 +255,31 @@ def _measure_sites(
         k = pending.pop(0)
         futures[executor.submit(measure_site, site_inputs(site_names[k]), settings)] = k
 
+    # All sites together are measured in a thread of this process, so that this thread
+    # keeps handing single sites to the workers meanwhile (it only selects and waits).
+    here = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipcsim-total")
     try:
         while pending and len(futures) < _SITES_IN_FLIGHT:
             submit_next()
-        for k, site in enumerate(site_names):
-            if site == TOTAL_SITE:
-                found[k] = measure_site(site_inputs(site), settings)
+        totals = {
+            k: here.submit(measure_site, site_inputs(site), settings)
+            for k, site in enumerate(site_names)
+            if site == TOTAL_SITE
+        }
         while futures:
             done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
             for future in done:
                 found[futures.pop(future)] = future.result()
                 if pending:
                     submit_next()
+        for k, total in totals.items():
+            found[k] = total.result()
     except BaseException:
         for future in futures:
             future.cancel()
         raise
+    finally:
+        here.shutdown(wait=False)  # done on the normal path; not waited for on an error
     return [found[k] for k in range(len(site_names))]
 
 
